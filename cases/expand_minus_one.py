@@ -1,0 +1,38 @@
+"""`expand` with -1 for unchanged dims exports at old opsets as a shape the runtime rejects."""
+from __future__ import annotations
+
+import torch
+
+from cases._inputs import randn
+from matrix.worker.spec import Case, Expect
+
+CASE = Case(
+    title="expand(10, -1, -1)",
+    pitfall="PyTorch lets `expand` keep a dim with -1; the torch 1.x exporter writes the -1 into "
+            "the ONNX Expand shape, which means 'broadcast with -1' there, and the runtime refuses it. "
+            "The seed's workaround spells every size out: a.expand(10, a.size(1), a.size(2)).",
+    seed=["S12"],
+    expect=[
+        Expect("load-fail", variant="default", torch="<1.5", runtime="onnxruntime",
+               match="Incompatible dimensions",
+               reason="torch 1.4 exports Expand with shape (10, -1, -1); onnxruntime's shape inference rejects it (S12)"),
+    ],
+)
+
+
+class ExpandNaive(torch.nn.Module):
+    def forward(self, a):
+        return a.expand(10, -1, -1) * 2
+
+
+class ExpandExplicit(torch.nn.Module):
+    def forward(self, a):
+        return a.expand(10, a.size(1), a.size(2)) * 2
+
+
+def build():
+    return ExpandNaive(), (randn(1, 3, 4),)
+
+
+def build_workaround():
+    return ExpandExplicit(), (randn(1, 3, 4),)

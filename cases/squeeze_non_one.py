@@ -1,0 +1,44 @@
+"""`squeeze` of a dim whose size is not 1 is a no-op in PyTorch and an error in ONNX runtimes."""
+from __future__ import annotations
+
+import torch
+
+from cases._inputs import randn
+from matrix.worker.spec import Case, Expect
+
+CASE = Case(
+    title="squeeze(1) on a dim of size 3",
+    pitfall="PyTorch's `squeeze(dim)` silently does nothing when that dim is not 1; old exporters "
+            "emit an ONNX Squeeze on it anyway, which the runtime rejects. Guard the call with "
+            "the size, so the trace records no Squeeze at all.",
+    seed=["S13"],
+    expect=[
+        Expect("load-fail", variant="default", torch="<1.5", runtime="onnxruntime",
+               match="must be 1",
+               reason="torch 1.4 exports Squeeze(axes=[1]) on a size-3 dim; onnxruntime refuses it (S13)"),
+        Expect("load-fail", variant="default", exporter="dynamo", runtime="onnxruntime", match="must be 1",
+               reason="the dynamo exporter still emits Squeeze on the size-3 dim (seen on torch 2.13): S13 holds there"),
+        Expect("run-fail", variant="default", torch="<1.5", runtime="caffe2",
+               reason="Caffe2's Squeeze refuses a dim that is not 1 (S13)"),
+    ],
+)
+
+
+class SqueezeNaive(torch.nn.Module):
+    def forward(self, a):
+        return a.squeeze(1) + 1
+
+
+class SqueezeGuarded(torch.nn.Module):
+    def forward(self, a):
+        if a.size(1) == 1:
+            a = a.squeeze(1)
+        return a + 1
+
+
+def build():
+    return SqueezeNaive(), (randn(2, 3, 4),)
+
+
+def build_workaround():
+    return SqueezeGuarded(), (randn(2, 3, 4),)

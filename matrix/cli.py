@@ -1,0 +1,150 @@
+"""``python -m matrix run|report|compare|list``: the harness without nox.
+
+Exit codes: 0 done; 1 a regression (or a broken case, or a failed environment);
+2 bad input (arguments, lineup, results), always with a message naming the value.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from matrix.lineup import LineupError, find_entry, load_lineup
+from matrix.plan import SelectionError, parse_selection
+from matrix.store import ResultsError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO_ROOT / "reports"
+
+
+def _eprint(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m matrix", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the matrix in one environment, then render the report")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--env", help="a lineup entry id: its environment is built (or reused) and run")
+    where.add_argument("--python", help="run the worker with this interpreter instead (default: this one)")
+    run.add_argument("--env-id", help="the id rows get with --python (default: local-<interpreter name>)")
+    run.add_argument("--cases", help="regular expression on 'case' or 'case/variant'")
+    run.add_argument("--opsets", help="comma-separated opsets to request (default 9,11,18)")
+    run.add_argument("--exporters", help="comma-separated: torchscript, dynamo")
+    run.add_argument("--runtimes", help="comma-separated: ort-cpu, ort-cuda, caffe2, reference")
+    run.add_argument("--timeout", type=_positive, default=300.0, help="seconds per cell (a case may set its own)")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default reports/)")
+    run.add_argument("--run-id", help="write into this run (CI shards of one run share it)")
+    run.add_argument("--cases-dir", type=Path, action="append", help="case folder (repeatable; default cases/)")
+    run.add_argument("--memory-limit-mb", type=int, default=int(os.environ.get("MATRIX_MEMORY_LIMIT_MB", "0")),
+                     help="address-space limit of each worker, 0 for none")
+    run.add_argument("--time-budget", type=_positive, default=1.0, help="seconds of latency sampling per cell")
+    run.add_argument("--no-report", action="store_true", help="do not render the report afterwards")
+    run.add_argument("--allow-regressions", action="store_true", help="exit 0 even when a cell regressed")
+
+    report = sub.add_parser("report", help="render the HTML report from stored results")
+    report.add_argument("--out", type=Path, default=DEFAULT_OUT)
+
+    compare = sub.add_parser("compare", help="regressions between two runs (non-zero exit on one)")
+    compare.add_argument("base", help="run id or run folder")
+    compare.add_argument("new", help="run id or run folder")
+    compare.add_argument("--out", type=Path, default=DEFAULT_OUT)
+
+    sub.add_parser("list", help="the lineup, and whether each entry's Python is here")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from matrix.runner import EnvironmentBroken, EnvRunner
+    selection = parse_selection(args.cases, args.opsets, args.exporters, args.runtimes)
+    case_dirs = [p.resolve() for p in (args.cases_dir or [REPO_ROOT / "cases"])]
+    for folder in case_dirs:
+        if not folder.is_dir():
+            raise SelectionError(f"--cases-dir {folder} is not a folder")
+    if args.env:
+        from matrix.envs import EnvBuildError, ensure_env
+        from matrix.interpreters import InterpreterNotFound
+        entry = find_entry(load_lineup(), args.env)
+        try:
+            python = ensure_env(entry, log=_eprint)
+        except (EnvBuildError, InterpreterNotFound) as exc:
+            _eprint(str(exc))
+            return 1
+        env_id = entry.id
+    else:
+        python = args.python or sys.executable
+        env_id = args.env_id or "local-" + Path(python).parent.parent.name
+    runner = EnvRunner(env_id, python, args.out.resolve(), selection, case_dirs, timeout_s=args.timeout,
+                       run_id=args.run_id, memory_limit_mb=args.memory_limit_mb, time_budget_s=args.time_budget)
+    try:
+        outcome = runner.run()
+    except EnvironmentBroken as exc:
+        _eprint(str(exc))
+        return 1
+    statuses = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items()))
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(outcome.verdicts.items()))
+    _eprint(f"[{env_id}] run {outcome.run_id}: {outcome.planned} cells ({outcome.ran} run now, "
+            f"{outcome.resumed} resumed) in {outcome.wall_s:.1f} s: {statuses}; {verdicts}")
+    _eprint(f"[{env_id}] rows: {outcome.rows_file}")
+    if not args.no_report:
+        cmd_report(argparse.Namespace(out=args.out))
+    if outcome.broken_cases:
+        return 1
+    if outcome.verdicts.get("regression") and not args.allow_regressions:
+        _eprint(f"[{env_id}] {outcome.verdicts['regression']} regression(s); --allow-regressions to exit 0")
+        return 1
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from matrix.report import render_report
+    index, problems = render_report(args.out.resolve())
+    for problem in problems:
+        _eprint(f"report: {problem}")
+    _eprint(f"report: {index}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from matrix.compare import compare_runs, print_comparison
+    result = compare_runs(args.out.resolve(), args.base, args.new)
+    print_comparison(result)
+    return 1 if result.regressions else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from matrix.interpreters import InterpreterNotFound, find_python
+    for entry in load_lineup():
+        try:
+            where = find_python(entry.python)
+        except InterpreterNotFound as exc:
+            where = f"MISSING: {exc}"
+        tags = ",".join(entry.tags)
+        print(f"{entry.id:<16} python {entry.python:<5} torch {entry.torch:<8} [{tags}] {where}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "list": cmd_list}[args.command]
+    try:
+        return handler(args)
+    except (SelectionError, LineupError, ResultsError) as exc:
+        _eprint(f"error: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        _eprint("interrupted: rows written so far are kept; the same command resumes")
+        return 130

@@ -1,0 +1,106 @@
+"""The lineup (``matrix/lineup.toml``): which environments the matrix runs in, validated as data."""
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+
+LINEUP_FILE = Path(__file__).with_name("lineup.toml")
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_PYTHON = re.compile(r"^3\.\d+$")
+# name==version, the only form a lock admits; the version may carry a local label (+cpu)
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][0-9A-Za-z.!+-]*)$")
+
+
+class LineupError(ValueError):
+    """The lineup file is malformed; the message names the file, the entry and the value."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    id: str
+    python: str
+    pins: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    find_links: bool = False
+    note: str = ""
+
+    def pin(self, package: str) -> str | None:
+        """The pinned version of ``package``, or None."""
+        for item in self.pins:
+            name, version = _PIN.match(item).groups()
+            if _normalise(name) == _normalise(package):
+                return version
+        return None
+
+    @property
+    def torch(self) -> str:
+        return self.pin("torch") or "?"
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse_entry(raw: object, where: str) -> Entry:
+    if not isinstance(raw, dict):
+        raise LineupError(f"{where}: an [[env]] entry must be a table, got {raw!r}")
+    unknown = set(raw) - {f.name for f in dataclasses.fields(Entry)}
+    if unknown:
+        raise LineupError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    env_id = raw.get("id")
+    if not isinstance(env_id, str) or not _ID.match(env_id):
+        raise LineupError(f"{where}: id {env_id!r} must be a name like 'torch-1.4.0'")
+    where = f"{where} ({env_id})"
+    python = raw.get("python")
+    if not isinstance(python, str) or not _PYTHON.match(python):
+        raise LineupError(f"{where}: python {python!r} must be a version like '3.11'")
+    pins = raw.get("pins")
+    if not isinstance(pins, list) or not pins:
+        raise LineupError(f"{where}: pins must be a non-empty list of 'name==version'")
+    for pin in pins:
+        if not isinstance(pin, str) or not _PIN.match(pin.strip()):
+            raise LineupError(f"{where}: pin {pin!r} is not of the form 'name==version'")
+    names = [_normalise(_PIN.match(p.strip()).group(1)) for p in pins]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise LineupError(f"{where}: {', '.join(twice)} pinned more than once")
+    if "torch" not in names:
+        raise LineupError(f"{where}: pins must include torch")
+    tags = raw.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and _ID.match(t) for t in tags):
+        raise LineupError(f"{where}: tags must be a list of names, got {tags!r}")
+    if not isinstance(raw.get("find_links", False), bool):
+        raise LineupError(f"{where}: find_links must be true or false")
+    if not isinstance(raw.get("note", ""), str):
+        raise LineupError(f"{where}: note must be a string")
+    return Entry(id=env_id, python=python, pins=tuple(p.strip() for p in pins), tags=tuple(tags),
+                 find_links=raw.get("find_links", False), note=raw.get("note", ""))
+
+
+def load_lineup(path: Path = LINEUP_FILE) -> list[Entry]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LineupError(f"{path}: cannot read the lineup: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LineupError(f"{path}: not valid TOML: {exc}") from None
+    raw_entries = data.get("env")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise LineupError(f"{path}: no [[env]] entries")
+    entries = [parse_entry(raw, f"{path}: env #{i + 1}") for i, raw in enumerate(raw_entries)]
+    ids = [e.id for e in entries]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise LineupError(f"{path}: env id(s) {', '.join(twice)} appear more than once")
+    return entries
+
+
+def find_entry(entries: list[Entry], env_id: str) -> Entry:
+    for entry in entries:
+        if entry.id == env_id:
+            return entry
+    known = ", ".join(e.id for e in entries)
+    raise LineupError(f"no lineup entry {env_id!r}; the lineup has: {known}")

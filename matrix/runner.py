@@ -1,0 +1,189 @@
+"""Run one environment's cells through a long-lived worker, surviving whatever the cells do.
+
+A cell that kills the worker becomes a ``crash`` row with the signal; one that runs past
+its limit becomes ``timeout`` and the worker's process tree is killed. Either way the
+worker is restarted and the next cell runs. Rows are appended as they come, so a rerun
+of the same command resumes where the last one stopped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+from matrix.expectations import judge
+from matrix.plan import Selection, SelectionError, export_key, plan_cells
+from matrix.store import append_row, claim_run, read_rows, write_json
+from matrix.worker.schema import Row, Status
+from matrix.worker_process import WorkerDied, WorkerProcess, WorkerTimeout
+
+START_TIMEOUT_S = 300.0  # importing torch on a cold disk is slow
+MAX_IMPORT_DEATHS = 5
+# A death in these stages happened before the runtime was involved: every cell sharing the
+# export would die the same way, so they get the same row instead of another crash.
+SHARED_STAGES = ("build", "export", "check")
+
+
+class EnvironmentBroken(RuntimeError):
+    """The worker cannot start in this environment at all."""
+
+
+@dataclasses.dataclass
+class EnvOutcome:
+    env_id: str
+    run_id: str
+    rows_file: Path
+    planned: int = 0
+    ran: int = 0
+    resumed: int = 0
+    statuses: Counter = dataclasses.field(default_factory=Counter)
+    verdicts: Counter = dataclasses.field(default_factory=Counter)
+    broken_cases: list[str] = dataclasses.field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def host_row(cell: dict[str, Any], case: dict[str, Any], versions: dict[str, Any], status: Status,
+             stage: str | None, error: str, error_type: str) -> dict[str, Any]:
+    """A row for a cell the worker could not report on (it died or hung)."""
+    options = cell.get("options") or {}
+    meta = case.get("meta") or {}
+    row = Row(cell=cell["cell"], case=cell["case"], variant=cell["variant"], case_hash=case.get("case_hash"),
+              exporter=cell["exporter"], opset_requested=cell["opset"], runtime=cell["runtime"],
+              provider=cell["provider"], status=status.value, stage=stage, error=error, error_type=error_type,
+              seed_claims=list(meta.get("seed") or []), atol=meta.get("atol"), rtol=meta.get("rtol"),
+              **{k: options.get(k) for k in ("keep_initializers_as_inputs", "do_constant_folding", "dynamic_axes")})
+    for key in ("python", "torch", "onnx", "onnxruntime", "numpy", "protobuf", "cpu", "gpu"):
+        setattr(row, key, versions.get(key))
+    return row.to_dict()
+
+
+def _progress(env_id: str, index: int, total: int, cell: dict[str, Any], row: dict[str, Any], stream=sys.stderr) -> None:
+    width = len(str(total))
+    provider = cell["provider"].replace("ExecutionProvider", "")
+    what = f"{cell['case']}/{cell['variant']} {cell['exporter']} opset{cell['opset']} {cell['runtime']}/{provider}"
+    tail = row.get("status", "?")
+    if row.get("verdict") and row["verdict"] != "as-expected":
+        tail += f" ({row['verdict']})"
+    print(f"[{env_id} {index:>{width}}/{total}] {what:<64} {tail} {row.get('duration_s') or 0:.1f}s",
+          file=stream, flush=True)
+
+
+class EnvRunner:
+    def __init__(self, env_id: str, python: str | Path, out: Path, selection: Selection, case_dirs: list[Path],
+                 timeout_s: float = 300.0, run_id: str | None = None, memory_limit_mb: int = 0,
+                 time_budget_s: float = 1.0, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> None:
+        self.env_id = env_id
+        self.python = python
+        self.out = out
+        self.selection = selection
+        self.case_dirs = case_dirs
+        self.timeout_s = timeout_s
+        self.run_id = run_id
+        self.memory_limit_mb = memory_limit_mb
+        self.time_budget_s = time_budget_s
+        self.log = log
+        self.exclude: list[str] = []
+        self.hello: dict[str, Any] = {}
+        self.worker: WorkerProcess | None = None
+
+    def _start(self, run) -> WorkerProcess:
+        """A ready worker; a case whose import kills the worker is excluded and named."""
+        for _ in range(MAX_IMPORT_DEATHS + 1):
+            worker = WorkerProcess(self.python, self.case_dirs, run.exports_dir(self.env_id), run.log_file(self.env_id),
+                                   self.exclude, self.memory_limit_mb, self.time_budget_s)
+            try:
+                self.hello = worker.start(START_TIMEOUT_S)
+                self.worker = worker
+                return worker
+            except WorkerDied as died:
+                if died.importing and died.importing not in self.exclude:
+                    self.log(f"[{self.env_id}] case {died.importing!r} killed the worker while importing "
+                             f"({died}); running the others without it")
+                    self.exclude.append(died.importing)
+                    continue
+                raise EnvironmentBroken(f"[{self.env_id}] the worker did not start: {died}; "
+                                        f"see {run.log_file(self.env_id)}") from None
+            except WorkerTimeout as hung:
+                raise EnvironmentBroken(f"[{self.env_id}] the worker did not start: {hung}") from None
+        raise EnvironmentBroken(f"[{self.env_id}] too many cases kill the worker on import: {', '.join(self.exclude)}")
+
+    def run(self) -> EnvOutcome:
+        started = time.monotonic()
+        with claim_run(self.out, self.env_id, self.selection.to_dict(), self.run_id) as run:
+            outcome = EnvOutcome(self.env_id, run.run_id, run.rows_file(self.env_id))
+            self._start(run)
+            try:
+                self._run_cells(run, outcome)
+            finally:
+                if self.worker is not None:
+                    self.worker.close()
+        outcome.wall_s = time.monotonic() - started
+        return outcome
+
+    def _run_cells(self, run, outcome: EnvOutcome) -> None:
+        catalogue = self.hello["catalogue"]
+        versions = self.hello["versions"]
+        write_json(run.catalogue_file(self.env_id), {"env_id": self.env_id, "versions": versions,
+                                                     "capabilities": self.hello["capabilities"],
+                                                     "cases": catalogue})
+        cases = {c["id"]: c for c in catalogue}
+        for case in catalogue:
+            if case.get("error"):
+                outcome.broken_cases.append(case["error"])
+                self.log(f"[{self.env_id}] case skipped: {case['error']}")
+        cells = plan_cells(catalogue, self.selection)
+        if not cells:
+            known = ", ".join(c["id"] for c in catalogue if not c.get("error")) or "none"
+            raise SelectionError(f"--cases {self.selection.cases!r} matches no case (cases: {known})")
+        existing, problems = read_rows(run.rows_file(self.env_id)) if run.rows_file(self.env_id).exists() else ([], [])
+        for problem in problems:
+            self.log(f"[{self.env_id}] {problem}")
+        done = {r["cell"] for r in existing}
+        todo = [c for c in cells if c["cell"] not in done]
+        outcome.planned, outcome.resumed = len(cells), len(cells) - len(todo)
+        if outcome.resumed:
+            self.log(f"[{self.env_id}] resuming run {run.run_id}: {outcome.resumed} of {len(cells)} cells already done")
+        run.set_env_state(self.env_id, status="running", planned=len(cells), started=_utc_now(),
+                          python=str(self.python), versions=versions)
+        poisoned: dict[str, dict[str, Any]] = {}
+        for index, cell in enumerate(todo, outcome.resumed + 1):
+            case = cases[cell["case"]]
+            key = export_key(cell)
+            if key in poisoned:
+                first = poisoned[key]
+                row = host_row(cell, case, versions, Status(first["status"]), first["stage"],
+                               f"{first['error']} (in cell {first['cell']}; the same export, not retried)",
+                               first["error_type"])
+            else:
+                limit = float((case.get("meta") or {}).get("timeout") or self.timeout_s)
+                try:
+                    row = self.worker.run_cell(cell, limit)
+                except (WorkerDied, WorkerTimeout) as failure:
+                    died = isinstance(failure, WorkerDied)
+                    status = Status.CRASH if died else Status.TIMEOUT
+                    row = host_row(cell, case, versions, status, failure.stage, str(failure),
+                                   "WorkerDied" if died else "Timeout")
+                    if failure.stage in SHARED_STAGES:
+                        poisoned[key] = row
+                    self._start(run)
+            row.update(run_id=run.run_id, env_id=self.env_id, finished_at=_utc_now())
+            row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
+            append_row(run.rows_file(self.env_id), row)
+            outcome.ran += 1
+            outcome.statuses[row["status"]] += 1
+            outcome.verdicts[row["verdict"]] += 1
+            _progress(self.env_id, index, len(cells), cell, row)
+        # the verdicts of resumed rows count too: the run's outcome is all of its cells
+        for row in existing:
+            if row["cell"] in {c["cell"] for c in cells}:
+                outcome.statuses[row["status"]] += 1
+                outcome.verdicts[row.get("verdict") or "?"] += 1
+        run.set_env_state(self.env_id, status="complete", done=len(cells), finished=_utc_now())

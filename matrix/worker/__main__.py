@@ -1,0 +1,65 @@
+"""The worker: imports torch once, describes the environment, then runs cells the host sends.
+
+    python -m matrix.worker --frames-fd N --cases-dir cases --exports-dir DIR
+
+Requests arrive on stdin, one JSON object a line; frames leave on fd N (see protocol.py).
+Stdout is pointed at stderr before anything is imported, so nothing can corrupt a frame.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="python -m matrix.worker")
+    parser.add_argument("--frames-fd", type=int, required=True)
+    parser.add_argument("--cases-dir", action="append", required=True)
+    parser.add_argument("--exports-dir", required=True)
+    parser.add_argument("--exclude", action="append", default=[], help="case ids not to import")
+    parser.add_argument("--time-budget", type=float, default=1.0, help="seconds of latency sampling per cell")
+    parser.add_argument("--memory-limit-mb", type=int, default=0, help="address-space limit of this process")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
+    frames = os.fdopen(args.frames_fd, "wb", buffering=0)
+    os.dup2(2, 1)  # exporters print to stdout; send it to the log, never to the host
+    sys.stdout = sys.stderr
+    if args.memory_limit_mb:
+        import resource
+        limit = args.memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    from matrix.worker import protocol
+    from matrix.worker.discovery import DuplicateCaseError, load_all
+    from matrix.worker.spec import CaseError
+    from matrix.worker import environment  # imports onnx, then torch
+    from matrix.worker.pipeline import Pipeline
+
+    try:
+        cases, catalogue = load_all(args.cases_dir, args.exclude,
+                                    lambda case_id: protocol.send(frames, {"type": "importing", "case": case_id}))
+    except (DuplicateCaseError, CaseError) as exc:
+        protocol.send(frames, {"type": "fatal", "error": str(exc)})
+        return 2
+    versions = environment.versions()
+    caps = environment.capabilities()
+    protocol.send(frames, {"type": "hello", "pid": os.getpid(), "versions": versions,
+                           "capabilities": caps, "catalogue": catalogue})
+    pipeline = Pipeline(cases, caps, versions, args.exports_dir,
+                        lambda stage: protocol.send(frames, {"type": "stage", "stage": stage}),
+                        time_budget_s=args.time_budget)
+    for line in sys.stdin.buffer:
+        request = protocol.decode(line)
+        if request is None or request["type"] == "exit":
+            break
+        row = pipeline.run_cell(request["cell"])
+        protocol.send(frames, {"type": "row", "row": row.to_dict()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The two ONNX exporters behind one call: ``export_model(exporter, module, inputs, path, ...)``.
+
+``torchscript`` is ``torch.onnx.export`` with the TorchScript tracer (``dynamo=False`` where
+the flag exists); ``dynamo`` is ``torch.onnx.export(dynamo=True)`` (torch >= 2.5) or
+``torch.onnx.dynamo_export`` (2.1 - 2.4).
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch
+
+from matrix.worker.schema import EXPORTERS  # noqa: F401  (re-exported for the pipeline)
+
+
+def _export_parameters() -> Sequence[str]:
+    try:
+        return list(inspect.signature(torch.onnx.export).parameters)
+    except (TypeError, ValueError):
+        return []
+
+
+def dynamo_api() -> Optional[str]:
+    """Which dynamo entry point this torch has, or None."""
+    if "dynamo" in _export_parameters():
+        return "export(dynamo=True)"
+    if hasattr(torch.onnx, "dynamo_export"):
+        return "dynamo_export"
+    return None
+
+
+def io_names(inputs: Sequence[Any], outputs: int) -> Dict[str, List[str]]:
+    return {
+        "input_names": ["input_%d" % i for i in range(len(inputs))],
+        "output_names": ["output_%d" % i for i in range(outputs)],
+    }
+
+
+def export_model(exporter: str, module: Any, inputs: Sequence[Any], path: str, opset: int,
+                 options: Dict[str, Any], n_outputs: int) -> None:
+    """Write ``module`` traced on ``inputs`` to ``path``; raises whatever the exporter raises."""
+    names = io_names([x for x in inputs if isinstance(x, torch.Tensor)], n_outputs)
+    kwargs = dict(names, opset_version=opset)  # type: Dict[str, Any]
+    if options.get("dynamic_axes"):
+        kwargs["dynamic_axes"] = {name: {0: "batch"} for name in names["input_names"] + names["output_names"]}
+    for key in ("keep_initializers_as_inputs", "do_constant_folding"):
+        if options.get(key) is not None:
+            kwargs[key] = options[key]
+    accepted = _export_parameters()
+    if exporter == "torchscript":
+        if "dynamo" in accepted:
+            kwargs["dynamo"] = False
+        torch.onnx.export(module, tuple(inputs), path, **kwargs)
+    elif exporter == "dynamo":
+        api = dynamo_api()
+        if api == "export(dynamo=True)":
+            kwargs["dynamo"] = True
+            # the TorchScript-only flags are rejected or ignored by dynamo; say so in the row instead
+            for key in ("keep_initializers_as_inputs", "do_constant_folding"):
+                kwargs.pop(key, None)
+            program = torch.onnx.export(module, tuple(inputs), **kwargs)
+            program.save(path)
+        elif api == "dynamo_export":
+            program = torch.onnx.dynamo_export(module, *inputs)
+            program.save(path)
+        else:
+            raise RuntimeError("torch %s has no dynamo exporter" % torch.__version__)
+    else:
+        raise ValueError("unknown exporter %r" % exporter)
+
+
+def skip_reason(exporter: str, opset: int, caps: Dict[str, Any]) -> Optional[str]:
+    """Why this exporter cannot be asked for this opset here, or None."""
+    if exporter == "dynamo":
+        if not caps.get("dynamo"):
+            return "torch %s has no dynamo exporter (it arrived in 2.1)" % torch.__version__
+        return None
+    top = caps["torchscript_max_opset"]
+    if opset > top:
+        return "opset %d is above the TorchScript exporter's maximum (%d) in torch %s" % (opset, top, torch.__version__)
+    return None

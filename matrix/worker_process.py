@@ -1,0 +1,184 @@
+"""The host's handle on one worker process: start it, send cells, read frames under a deadline.
+
+The worker runs in its own session (process group), so a timeout kills the whole tree
+it spawned. A death shows up as end-of-file on the frames pipe; the exit status says
+which signal it was.
+"""
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from matrix.worker import protocol
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class WorkerDied(Exception):
+    def __init__(self, message: str, stage: str | None, returncode: int | None, importing: str | None = None) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.returncode = returncode
+        self.importing = importing
+
+
+class WorkerTimeout(Exception):
+    def __init__(self, seconds: float, stage: str | None) -> None:
+        super().__init__(f"no result within {seconds:g} s (stage {stage or '?'}); the worker was killed")
+        self.seconds = seconds
+        self.stage = stage
+
+
+def describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "the worker closed its result pipe but did not exit"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"the worker died with {name} (exit {returncode})"
+    return f"the worker exited with status {returncode}"
+
+
+class WorkerProcess:
+    def __init__(self, python: str | Path, case_dirs: list[Path], exports_dir: Path, log_path: Path,
+                 exclude: list[str] = (), memory_limit_mb: int = 0, time_budget_s: float = 1.0) -> None:
+        self.python = str(python)
+        self.case_dirs = case_dirs
+        self.exports_dir = exports_dir
+        self.log_path = log_path
+        self.exclude = list(exclude)
+        self.memory_limit_mb = memory_limit_mb
+        self.time_budget_s = time_budget_s
+        self.proc: subprocess.Popen | None = None
+        self._buffer = b""
+        self._read_fd: int | None = None
+        self.stage: str | None = None
+        self.importing: str | None = None
+
+    def start(self, timeout: float) -> dict[str, Any]:
+        """Spawn the worker and wait for its hello frame (versions, capabilities, catalogue)."""
+        read_fd, write_fd = os.pipe()
+        command = [self.python, "-u", "-m", "matrix.worker", "--frames-fd", str(write_fd),
+                   "--exports-dir", str(self.exports_dir), "--time-budget", str(self.time_budget_s)]
+        for folder in self.case_dirs:
+            command += ["--cases-dir", str(folder)]
+        for case_id in self.exclude:
+            command += ["--exclude", case_id]
+        if self.memory_limit_mb:
+            command += ["--memory-limit-mb", str(self.memory_limit_mb)]
+        env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n=== worker start {time.strftime('%Y-%m-%dT%H:%M:%S')}: {' '.join(command)}\n".encode())
+            self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=log, cwd=REPO_ROOT,
+                                         env=env, pass_fds=(write_fd,), start_new_session=True)
+        os.close(write_fd)
+        self._read_fd = read_fd
+        os.set_blocking(read_fd, False)
+        self.stage = "start"
+        while True:
+            frame = self._next_frame(time.monotonic() + timeout, timeout)
+            if frame["type"] == "importing":
+                self.importing = frame.get("case")
+            elif frame["type"] == "fatal":
+                self.kill()
+                raise WorkerDied(frame.get("error", "the worker refused to start"), "start", None)
+            elif frame["type"] == "hello":
+                self.importing = None
+                return frame
+
+    def run_cell(self, cell: dict[str, Any], timeout: float, on_stage: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+        """Send one cell and return its row; WorkerTimeout or WorkerDied when it does not come."""
+        assert self.proc is not None and self.proc.stdin is not None
+        self.stage = "plan"
+        try:
+            self.proc.stdin.write(protocol.encode({"type": "cell", "cell": cell}))
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # it died already: the read below reports how
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self._next_frame(deadline, timeout)
+            if frame["type"] == "stage":
+                self.stage = frame.get("stage")
+                on_stage(self.stage or "")
+            elif frame["type"] == "row":
+                return frame["row"]
+
+    def _next_frame(self, deadline: float, timeout: float) -> dict[str, Any]:
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline >= 0:
+                line, self._buffer = self._buffer[:newline], self._buffer[newline + 1:]
+                frame = protocol.decode(line)
+                if frame is not None:
+                    return frame
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill()
+                raise WorkerTimeout(timeout, self.stage)
+            with selectors.DefaultSelector() as selector:
+                selector.register(self._read_fd, selectors.EVENT_READ)
+                if not selector.select(min(remaining, 1.0)):
+                    continue
+            chunk = os.read(self._read_fd, 1 << 16)
+            if not chunk:
+                returncode = self._reap()
+                raise WorkerDied(describe_exit(returncode), self.stage, returncode, self.importing)
+            self._buffer += chunk
+
+    def _reap(self) -> int | None:
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+        finally:
+            self._close_pipes()
+
+    def kill(self) -> None:
+        """Kill the worker and everything it started (it leads its own process group)."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self._close_pipes()
+
+    def close(self) -> None:
+        """Ask the worker to exit, then make sure it has."""
+        if self.proc is None:
+            return
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.write(protocol.encode({"type": "exit"}))
+                self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
+    def _close_pipes(self) -> None:
+        if self._read_fd is not None:
+            os.close(self._read_fd)
+            self._read_fd = None
+        if self.proc is not None and self.proc.stdin is not None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        self._buffer = b""

@@ -1,0 +1,80 @@
+"""nox sessions of the matrix: one ``matrix(<id>)`` per lineup entry, then ``report``; ``tests``.
+
+Arguments after ``--`` go to the harness: ``nox -s matrix -- --cases expand --timeout 60``.
+Each entry's environment is built by the harness itself (matrix/envs.py: uv where it is
+installed, venv + pip otherwise), keyed by a fingerprint of its pins, so the matrix
+sessions need no nox virtualenv of their own.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # nox does not put the noxfile's folder there
+
+from matrix.envs import pip_find_links  # noqa: E402
+from matrix.lineup import LineupError, find_entry, load_lineup  # noqa: E402
+
+nox.options.sessions = ["matrix"]
+nox.options.error_on_missing_interpreters = True
+# uv where it is installed, plain virtualenv where not
+VENV_BACKEND = "uv|virtualenv"
+HOST_REQUIREMENTS = "requirements.txt"
+try:
+    LINEUP = load_lineup()
+except LineupError as exc:  # before any environment is built, and without a traceback
+    print(f"error: {exc}", file=sys.stderr)
+    raise SystemExit(2) from None
+# the tests run the real pipeline in their own venv, with this entry's pins
+TESTS_WORKER_ENTRY = "torch-2.13.0"
+
+
+def _out_args(posargs: list[str]) -> list[str]:
+    """The report needs only --out from the harness arguments."""
+    for index, arg in enumerate(posargs):
+        if arg == "--out" and index + 1 < len(posargs):
+            return ["--out", posargs[index + 1]]
+        if arg.startswith("--out="):
+            return [arg]
+    return []
+
+
+@nox.session(venv_backend="none")
+@nox.parametrize("entry", [nox.param(e.id, id=e.id, tags=list(e.tags)) for e in LINEUP])
+def matrix(session: nox.Session, entry: str) -> None:
+    """Run the corpus in one lineup environment (built on first use), then the report."""
+    session.notify("report", posargs=_out_args(session.posargs))
+    session.run(sys.executable, "-m", "matrix", "run", "--env", entry, "--no-report", *session.posargs,
+                external=True)
+
+
+@nox.session(venv_backend=VENV_BACKEND, reuse_venv=True)
+def report(session: nox.Session) -> None:
+    """Render reports/index.html from every stored result."""
+    session.install("-r", HOST_REQUIREMENTS)
+    session.run("python", "-m", "matrix", "report", *session.posargs)
+
+
+@nox.session(venv_backend=VENV_BACKEND, reuse_venv=True)
+def tests(session: nox.Session) -> None:
+    """The test suite: host parts, the real pipeline here, and torch-1.4.0 end to end."""
+    session.install("-r", HOST_REQUIREMENTS)
+    entry = find_entry(LINEUP, TESTS_WORKER_ENTRY)
+    links = [arg for folder in pip_find_links() for arg in ("--find-links", folder)] if entry.find_links else []
+    session.install(*links, *entry.pins)
+    session.run("python", "-m", "pytest", *(session.posargs or ["-q", "tests"]))
+
+
+@nox.session(venv_backend="none", default=False)
+def compare(session: nox.Session) -> None:
+    """Regressions between two runs: nox -s compare -- BASE NEW (non-zero exit on one)."""
+    session.run(sys.executable, "-m", "matrix", "compare", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none", default=False)
+def lineup(session: nox.Session) -> None:
+    """List the lineup and whether each entry's Python is on this machine."""
+    session.run(sys.executable, "-m", "matrix", "list", external=True)
+
