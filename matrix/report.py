@@ -217,6 +217,7 @@ def render_report(out: Path) -> tuple[Path, list[str]]:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                                      autoescape=jinja2.select_autoescape(["html"]),
                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment.filters["num"] = lambda value: _fmt(value) or "–"
     context, problems = build_context(out)
     out.mkdir(parents=True, exist_ok=True)
     index = out / "index.html"

@@ -1,0 +1,1 @@
+"""A corpus for testing the harness's isolation: each case misbehaves in its own way."""

@@ -1,0 +1,10 @@
+"""A tiny model that every runtime runs."""
+import torch
+
+from matrix.worker.spec import Case
+
+CASE = Case(title="passes", pitfall="none: the control case", batchable=True)
+
+
+def build():
+    return torch.nn.ReLU(), (torch.tensor([[-1.0, 2.0]]),)

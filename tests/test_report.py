@@ -1,0 +1,56 @@
+"""The report renders from tiny results, escapes what rows carry, and opens offline."""
+from __future__ import annotations
+
+import json
+import re
+
+from matrix.report import render_report
+from matrix.store import RunDir, append_row, write_json
+from matrix.worker.schema import Row
+
+
+def seed_results(out):
+    run = RunDir(out, "20260101T000000Z-0001")
+    run.path.mkdir(parents=True)
+    common = dict(run_id=run.run_id, env_id="torch-x", case="expand_minus_one", variant="default",
+                  exporter="torchscript", opset_requested=9, runtime="onnxruntime", provider="CPUExecutionProvider",
+                  torch="1.4.0", python="3.7.16", finished_at="2026-01-01T00:00:00+00:00")
+    append_row(run.rows_file("torch-x"), Row(cell="c1", status="load-fail", stage="load", verdict="as-expected",
+                                             error="<script>alert('boom')</script> Incompatible dimensions",
+                                             **common).to_dict())
+    append_row(run.rows_file("torch-x"), Row(cell="c2", status="pass", verdict="as-expected", max_abs_err=1e-7,
+                                             latency_ms=0.01, **{**common, "variant": "workaround"}).to_dict())
+    write_json(run.catalogue_file("torch-x"), {"env_id": "torch-x", "versions": {}, "capabilities": {}, "cases": [
+        {"id": "expand_minus_one", "file": "/x/cases/expand_minus_one.py", "case_hash": "abc", "error": None,
+         "meta": {"title": "expand <b>", "pitfall": "p", "seed": ["S12"], "links": [], "atol": 1e-4, "rtol": 1e-3,
+                  "batchable": False, "expect": []},
+         "variants": ["default", "workaround"], "variant_sources": {"default": "def build(): ...",
+                                                                    "workaround": "def build_workaround(): ..."},
+         "source": "# source", "option_grid": [{}]}]})
+    return run
+
+
+def test_report_escapes_row_text_and_is_self_contained(tmp_path):
+    seed_results(tmp_path)
+    index, problems = render_report(tmp_path)
+    html = index.read_text()
+    assert problems == []
+    assert "<script>alert" not in html and "&lt;script&gt;alert(&#39;boom&#39;)&lt;/script&gt;" in html
+    assert not re.search(r'(src|href)="(https?:)?//', html), "the page must not fetch anything"
+    assert "<link" not in html
+    assert "load-fail" in html and "torch-x" in html
+    case_page = (tmp_path / "cases" / "expand_minus_one.html").read_text()
+    assert "expand &lt;b&gt;" in case_page and "opset_version=9" in case_page  # the reproduction
+
+
+def test_bad_result_files_are_named_not_fatal(tmp_path):
+    run = seed_results(tmp_path)
+    (run.path / "broken.jsonl").write_text("{not json\n")
+    (run.path / "future.jsonl").write_text(json.dumps({"schema_version": 99, "cell": "x"}) + "\n")
+    (run.path / "bad.catalogue.json").write_text("[")
+    index, problems = render_report(tmp_path)
+    text = "\n".join(problems)
+    assert "broken.jsonl:1: not JSON" in text
+    assert "future.jsonl:1: schema_version 99 is newer" in text
+    assert "bad.catalogue.json: not JSON" in text
+    assert "broken.jsonl" in index.read_text()

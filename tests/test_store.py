@@ -1,0 +1,74 @@
+"""Results files: torn lines, foreign versions, concurrent writers, and which run a command joins."""
+from __future__ import annotations
+
+import json
+import multiprocessing
+
+from matrix.store import append_row, claim_run, list_runs, read_rows
+from matrix.worker.schema import SCHEMA_VERSION, Row
+
+
+def a_row(n: int, **extra) -> dict:
+    return Row(env_id="e", cell=f"c{n}", case="case", variant="default", exporter="torchscript",
+               runtime="onnxruntime", status="pass", **extra).to_dict()
+
+
+def test_round_trip(tmp_path):
+    path = tmp_path / "e.jsonl"
+    append_row(path, a_row(1, error="<script>x</script>"))
+    rows, problems = read_rows(path)
+    assert problems == [] and rows[0]["cell"] == "c1" and rows[0]["schema_version"] == SCHEMA_VERSION
+
+
+def test_torn_last_line_is_dropped_then_cut_before_the_next_append(tmp_path):
+    path = tmp_path / "e.jsonl"
+    append_row(path, a_row(1))
+    with open(path, "a") as handle:
+        handle.write(json.dumps(a_row(2))[:30])  # a kill mid-write
+    rows, problems = read_rows(path)
+    assert [r["cell"] for r in rows] == ["c1"]
+    assert "torn last line" in problems[0] and str(path) in problems[0]
+    append_row(path, a_row(3))
+    rows, problems = read_rows(path)
+    assert [r["cell"] for r in rows] == ["c1", "c3"] and problems == []
+
+
+def test_foreign_lines_are_skipped_and_named(tmp_path):
+    path = tmp_path / "e.jsonl"
+    newer = dict(a_row(1), schema_version=SCHEMA_VERSION + 1)
+    missing = {k: v for k, v in a_row(2).items() if k != "status"}
+    path.write_text("\n".join([json.dumps(newer), "not json", json.dumps(missing), json.dumps(a_row(4))]) + "\n")
+    rows, problems = read_rows(path)
+    assert [r["cell"] for r in rows] == ["c4"]
+    assert any("newer than this harness" in p and f"{path}:1" in p for p in problems)
+    assert any(f"{path}:2: not JSON" in p for p in problems)
+    assert any(f"{path}:3" in p and "missing fields: status" in p for p in problems)
+
+
+def _writer(path, start):
+    for n in range(start, start + 150):
+        append_row(path, a_row(n, error="x" * 3000))  # long lines: bigger than a pipe's atomic write
+
+
+def test_concurrent_writers_neither_interleave_nor_lose_rows(tmp_path):
+    path = tmp_path / "e.jsonl"
+    procs = [multiprocessing.Process(target=_writer, args=(path, i * 1000)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    rows, problems = read_rows(path)
+    assert problems == [] and len(rows) == 600 and len({r["cell"] for r in rows}) == 600
+
+
+def test_a_command_joins_resumes_or_starts_a_run(tmp_path):
+    selection = {"cases": ".*"}
+    with claim_run(tmp_path, "a", selection) as first:
+        first.set_env_state("a", status="complete")
+    with claim_run(tmp_path, "b", selection) as joined:  # the next entry of the same `nox -s matrix`
+        assert joined.run_id == first.run_id
+        with claim_run(tmp_path, "b", selection) as concurrent:  # b is being written: never share
+            assert concurrent.run_id != first.run_id
+    with claim_run(tmp_path, "b", {"cases": "other"}) as other:
+        assert other.run_id not in (first.run_id, concurrent.run_id)
+    assert len(list_runs(tmp_path)) == 3
