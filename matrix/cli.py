@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from matrix.lineup import LineupError, find_entry, load_lineup
+from matrix.lineup import LINEUP_FILE, LineupError, find_entry, load_lineup
 from matrix.plan import SelectionError, parse_selection
 from matrix.store import ResultsError
 
@@ -49,8 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default reports/)")
     run.add_argument("--run-id", help="write into this run (CI shards of one run share it)")
     run.add_argument("--cases-dir", type=Path, action="append", help="case folder (repeatable; default cases/)")
-    run.add_argument("--memory-limit-mb", type=int, default=int(os.environ.get("MATRIX_MEMORY_LIMIT_MB", "0")),
-                     help="address-space limit of each worker, 0 for none")
+    run.add_argument("--memory-limit-mb", type=int, default=None,
+                     help="address-space limit of each worker, 0 for none (default: 3/4 of RAM, none with a GPU)")
+    run.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)),
+                     help="the lineup file (default matrix/lineup.toml)")
     run.add_argument("--time-budget", type=_positive, default=1.0, help="seconds of latency sampling per cell")
     run.add_argument("--no-report", action="store_true", help="do not render the report afterwards")
     run.add_argument("--allow-regressions", action="store_true", help="exit 0 even when a cell regressed")
@@ -63,24 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("new", help="run id or run folder")
     compare.add_argument("--out", type=Path, default=DEFAULT_OUT)
 
-    sub.add_parser("list", help="the lineup, and whether each entry's Python is here")
+    listing = sub.add_parser("list", help="the lineup, and whether each entry's Python is here")
+    listing.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
     return parser
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from matrix.runner import EnvironmentBroken, EnvRunner
+    from matrix.runner import CorpusError, EnvironmentBroken, EnvRunner, default_memory_limit_mb
     selection = parse_selection(args.cases, args.opsets, args.exporters, args.runtimes)
     case_dirs = [p.resolve() for p in (args.cases_dir or [REPO_ROOT / "cases"])]
     for folder in case_dirs:
         if not folder.is_dir():
             raise SelectionError(f"--cases-dir {folder} is not a folder")
     if args.env:
-        from matrix.envs import EnvBuildError, ensure_env
+        from matrix.envs import EnvBuildError, UnresolvablePins, ensure_env
         from matrix.interpreters import InterpreterNotFound
-        entry = find_entry(load_lineup(), args.env)
+        entry = find_entry(load_lineup(args.lineup), args.env)
         try:
             python = ensure_env(entry, log=_eprint)
-        except (EnvBuildError, InterpreterNotFound) as exc:
+        except (InterpreterNotFound, UnresolvablePins) as exc:
+            raise LineupError(f"{args.lineup}: {exc}") from None
+        except EnvBuildError as exc:
             _eprint(str(exc))
             return 1
         env_id = entry.id
@@ -88,9 +93,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         python = args.python or sys.executable
         env_id = args.env_id or "local-" + Path(python).parent.parent.name
     runner = EnvRunner(env_id, python, args.out.resolve(), selection, case_dirs, timeout_s=args.timeout,
-                       run_id=args.run_id, memory_limit_mb=args.memory_limit_mb, time_budget_s=args.time_budget)
+                       run_id=args.run_id, time_budget_s=args.time_budget,
+                       memory_limit_mb=default_memory_limit_mb() if args.memory_limit_mb is None else args.memory_limit_mb)
     try:
         outcome = runner.run()
+    except CorpusError as exc:
+        raise SelectionError(str(exc)) from None
     except EnvironmentBroken as exc:
         _eprint(str(exc))
         return 1
@@ -127,7 +135,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from matrix.interpreters import InterpreterNotFound, find_python
-    for entry in load_lineup():
+    for entry in load_lineup(args.lineup):
         try:
             where = find_python(entry.python)
         except InterpreterNotFound as exc:

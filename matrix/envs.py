@@ -27,6 +27,24 @@ class EnvBuildError(RuntimeError):
     pass
 
 
+class UnresolvablePins(ValueError):
+    """The pins name releases or combinations that do not exist for this Python: nothing was built."""
+
+
+def check_resolvable(entry: Entry, interpreter: str, links: list[str]) -> None:
+    """Ask the resolver (no install) whether the pins exist for this Python, before building anything."""
+    uv = shutil.which("uv")
+    if uv is None:
+        return  # pip has no cheap equivalent on old Pythons; the install itself will say
+    link_args = [arg for folder in links for arg in ("--find-links", folder)]
+    out = subprocess.run([uv, "pip", "compile", "--quiet", "--no-header", "--python", interpreter, *link_args, "-"],
+                         input="\n".join(entry.pins) + "\n", capture_output=True, text=True)
+    if out.returncode != 0:
+        reason = "\n".join(line for line in out.stderr.strip().splitlines() if line.strip())[-1500:]
+        raise UnresolvablePins(f"lineup entry {entry.id}: its pins cannot be installed on Python "
+                               f"{entry.python}:\n{reason}")
+
+
 def pip_find_links() -> list[str]:
     """The find-links folders pip is configured with (where a local CPU torch wheel may lie)."""
     folders = os.environ.get("PIP_FIND_LINKS", "").split()
@@ -76,6 +94,7 @@ def ensure_env(entry: Entry, envs_dir: Path = ENVS_DIR, log: Callable[[str], Non
                     return env_python(env_dir)
             except ValueError:
                 pass
+        check_resolvable(entry, interpreter, links)
         log(f"[{entry.id}] building environment in {env_dir} (Python {version}, {len(entry.pins)} pins)")
         shutil.rmtree(env_dir, ignore_errors=True)
         uv = shutil.which("uv")

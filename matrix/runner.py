@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import sys
 import time
 from collections import Counter
@@ -30,6 +31,18 @@ SHARED_STAGES = ("build", "export", "check")
 
 class EnvironmentBroken(RuntimeError):
     """The worker cannot start in this environment at all."""
+
+
+class CorpusError(ValueError):
+    """The corpus as a whole cannot run (two cases with one id): nothing runs."""
+
+
+def default_memory_limit_mb() -> int:
+    """3/4 of physical memory: a runaway case fails its cell, not the machine. None with an
+    NVIDIA GPU: CUDA reserves far more address space than it uses, and RLIMIT_AS breaks it."""
+    if Path("/dev/nvidiactl").exists():
+        return 0
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.75 / 2 ** 20)
 
 
 @dataclasses.dataclass
@@ -104,6 +117,8 @@ class EnvRunner:
                 self.worker = worker
                 return worker
             except WorkerDied as died:
+                if died.fatal:
+                    raise CorpusError(str(died)) from None
                 if died.importing and died.importing not in self.exclude:
                     self.log(f"[{self.env_id}] case {died.importing!r} killed the worker while importing "
                              f"({died}); running the others without it")

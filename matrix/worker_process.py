@@ -20,8 +20,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class WorkerDied(Exception):
-    def __init__(self, message: str, stage: str | None, returncode: int | None, importing: str | None = None) -> None:
+    def __init__(self, message: str, stage: str | None, returncode: int | None, importing: str | None = None,
+                 fatal: bool = False) -> None:
         super().__init__(message)
+        self.fatal = fatal  # the worker refused to start (it said why); restarting will not help
         self.stage = stage
         self.returncode = returncode
         self.importing = importing
@@ -89,7 +91,7 @@ class WorkerProcess:
                 self.importing = frame.get("case")
             elif frame["type"] == "fatal":
                 self.kill()
-                raise WorkerDied(frame.get("error", "the worker refused to start"), "start", None)
+                raise WorkerDied(frame.get("error", "the worker refused to start"), "start", None, fatal=True)
             elif frame["type"] == "hello":
                 self.importing = None
                 return frame

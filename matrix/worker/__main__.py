@@ -23,8 +23,20 @@ def _parse(argv):
     return parser.parse_args(argv)
 
 
+def _die_with_parent() -> None:
+    """If the host is killed (kill -9 of the whole run), take the worker down too (Linux)."""
+    try:
+        import ctypes
+        import signal
+        libc = ctypes.CDLL(None)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv=None) -> int:
     args = _parse(argv)
+    _die_with_parent()
     frames = os.fdopen(args.frames_fd, "wb", buffering=0)
     os.dup2(2, 1)  # exporters print to stdout; send it to the log, never to the host
     sys.stdout = sys.stderr

@@ -16,7 +16,7 @@ import onnx  # noqa: F401  (before torch: see environment.py)
 import numpy
 import torch
 
-from matrix.worker import exporters, runtimes
+from matrix.worker import exporters, faults, runtimes
 from matrix.worker.discovery import LoadedCase
 from matrix.worker.schema import Row, Status
 
@@ -145,6 +145,7 @@ class Pipeline(object):
         row.stage = name
         self.on_stage(name)
         try:
+            faults.maybe_inject(row.case or "", name)
             yield
         except StageFailed:
             raise

@@ -5,4 +5,4 @@ CASE = Case(title="raises", pitfall="a bug in the case itself")
 
 
 def build():
-    raise ValueError("this case is broken on purpose")
+    raise ValueError("this case is broken on purpose <script>alert(1)</script>")

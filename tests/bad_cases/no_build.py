@@ -1,0 +1,5 @@
+"""A case that forgot its build() function."""
+
+
+def make():
+    return None

@@ -1,0 +1,4 @@
+"""A case with a syntax error on line 4."""
+
+def build(:
+    pass

@@ -1,0 +1,1 @@
+"""A second corpus whose one case reuses an id of fake_cases."""

@@ -1,0 +1,1 @@
+"""A case that hangs with a child process of its own."""
