@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("new", help="run id or run folder")
     compare.add_argument("--out", type=Path, default=DEFAULT_OUT)
 
+    envs = sub.add_parser("envs", help="build (or reuse) lineup environments and show their size")
+    envs.add_argument("--env", action="append", help="entry id (repeatable; default all)")
+    envs.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
+
+    locking = sub.add_parser("lock", help="re-resolve entries' requires into pins and rewrite the lineup")
+    locking.add_argument("--env", help="entry id (default all)")
+    locking.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
+
     listing = sub.add_parser("list", help="the lineup, and whether each entry's Python is here")
     listing.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
     return parser
@@ -145,9 +153,37 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_envs(args: argparse.Namespace) -> int:
+    import time
+
+    from matrix.envs import EnvBuildError, ensure_env
+    entries = load_lineup(args.lineup)
+    chosen = [find_entry(entries, e) for e in args.env] if args.env else entries
+    failed = 0
+    for entry in chosen:
+        started = time.monotonic()
+        try:
+            python = ensure_env(entry, log=_eprint)
+        except Exception as exc:  # report every entry, then fail
+            _eprint(f"[{entry.id}] FAILED: {exc}")
+            failed += 1
+            continue
+        size = sum(p.stat().st_size for p in python.parent.parent.rglob("*") if p.is_file() and not p.is_symlink())
+        print(f"{entry.id:<14} {time.monotonic() - started:7.1f} s  {size / 2**30:5.2f} GiB  {python}", flush=True)
+    return 1 if failed else 0
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    from matrix.lock import lock
+    for entry in lock(load_lineup(args.lineup), args.env, args.lineup):
+        print(f"{entry.id:<14} {len(entry.pins)} pins")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "list": cmd_list}[args.command]
+    handler = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "list": cmd_list, "envs": cmd_envs,
+               "lock": cmd_lock}[args.command]
     try:
         return handler(args)
     except (SelectionError, LineupError, ResultsError) as exc:

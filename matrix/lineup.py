@@ -23,6 +23,7 @@ class Entry:
     id: str
     python: str
     pins: tuple[str, ...]
+    requires: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     find_links: bool = False
     note: str = ""
@@ -57,18 +58,12 @@ def parse_entry(raw: object, where: str) -> Entry:
     python = raw.get("python")
     if not isinstance(python, str) or not _PYTHON.match(python):
         raise LineupError(f"{where}: python {python!r} must be a version like '3.11'")
-    pins = raw.get("pins")
-    if not isinstance(pins, list) or not pins:
-        raise LineupError(f"{where}: pins must be a non-empty list of 'name==version'")
-    for pin in pins:
-        if not isinstance(pin, str) or not _PIN.match(pin.strip()):
-            raise LineupError(f"{where}: pin {pin!r} is not of the form 'name==version'")
-    names = [_normalise(_PIN.match(p.strip()).group(1)) for p in pins]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise LineupError(f"{where}: {', '.join(twice)} pinned more than once")
-    if "torch" not in names:
-        raise LineupError(f"{where}: pins must include torch")
+    pins = _pin_list(raw.get("pins"), "pins", where)
+    requires = _pin_list(raw.get("requires", pins), "requires", where)
+    for name, items in (("pins", pins), ("requires", requires)):
+        names = [_normalise(_PIN.match(p).group(1)) for p in items]
+        if "torch" not in names:
+            raise LineupError(f"{where}: {name} must include torch")
     tags = raw.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) and _ID.match(t) for t in tags):
         raise LineupError(f"{where}: tags must be a list of names, got {tags!r}")
@@ -76,8 +71,21 @@ def parse_entry(raw: object, where: str) -> Entry:
         raise LineupError(f"{where}: find_links must be true or false")
     if not isinstance(raw.get("note", ""), str):
         raise LineupError(f"{where}: note must be a string")
-    return Entry(id=env_id, python=python, pins=tuple(p.strip() for p in pins), tags=tuple(tags),
+    return Entry(id=env_id, python=python, pins=pins, requires=requires, tags=tuple(tags),
                  find_links=raw.get("find_links", False), note=raw.get("note", ""))
+
+
+def _pin_list(items: object, name: str, where: str) -> tuple[str, ...]:
+    if not isinstance(items, list) or not items:
+        raise LineupError(f"{where}: {name} must be a non-empty list of 'name==version'")
+    for pin in items:
+        if not isinstance(pin, str) or not _PIN.match(pin.strip()):
+            raise LineupError(f"{where}: {name}: {pin!r} is not of the form 'name==version'")
+    names = [_normalise(_PIN.match(p.strip()).group(1)) for p in items]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise LineupError(f"{where}: {name}: {', '.join(twice)} pinned more than once")
+    return tuple(p.strip() for p in items)
 
 
 def load_lineup(path: Path = LINEUP_FILE) -> list[Entry]:

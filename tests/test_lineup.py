@@ -20,7 +20,7 @@ def write(tmp_path, body: str):
 
 
 @pytest.mark.parametrize("body, needle", [
-    ('[[env]]\nid = "a"\npython = "3.11"\npins = ["torch>=2"]\n', "pin 'torch>=2' is not of the form"),
+    ('[[env]]\nid = "a"\npython = "3.11"\npins = ["torch>=2"]\n', "'torch>=2' is not of the form"),
     ('[[env]]\nid = "a"\npython = "three"\npins = ["torch==2.0.1"]\n', "python 'three'"),
     ('[[env]]\nid = "a"\npython = "3.11"\npins = ["onnx==1.14.0"]\n', "must include torch"),
     ('[[env]]\nid = "a"\npython = "3.11"\npins = ["torch==1.0", "torch==2.0"]\n', "pinned more than once"),

@@ -30,17 +30,21 @@ def dynamo_api() -> Optional[str]:
     return None
 
 
-def io_names(inputs: Sequence[Any], outputs: int) -> Dict[str, List[str]]:
-    return {
-        "input_names": ["input_%d" % i for i in range(len(inputs))],
-        "output_names": ["output_%d" % i for i in range(outputs)],
-    }
+def _count_tensors(value: Any) -> int:
+    if isinstance(value, torch.Tensor):
+        return 1
+    if isinstance(value, (list, tuple)):
+        return sum(_count_tensors(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_count_tensors(v) for v in value.values())
+    return 0
 
 
 def export_model(exporter: str, module: Any, inputs: Sequence[Any], path: str, opset: int,
-                 options: Dict[str, Any], n_outputs: int) -> None:
+                 options: Dict[str, Any], example_outputs: Any) -> None:
     """Write ``module`` traced on ``inputs`` to ``path``; raises whatever the exporter raises."""
-    names = io_names([x for x in inputs if isinstance(x, torch.Tensor)], n_outputs)
+    names = {"input_names": ["input_%d" % i for i in range(_count_tensors(inputs))],
+             "output_names": ["output_%d" % i for i in range(_count_tensors(example_outputs))]}
     kwargs = dict(names, opset_version=opset)  # type: Dict[str, Any]
     if options.get("dynamic_axes"):
         kwargs["dynamic_axes"] = {name: {0: "batch"} for name in names["input_names"] + names["output_names"]}
@@ -51,16 +55,17 @@ def export_model(exporter: str, module: Any, inputs: Sequence[Any], path: str, o
     if exporter == "torchscript":
         if "dynamo" in accepted:
             kwargs["dynamo"] = False
+        if "example_outputs" in accepted and isinstance(module, torch.jit.ScriptModule):
+            kwargs["example_outputs"] = example_outputs  # torch < 1.10 needs them to export a script
         torch.onnx.export(module, tuple(inputs), path, **kwargs)
     elif exporter == "dynamo":
         api = dynamo_api()
         if api == "export(dynamo=True)":
             kwargs["dynamo"] = True
-            # the TorchScript-only flags are rejected or ignored by dynamo; say so in the row instead
-            for key in ("keep_initializers_as_inputs", "do_constant_folding"):
-                kwargs.pop(key, None)
+            # keep_initializers_as_inputs is honoured by dynamo; do_constant_folding is accepted and
+            # ignored (its optimizer always folds), which the row's export options then document
             program = torch.onnx.export(module, tuple(inputs), **kwargs)
-            program.save(path)
+            program.save(path, keep_initializers_as_inputs=bool(options.get("keep_initializers_as_inputs")))
         elif api == "dynamo_export":
             program = torch.onnx.dynamo_export(module, *inputs)
             program.save(path)

@@ -61,20 +61,29 @@ def to_numpy(tensors: Sequence[Any]) -> List[numpy.ndarray]:
     return [t.detach().cpu().numpy() for t in tensors]
 
 
-def fresh(inputs: Sequence[Any]) -> Tuple[Any, ...]:
+def fresh(value: Any) -> Any:
     """Copies of the inputs: cases with in-place ops must not see an earlier run's writes."""
-    return tuple(x.clone() if isinstance(x, torch.Tensor) else x for x in inputs)
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    if isinstance(value, (list, tuple)):
+        return type(value)(fresh(item) for item in value)
+    if isinstance(value, dict):
+        return {key: fresh(item) for key, item in value.items()}
+    return value
 
 
-def rebatch(inputs: Sequence[Any], size: int) -> Tuple[Any, ...]:
+def rebatch(value: Any, size: int) -> Any:
     """The inputs at another batch size, by repeating rows along dim 0 (keeps index tensors valid)."""
-    out = []
-    for x in inputs:
-        if isinstance(x, torch.Tensor) and x.dim() > 0:
-            reps = (size + x.shape[0] - 1) // x.shape[0]
-            x = x.repeat(*([reps] + [1] * (x.dim() - 1)))[:size].clone()
-        out.append(x)
-    return tuple(out)
+    if isinstance(value, torch.Tensor):
+        if value.dim() == 0:
+            return value
+        reps = (size + value.shape[0] - 1) // value.shape[0]
+        return value.repeat(*([reps] + [1] * (value.dim() - 1)))[:size].clone()
+    if isinstance(value, (list, tuple)):
+        return type(value)(rebatch(item, size) for item in value)
+    if isinstance(value, dict):
+        return {key: rebatch(item, size) for key, item in value.items()}
+    return value
 
 
 def compare(got: Sequence[numpy.ndarray], want: Sequence[numpy.ndarray], atol: float, rtol: float) -> Dict[str, Any]:
@@ -125,6 +134,7 @@ class Built(object):
         self.inputs = inputs
         self.outputs = outputs
         self.eager_ms = None  # type: Optional[Tuple[float, float]]
+        self.example_outputs = None  # type: Any
 
 
 class Pipeline(object):
@@ -189,7 +199,7 @@ class Pipeline(object):
         row.checker_error = exported.get("checker_error")
         if not exported["ok"]:
             raise StageFailed(Status.EXPORT_FAIL, exported["error_type"], exported["error"])
-        arrays = to_numpy([x for x in built.inputs if isinstance(x, torch.Tensor)])
+        arrays = to_numpy(flatten(built.inputs))
         with self.stage(row, "load"):
             session = runtime.load(exported["path"])
         with self.stage(row, "run"):
@@ -205,8 +215,7 @@ class Pipeline(object):
                 other = rebatch(built.inputs, size)
                 with torch.no_grad():
                     want = to_numpy(flatten(built.module(*fresh(other))))
-                compare(runtime.run(session, to_numpy([x for x in other if isinstance(x, torch.Tensor)])),
-                        want, loaded.case.atol, loaded.case.rtol)
+                compare(runtime.run(session, to_numpy(flatten(other))), want, loaded.case.atol, loaded.case.rtol)
                 batch.append(size)
         row.batch_sizes = batch or None
         with self.stage(row, "time"):
@@ -243,8 +252,9 @@ class Pipeline(object):
             if hasattr(module, "eval"):
                 module.eval()
             with torch.no_grad():
-                outputs = to_numpy(flatten(module(*fresh(inputs))))
-            built = Built(module, tuple(inputs), outputs)
+                example = module(*fresh(inputs))
+            built = Built(module, tuple(inputs), to_numpy(flatten(example)))
+            built.example_outputs = example
         except Exception as exc:
             failed = StageFailed(Status.BUILD_FAIL, type(exc).__name__, str(exc)[:MAX_ERROR_CHARS])
             self.built[key] = failed
@@ -272,7 +282,7 @@ class Pipeline(object):
         started = time.perf_counter()
         try:
             exporters.export_model(cell["exporter"], built.module, fresh(built.inputs), path, cell["opset"],
-                                   options, len(built.outputs))
+                                   options, built.example_outputs)
             result["ok"] = True
         except Exception as exc:
             result.update(error_type=type(exc).__name__, error=str(exc)[:MAX_ERROR_CHARS])

@@ -49,7 +49,7 @@ RUNTIMES = {
     "caffe2": ("caffe2", "CPU"),
     "reference": ("reference", "onnx.reference"),
 }
-DEFAULT_RUNTIMES = ("ort-cpu", "ort-cuda", "caffe2")
+DEFAULT_RUNTIMES = ("ort-cpu", "ort-cuda", "caffe2", "reference")
 DEFAULT_OPSETS = (9, 11, 18)
 
 # Export options that form an axis of the matrix (a case may sweep them).

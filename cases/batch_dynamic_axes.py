@@ -1,0 +1,34 @@
+"""Without `dynamic_axes` the exported graph fixes the batch size it was traced at."""
+from __future__ import annotations
+
+import torch
+
+from cases._inputs import randn
+from matrix.worker.spec import Case, Expect
+
+CASE = Case(
+    title="an MLP run at a second batch size, with and without dynamic_axes",
+    pitfall="torch.onnx.export records the example input's shapes as fixed. The seed verifies an export "
+            "with onnxruntime at batch size 2 and declares dim 0 of every input and output dynamic: "
+            "dynamic_axes={'input_1': [0], 'output_1': [0]}. Without it a second batch size is refused.",
+    seed=["S1", "S2", "S3"],
+    batchable=True,
+    options={"dynamic_axes": [False, True]},
+    expect=[
+        Expect("batch-fail", options={"dynamic_axes": False},
+               reason="the graph's input is declared with the traced batch size; another is rejected (S3)"),
+    ],
+)
+
+
+class MLP(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def build():
+    return MLP(), (randn(2, 8),)

@@ -1,0 +1,35 @@
+"""A dict as the last positional input is taken for keyword arguments by torch.onnx.export."""
+from __future__ import annotations
+
+import torch
+
+from cases._inputs import randn
+from matrix.worker.spec import Case
+
+CASE = Case(
+    title="forward(inputs: dict) -> dict",
+    pitfall="Dicts are accepted but not recommended: torch.onnx.export reads a trailing dict in args as "
+            "keyword arguments, the graph has no lookup by key (inputs and outputs are flattened in "
+            "insertion order), and the names are lost. Pass tensors positionally and build the dict inside.",
+    seed=["S10"],
+    batchable=True,
+)
+
+
+class DictIn(torch.nn.Module):
+    def forward(self, inputs):
+        return {"sum": inputs["a"] + inputs["b"], "product": inputs["a"] * inputs["b"]}
+
+
+class Positional(torch.nn.Module):
+    def forward(self, a, b):
+        out = DictIn()({"a": a, "b": b})
+        return out["sum"], out["product"]
+
+
+def build():
+    return DictIn(), ({"a": randn(2, 3), "b": randn(2, 3)},)
+
+
+def build_workaround():
+    return Positional(), (randn(2, 3), randn(2, 3))

@@ -1,0 +1,38 @@
+"""`index_put_(accumulate=True)` with duplicate indices must add every duplicate; ScatterND keeps one."""
+from __future__ import annotations
+
+import torch
+
+from cases._inputs import randn
+from matrix.worker.spec import Case
+
+CASE = Case(
+    title="x.index_put_((idx,), v, accumulate=True) with idx = [0, 2, 0]",
+    pitfall="PyTorch adds all values that land on the same index. ONNX ScatterND before opset 16 has no "
+            "reduction and leaves duplicates undefined (in practice the last write wins); from opset 16 "
+            "reduction='add' exists, if the exporter uses it. index_add_ states the intent directly.",
+)
+
+
+class Accumulate(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("index", torch.tensor([0, 2, 0]))
+
+    def forward(self, x, values):
+        x = x.clone()
+        x.index_put_((self.index,), values, accumulate=True)
+        return x
+
+
+class IndexAdd(Accumulate):
+    def forward(self, x, values):
+        return x.index_add(0, self.index, values)
+
+
+def build():
+    return Accumulate(), (randn(4, 3), randn(3, 3))
+
+
+def build_workaround():
+    return IndexAdd(), (randn(4, 3), randn(3, 3))

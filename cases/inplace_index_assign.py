@@ -1,0 +1,41 @@
+"""In-place indexed assignment `data[index] = new_data` exports only at newer opsets; scatter works earlier."""
+from __future__ import annotations
+
+import torch
+
+from cases._inputs import randn
+from matrix.worker.spec import Case
+
+CASE = Case(
+    title="data[index] = new_data versus scatter",
+    pitfall="Indexed assignment becomes aten::index_put_, which the exporter could not express before "
+            "opset 11 (ScatterND). The seed's workaround updates the tensor explicitly with scatter, "
+            "which maps to ONNX Scatter from opset 9.",
+    seed=["S8"],
+)
+
+
+class IndexPut(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("index", torch.tensor([0, 2]))
+
+    def forward(self, data, new_data):
+        data = data.clone()
+        data[self.index] = new_data
+        return data * 1.5
+
+
+class Scatter(IndexPut):
+    def forward(self, data, new_data):
+        # explicit sizes, not expand(-1, ...): the seed's S12 pitfall would bite here too
+        rows = self.index.unsqueeze(1).expand(self.index.size(0), data.size(1))
+        return data.scatter(0, rows, new_data) * 1.5
+
+
+def build():
+    return IndexPut(), (randn(4, 3), randn(2, 3))
+
+
+def build_workaround():
+    return Scatter(), (randn(4, 3), randn(2, 3))
