@@ -45,9 +45,16 @@ def _out_args(posargs: list[str]) -> list[str]:
 @nox.parametrize("entry", [nox.param(e.id, id=e.id, tags=list(e.tags)) for e in LINEUP])
 def matrix(session: nox.Session, entry: str) -> None:
     """Run the corpus in one lineup environment (built on first use), then the report."""
+    session.notify("replay", posargs=_out_args(session.posargs))
     session.notify("report", posargs=_out_args(session.posargs))
     session.run(sys.executable, "-m", "matrix", "run", "--env", entry, "--no-report", *session.posargs,
                 external=True)
+
+
+@nox.session(venv_backend="none")
+def replay(session: nox.Session) -> None:
+    """Run every environment's exported files with the newest built environment's runtimes."""
+    session.run(sys.executable, "-m", "matrix", "replay", "--no-report", *session.posargs, external=True)
 
 
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True)

@@ -11,7 +11,7 @@ import pandas as pd
 from matrix.store import list_runs, read_rows
 from matrix.worker.schema import EXPORT_OPTIONS, ROW_FIELDS
 
-COLUMN_KEYS = ["env_id", "exporter", "opset_requested", "runtime", "provider"]
+COLUMN_KEYS = ["env_id", "exporter", "opset_requested", "runtime", "provider", "runtime_env"]
 ROW_KEYS = ["case", "variant", "options"]
 NUMERIC = ["max_abs_err", "max_rel_err", "min_passing_atol", "latency_ms", "latency_p90_ms", "eager_ms",
            "eager_p90_ms", "gpu_node_share", "duration_s", "export_s"]
@@ -56,6 +56,7 @@ def current_view(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.sort_values(["run_id", "finished_at"], na_position="first")
     frame = frame.drop_duplicates(["env_id", "cell"], keep="last")
     frame["options"] = frame.apply(options_label, axis=1) if len(frame) else ""
+    frame["runtime_env"] = frame["runtime_env"].fillna("")  # "" = the exporting environment's own runtime
     return frame.reset_index(drop=True)
 
 

@@ -57,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="do not render the report afterwards")
     run.add_argument("--allow-regressions", action="store_true", help="exit 0 even when a cell regressed")
 
+    replay = sub.add_parser("replay", help="run every environment's exported files with one environment's runtimes")
+    replay.add_argument("--env", help="the runtime environment (default: the newest lineup entry built here)")
+    replay.add_argument("--runtimes", default="ort-cpu,reference", help="comma-separated (default ort-cpu,reference)")
+    replay.add_argument("--timeout", type=_positive, default=300.0)
+    replay.add_argument("--time-budget", type=_positive, default=1.0)
+    replay.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    replay.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
+    replay.add_argument("--no-report", action="store_true")
+
     report = sub.add_parser("report", help="render the HTML report from stored results")
     report.add_argument("--out", type=Path, default=DEFAULT_OUT)
 
@@ -125,6 +134,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from matrix.envs import built_entries, ensure_env
+    from matrix.runner import EnvRunner, default_memory_limit_mb
+    entries = load_lineup(args.lineup)
+    if args.env:
+        entry = find_entry(entries, args.env)
+    else:
+        built = built_entries(entries)
+        if not built:
+            raise SelectionError("no lineup environment is built yet: run `nox -s matrix` first")
+        entry = built[-1]
+    selection = parse_selection(None, None, None, args.runtimes)
+    python = ensure_env(entry, log=_eprint)
+    runner = EnvRunner(entry.id, python, args.out.resolve(), selection, [REPO_ROOT / "cases"], timeout_s=args.timeout,
+                       time_budget_s=args.time_budget, memory_limit_mb=default_memory_limit_mb())
+    outcomes = runner.run_replay()
+    for outcome in outcomes:
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items()))
+        _eprint(f"[{outcome.env_id} files, {entry.id} runtimes] {outcome.planned} cells in {outcome.wall_s:.1f} s: "
+                f"{statuses}")
+    if not outcomes:
+        _eprint(f"replay: no other environment's exports under {args.out} to run with {entry.id}")
+    if not args.no_report:
+        cmd_report(argparse.Namespace(out=args.out))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from matrix.report import render_report
     index, problems = render_report(args.out.resolve())
@@ -182,7 +218,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "list": cmd_list, "envs": cmd_envs,
+    handler = {"run": cmd_run, "replay": cmd_replay, "report": cmd_report, "compare": cmd_compare, "list": cmd_list, "envs": cmd_envs,
                "lock": cmd_lock}[args.command]
     try:
         return handler(args)

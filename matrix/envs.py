@@ -64,6 +64,20 @@ def fingerprint(entry: Entry, python_version: str, find_links: list[str]) -> str
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
+def built_entries(entries: list[Entry], envs_dir: Path = ENVS_DIR) -> list[Entry]:
+    """The entries whose environment exists here with its current pins, in lineup order."""
+    ready = []
+    for entry in entries:
+        marker = envs_dir / entry.id / MARKER
+        try:
+            pins = json.loads(marker.read_text()).get("pins")
+        except (OSError, ValueError):
+            continue
+        if sorted(pins or []) == sorted(entry.pins):
+            ready.append(entry)
+    return ready
+
+
 def env_python(env_dir: Path) -> Path:
     return env_dir / "bin" / "python"
 

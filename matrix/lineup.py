@@ -59,7 +59,7 @@ def parse_entry(raw: object, where: str) -> Entry:
     if not isinstance(python, str) or not _PYTHON.match(python):
         raise LineupError(f"{where}: python {python!r} must be a version like '3.11'")
     pins = _pin_list(raw.get("pins"), "pins", where)
-    requires = _pin_list(raw.get("requires", pins), "requires", where)
+    requires = _pin_list(raw.get("requires", list(pins)), "requires", where)
     for name, items in (("pins", pins), ("requires", requires)):
         names = [_normalise(_PIN.match(p).group(1)) for p in items]
         if "torch" not in names:

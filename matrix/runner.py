@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 from matrix.expectations import judge
 from matrix.plan import Selection, SelectionError, export_key, plan_cells
-from matrix.store import append_row, claim_run, read_rows, write_json
-from matrix.worker.schema import Row, Status
+from matrix.store import ResultsError, append_row, claim_run, list_runs, read_json, read_rows, write_json
+from matrix.worker.schema import RUNTIMES, Row, Status, cell_id
 from matrix.worker_process import WorkerDied, WorkerProcess, WorkerTimeout
 
 START_TIMEOUT_S = 300.0  # importing torch on a cold disk is slow
@@ -158,19 +158,27 @@ class EnvRunner:
         if not cells:
             known = ", ".join(c["id"] for c in catalogue if not c.get("error")) or "none"
             raise SelectionError(f"--cases {self.selection.cases!r} matches no case (cases: {known})")
-        existing, problems = read_rows(run.rows_file(self.env_id)) if run.rows_file(self.env_id).exists() else ([], [])
+        jobs = [({"type": "cell", "cell": cell}, cell) for cell in cells]
+        run.set_env_state(self.env_id, status="running", planned=len(cells), started=_utc_now(),
+                          python=str(self.python), versions=versions)
+        self.run_jobs(run, run.rows_file(self.env_id), jobs, cases, outcome)
+        run.set_env_state(self.env_id, status="complete", done=len(cells), finished=_utc_now())
+
+    def run_jobs(self, run, rows_file: Path, jobs: list[tuple[dict[str, Any], dict[str, Any]]],
+                 cases: dict[str, dict[str, Any]], outcome: EnvOutcome) -> None:
+        """Send each job not already in ``rows_file`` to the worker; append a row for each, whatever happens."""
+        versions = self.hello["versions"]
+        existing, problems = read_rows(rows_file) if rows_file.exists() else ([], [])
         for problem in problems:
             self.log(f"[{self.env_id}] {problem}")
         done = {r["cell"] for r in existing}
-        todo = [c for c in cells if c["cell"] not in done]
-        outcome.planned, outcome.resumed = len(cells), len(cells) - len(todo)
+        todo = [(request, cell) for request, cell in jobs if cell["cell"] not in done]
+        outcome.planned, outcome.resumed = len(jobs), len(jobs) - len(todo)
         if outcome.resumed:
-            self.log(f"[{self.env_id}] resuming run {run.run_id}: {outcome.resumed} of {len(cells)} cells already done")
-        run.set_env_state(self.env_id, status="running", planned=len(cells), started=_utc_now(),
-                          python=str(self.python), versions=versions)
+            self.log(f"[{self.env_id}] resuming run {run.run_id}: {outcome.resumed} of {len(jobs)} cells already done")
         poisoned: dict[str, dict[str, Any]] = {}
-        for index, cell in enumerate(todo, outcome.resumed + 1):
-            case = cases[cell["case"]]
+        for index, (request, cell) in enumerate(todo, outcome.resumed + 1):
+            case = cases.get(cell["case"]) or {}
             key = export_key(cell)
             if key in poisoned:
                 first = poisoned[key]
@@ -180,7 +188,7 @@ class EnvRunner:
             else:
                 limit = float((case.get("meta") or {}).get("timeout") or self.timeout_s)
                 try:
-                    row = self.worker.run_cell(cell, limit)
+                    row = self.worker.run_cell(request, limit)
                 except (WorkerDied, WorkerTimeout) as failure:
                     died = isinstance(failure, WorkerDied)
                     status = Status.CRASH if died else Status.TIMEOUT
@@ -189,16 +197,83 @@ class EnvRunner:
                     if failure.stage in SHARED_STAGES:
                         poisoned[key] = row
                     self._start(run)
-            row.update(run_id=run.run_id, env_id=self.env_id, finished_at=_utc_now())
+            row.update(run_id=run.run_id, env_id=cell.get("env_id", self.env_id), finished_at=_utc_now())
+            if cell.get("runtime_env"):
+                row["runtime_env"] = cell["runtime_env"]
             row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
-            append_row(run.rows_file(self.env_id), row)
+            append_row(rows_file, row)
             outcome.ran += 1
             outcome.statuses[row["status"]] += 1
             outcome.verdicts[row["verdict"]] += 1
-            _progress(self.env_id, index, len(cells), cell, row)
+            _progress(self.env_id, index, len(jobs), cell, row)
         # the verdicts of resumed rows count too: the run's outcome is all of its cells
+        wanted = {cell["cell"] for _, cell in jobs}
         for row in existing:
-            if row["cell"] in {c["cell"] for c in cells}:
+            if row["cell"] in wanted:
                 outcome.statuses[row["status"]] += 1
                 outcome.verdicts[row.get("verdict") or "?"] += 1
-        run.set_env_state(self.env_id, status="complete", done=len(cells), finished=_utc_now())
+
+    def replay(self) -> list[EnvOutcome]:
+        """Run every other environment's exported files with this environment's runtimes.
+
+        A file that fails everywhere is the exporter's bug; one that fails only on its own
+        environment's runtime is the runtime's. Rows go beside the exporting environment's
+        own, in its newest run that has exports, as ``<env>.replay.jsonl``.
+        """
+        outcomes = []
+        for env_id, run in latest_exports(self.out, exclude=self.env_id):
+            outcome = EnvOutcome(env_id, run.run_id, run.path / f"{env_id}.replay.jsonl")
+            jobs = replay_jobs(run.exports_dir(env_id), env_id, self.env_id, self.selection)
+            if not jobs:
+                continue
+            started = time.monotonic()
+            if self.worker is None:
+                self._start(run)
+            catalogue = read_json(run.catalogue_file(env_id)) or {}
+            cases = {c["id"]: c for c in catalogue.get("cases", []) if isinstance(c, dict) and "id" in c}
+            self.run_jobs(run, outcome.rows_file, jobs, cases, outcome)
+            outcome.wall_s = time.monotonic() - started
+            outcomes.append(outcome)
+        return outcomes
+
+    def run_replay(self) -> list[EnvOutcome]:
+        try:
+            return self.replay()
+        finally:
+            if self.worker is not None:
+                self.worker.close()
+
+
+def latest_exports(out: Path, exclude: str) -> list[tuple[Any, str]]:
+    """(env_id, run) for each environment's newest run that kept exported files."""
+    found: dict[str, Any] = {}
+    for run in list_runs(out):
+        exports = run.path / "exports"
+        if exports.is_dir():
+            for folder in exports.iterdir():
+                if folder.is_dir() and folder.name != exclude:
+                    found[folder.name] = run
+    return sorted(found.items())
+
+
+def replay_jobs(folder: Path, env_id: str, runtime_env: str, selection: Selection) -> list[tuple[dict, dict]]:
+    """One job per successful export × selected runtime, keyed apart from the native cells."""
+    jobs = []
+    for sidecar in sorted(folder.glob("*.json")):
+        try:
+            exported = read_json(sidecar)
+        except ResultsError:
+            continue
+        if not isinstance(exported, dict) or not exported.get("ok") or "case" not in exported:
+            continue
+        for name in selection.runtimes:
+            runtime, provider = RUNTIMES[name]
+            key = cell_id(exported["case"], exported["variant"], exported["exporter"], exported["opset"],
+                          exported.get("options") or {}, runtime, provider) + f"@{runtime_env}"
+            cell = {"cell": key, "case": exported["case"], "variant": exported["variant"],
+                    "exporter": exported["exporter"], "opset": exported["opset"],
+                    "options": exported.get("options") or {}, "runtime": runtime, "provider": provider,
+                    "env_id": env_id, "runtime_env": runtime_env}
+            jobs.append(({"type": "replay", "export": str(sidecar), "cell": key, "runtime": runtime,
+                          "provider": provider, "runtime_env": runtime_env}, cell))
+    return jobs

@@ -96,12 +96,12 @@ class WorkerProcess:
                 self.importing = None
                 return frame
 
-    def run_cell(self, cell: dict[str, Any], timeout: float, on_stage: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
-        """Send one cell and return its row; WorkerTimeout or WorkerDied when it does not come."""
+    def run_cell(self, request: dict[str, Any], timeout: float, on_stage: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+        """Send one request (a cell, or a replay) and return its row; WorkerTimeout or WorkerDied when it does not come."""
         assert self.proc is not None and self.proc.stdin is not None
         self.stage = "plan"
         try:
-            self.proc.stdin.write(protocol.encode({"type": "cell", "cell": cell}))
+            self.proc.stdin.write(protocol.encode(request))
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # it died already: the read below reports how

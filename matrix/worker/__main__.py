@@ -68,7 +68,10 @@ def main(argv=None) -> int:
         request = protocol.decode(line)
         if request is None or request["type"] == "exit":
             break
-        row = pipeline.run_cell(request["cell"])
+        if request["type"] == "replay":
+            row = pipeline.replay_cell(request)
+        else:
+            row = pipeline.run_cell(request["cell"])
         protocol.send(frames, {"type": "row", "row": row.to_dict()})
     return 0
 

@@ -135,6 +135,8 @@ class Built(object):
         self.outputs = outputs
         self.eager_ms = None  # type: Optional[Tuple[float, float]]
         self.example_outputs = None  # type: Any
+        self.batch_inputs = None  # type: Optional[Tuple[Any, ...]]
+        self.batch_outputs = None  # type: Optional[List[numpy.ndarray]]
 
 
 class Pipeline(object):
@@ -192,34 +194,11 @@ class Pipeline(object):
             built = self._build(loaded, cell["variant"])
         with self.stage(row, "export"):
             exported = self._export(loaded, cell, options, built)
-        row.opset_actual = exported.get("opset_actual")
-        row.node_count = exported.get("node_count")
-        row.export_s = exported.get("export_s")
-        row.checker_ok = exported.get("checker_ok")
-        row.checker_error = exported.get("checker_error")
-        if not exported["ok"]:
-            raise StageFailed(Status.EXPORT_FAIL, exported["error_type"], exported["error"])
-        arrays = to_numpy(flatten(built.inputs))
-        with self.stage(row, "load"):
-            session = runtime.load(exported["path"])
-        with self.stage(row, "run"):
-            got = runtime.run(session, arrays)
-        with self.stage(row, "compare"):
-            errors = compare(got, built.outputs, loaded.case.atol, loaded.case.rtol)
-        for key, value in errors.items():
-            setattr(row, key, value)
-        batch = [int(arrays[0].shape[0])] if arrays and arrays[0].ndim else []
-        if loaded.case.batchable and batch:
-            with self.stage(row, "batch"):
-                size = batch[0] + 1
-                other = rebatch(built.inputs, size)
-                with torch.no_grad():
-                    want = to_numpy(flatten(built.module(*fresh(other))))
-                compare(runtime.run(session, to_numpy(flatten(other))), want, loaded.case.atol, loaded.case.rtol)
-                batch.append(size)
-        row.batch_sizes = batch or None
+        self._run_exported(row, runtime, exported, {
+            "input": to_numpy(flatten(built.inputs)), "output": built.outputs,
+            "batch_input": to_numpy(flatten(built.batch_inputs)) if built.batch_inputs is not None else [],
+            "batch_output": built.batch_outputs or []})
         with self.stage(row, "time"):
-            row.latency_ms, row.latency_p90_ms = latency(lambda: runtime.run(session, arrays), self.time_budget_s)
             if built.eager_ms is None:
                 module, inputs = built.module, fresh(built.inputs)
 
@@ -228,8 +207,67 @@ class Pipeline(object):
                         module(*inputs)
                 built.eager_ms = latency(eager, self.time_budget_s)
             row.eager_ms, row.eager_p90_ms = built.eager_ms
+
+    def _run_exported(self, row: Row, runtime: runtimes.Runtime, exported: Dict[str, Any],
+                      data: Dict[str, List[numpy.ndarray]]) -> None:
+        """load -> run -> compare -> batch -> time -> place on an exported file, here or replayed."""
+        for key in ("opset_actual", "node_count", "export_s", "checker_ok", "checker_error"):
+            setattr(row, key, exported.get(key))
+        if not exported["ok"]:
+            raise StageFailed(Status.EXPORT_FAIL, exported["error_type"], exported["error"])
+        atol, rtol = exported["atol"], exported["rtol"]
+        arrays = data["input"]
+        with self.stage(row, "load"):
+            session = runtime.load(exported["path"])
+        with self.stage(row, "run"):
+            got = runtime.run(session, arrays)
+        with self.stage(row, "compare"):
+            for key, value in compare(got, data["output"], atol, rtol).items():
+                setattr(row, key, value)
+        batch = [int(arrays[0].shape[0])] if arrays and arrays[0].ndim else []
+        if data["batch_input"] and data["batch_output"]:
+            with self.stage(row, "batch"):
+                compare(runtime.run(session, data["batch_input"]), data["batch_output"], atol, rtol)
+                batch.append(int(data["batch_input"][0].shape[0]))
+        row.batch_sizes = batch or None
+        with self.stage(row, "time"):
+            row.latency_ms, row.latency_p90_ms = latency(lambda: runtime.run(session, arrays), self.time_budget_s)
         with self.stage(row, "place"):
-            row.gpu_node_share = runtime.placement(session)
+            share = runtime.placement(exported["path"], arrays, os.path.join(self.exports_dir, "profiles"))
+            row.provider_node_share = share
+            if share is not None and runtime.provider == "CUDAExecutionProvider":
+                row.gpu_node_share = share
+
+    def replay_cell(self, request: Dict[str, Any]) -> Row:
+        """Run a file another environment exported, with this environment's runtime (``runtime_env``)."""
+        started = time.perf_counter()
+        with open(request["export"]) as handle:
+            exported = json.load(handle)
+        options = exported.get("options") or {}
+        origin = exported.get("versions") or {}
+        row = Row(cell=request["cell"], case=exported["case"], variant=exported["variant"],
+                  case_hash=exported.get("case_hash"), exporter=exported["exporter"],
+                  opset_requested=exported["opset"], runtime=request["runtime"], provider=request["provider"],
+                  seed_claims=exported.get("seed_claims"), atol=exported["atol"], rtol=exported["rtol"],
+                  stage="plan", runtime_env=request["runtime_env"],
+                  **{k: options.get(k) for k in ("keep_initializers_as_inputs", "do_constant_folding", "dynamic_axes")})
+        for key in ("python", "torch", "onnx", "onnxruntime", "numpy", "protobuf", "cpu", "gpu"):
+            setattr(row, key, origin.get(key))
+        row.runtime_version = self.versions.get("onnx" if request["runtime"] == "reference" else request["runtime"])
+        runtime = runtimes.adapter(request["runtime"], request["provider"])
+        reason = runtime.unavailable(self.caps)
+        if reason:
+            row.status, row.error = Status.SKIP.value, reason
+        else:
+            try:
+                exported["path"] = request["export"][:-5] + ".onnx"  # the folder may have moved
+                self._run_exported(row, runtime, exported, load_arrays(exported["path"][:-5] + ".npz")
+                                   if exported["ok"] else {})
+                row.status = Status.PASS.value
+            except StageFailed as failed:
+                row.status, row.error_type, row.error = failed.status.value, failed.error_type, failed.error
+        row.duration_s = round(time.perf_counter() - started, 4)
+        return row
 
     def _build(self, loaded: LoadedCase, variant: str) -> Built:
         key = (loaded.id, variant)
@@ -255,6 +293,11 @@ class Pipeline(object):
                 example = module(*fresh(inputs))
             built = Built(module, tuple(inputs), to_numpy(flatten(example)))
             built.example_outputs = example
+            first = flatten(inputs)
+            if loaded.case.batchable and first and first[0].dim() > 0:
+                built.batch_inputs = rebatch(tuple(inputs), int(first[0].shape[0]) + 1)
+                with torch.no_grad():
+                    built.batch_outputs = to_numpy(flatten(module(*fresh(built.batch_inputs))))
         except Exception as exc:
             failed = StageFailed(Status.BUILD_FAIL, type(exc).__name__, str(exc)[:MAX_ERROR_CHARS])
             self.built[key] = failed
@@ -278,7 +321,7 @@ class Pipeline(object):
                 result = json.load(handle)
             self.exported[stem] = result
             return result
-        result = {"ok": False, "path": path}  # type: Dict[str, Any]
+        result = {"ok": False, "path": path, "atol": loaded.case.atol, "rtol": loaded.case.rtol}  # type: Dict[str, Any]
         started = time.perf_counter()
         try:
             exporters.export_model(cell["exporter"], built.module, fresh(built.inputs), path, cell["opset"],
@@ -290,12 +333,39 @@ class Pipeline(object):
         if result["ok"]:
             self.on_stage("check")
             result.update(inspect_model(path))
+            # what another environment's runtimes need to run this file again (replay)
+            result["data"] = save_arrays(path[:-5] + ".npz", built)
+        result.update(case=loaded.id, variant=cell["variant"], exporter=cell["exporter"], opset=cell["opset"],
+                      options=options, atol=loaded.case.atol, rtol=loaded.case.rtol, case_hash=loaded.case_hash,
+                      seed_claims=list(loaded.case.seed), versions=self.versions)
         tmp = sidecar + ".tmp"
         with open(tmp, "w") as handle:
             json.dump(result, handle)
         os.replace(tmp, sidecar)
         self.exported[stem] = result
         return result
+
+
+def save_arrays(path: str, built: Built) -> str:
+    arrays = {}  # type: Dict[str, numpy.ndarray]
+    for prefix, values in (("input", to_numpy(flatten(built.inputs))), ("output", built.outputs),
+                           ("batch_input", to_numpy(flatten(built.batch_inputs)) if built.batch_inputs else []),
+                           ("batch_output", built.batch_outputs or [])):
+        for index, value in enumerate(values):
+            arrays["%s_%d" % (prefix, index)] = value
+    numpy.savez(path, **arrays)
+    return path
+
+
+def load_arrays(path: str) -> Dict[str, List[numpy.ndarray]]:
+    with numpy.load(path, allow_pickle=False) as data:
+        groups = {"input": [], "output": [], "batch_input": [], "batch_output": []}  # type: Dict[str, List[Any]]
+        for prefix in groups:
+            index = 0
+            while "%s_%d" % (prefix, index) in data:
+                groups[prefix].append(data["%s_%d" % (prefix, index)])
+                index += 1
+    return groups
 
 
 def inspect_model(path: str) -> Dict[str, Any]:

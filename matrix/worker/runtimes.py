@@ -5,9 +5,27 @@ then ``load(path)`` -> session and ``run(session, arrays)`` -> list of arrays.
 """
 from __future__ import annotations
 
+import json
+import os
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy
+
+
+def node_share(events: Sequence[Dict[str, Any]], provider: str) -> Optional[float]:
+    """Share of distinct nodes an onnxruntime profile shows on ``provider`` (None if it names none).
+
+    Node events are {"cat": "Node", "name": "<node>_kernel_time", "args": {"provider": ...}};
+    older onnxruntime releases leave the provider out.
+    """
+    placed = {}  # type: Dict[str, str]
+    for event in events:
+        args = event.get("args") or {}
+        if event.get("cat") == "Node" and "provider" in args and str(event.get("name", "")).endswith("_kernel_time"):
+            placed[event["name"]] = args["provider"]
+    if not placed:
+        return None
+    return sum(1 for p in placed.values() if p == provider) / float(len(placed))
 
 
 class Runtime(object):
@@ -23,8 +41,8 @@ class Runtime(object):
     def run(self, session: Any, arrays: Sequence[numpy.ndarray]) -> List[numpy.ndarray]:
         raise NotImplementedError
 
-    def placement(self, session: Any) -> Optional[float]:
-        """Share of nodes on the accelerator, where the runtime can tell."""
+    def placement(self, path: str, arrays: Sequence[numpy.ndarray], scratch: str) -> Optional[float]:
+        """Share of the executed nodes assigned to this cell's provider, where the runtime can tell."""
         return None
 
 
@@ -59,6 +77,37 @@ class OnnxRuntime(Runtime):
         if used and used[0] != self.provider:
             raise RuntimeError("onnxruntime fell back to %s instead of %s" % (used[0], self.provider))
         return session
+
+    def placement(self, path: str, arrays: Sequence[numpy.ndarray], scratch: str) -> Optional[float]:
+        """Run once with onnxruntime's profiler on and read which provider ran each node.
+
+        A measurement, not a verdict: where the profiler cannot say (old releases), None.
+        """
+        try:
+            return self._profiled_share(path, arrays, scratch)
+        except Exception:
+            return None
+
+    def _profiled_share(self, path: str, arrays: Sequence[numpy.ndarray], scratch: str) -> Optional[float]:
+        import onnxruntime
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        options.enable_profiling = True
+        if not os.path.isdir(scratch):
+            os.makedirs(scratch)
+        options.profile_file_prefix = os.path.join(scratch, "profile")
+        try:
+            session = onnxruntime.InferenceSession(path, options, providers=[self.provider])
+        except TypeError:
+            session = onnxruntime.InferenceSession(path, options)
+        self.run(session, arrays)
+        profile = session.end_profiling()
+        try:
+            with open(profile) as handle:
+                events = json.load(handle)
+        finally:
+            os.remove(profile)
+        return node_share(events, self.provider)
 
     def run(self, session: Any, arrays: Sequence[numpy.ndarray]) -> List[numpy.ndarray]:
         names = [i.name for i in session.get_inputs()]

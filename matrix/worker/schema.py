@@ -100,6 +100,10 @@ class Row:
     eager_ms: Optional[float] = None
     eager_p90_ms: Optional[float] = None
     gpu_node_share: Optional[float] = None
+    provider_node_share: Optional[float] = None
+    # where the runtime ran, when it is not the environment that exported (replay rows)
+    runtime_env: Optional[str] = None
+    runtime_version: Optional[str] = None
     duration_s: Optional[float] = None
     seed_claims: Optional[List[str]] = None
     # exact versions and host
