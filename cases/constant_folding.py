@@ -13,6 +13,9 @@ CASE = Case(
             "that onnxruntime did not run on the GPU and suggests do_constant_folding=True; the matrix "
             "records node counts and, on CUDA, the share of nodes onnxruntime placed on the GPU.",
     seed=["S5"],
+    naive={"do_constant_folding": False},
+    fixed={"do_constant_folding": True},
+    holds_when="lower-gpu-share",
     links=["https://github.com/triton-inference-server/server/issues/1080",
            "https://github.com/microsoft/onnxruntime/issues/3067"],
     batchable=True,

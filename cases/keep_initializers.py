@@ -12,6 +12,8 @@ CASE = Case(
             "Caffe2's ONNX backend looks them up among the graph inputs and fails with "
             "IndexError: _Map_base::at. Export with keep_initializers_as_inputs=True for Caffe2.",
     seed=["S4"],
+    naive={"keep_initializers_as_inputs": False, "runtime": "caffe2"},
+    fixed={"keep_initializers_as_inputs": True, "runtime": "caffe2"},
     links=["https://github.com/onnx/onnx/issues/2458", "https://github.com/onnx/onnx/issues/2417"],
     batchable=True,
     options={"keep_initializers_as_inputs": [False, True]},

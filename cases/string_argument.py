@@ -12,6 +12,7 @@ CASE = Case(
             "and drops the argument, so the exported graph cannot switch modes. Export one graph per mode.",
     seed=["S10"],
     batchable=True,
+    holds_when="naive-passes",
 )
 
 

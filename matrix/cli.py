@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("new", help="run id or run folder")
     compare.add_argument("--out", type=Path, default=DEFAULT_OUT)
 
+    triage = sub.add_parser("triage", help="cells that are not as expected, grouped, with draft expectations")
+    triage.add_argument("--out", type=Path, default=DEFAULT_OUT)
+
     envs = sub.add_parser("envs", help="build (or reuse) lineup environments and show their size")
     envs.add_argument("--env", action="append", help="entry id (repeatable; default all)")
     envs.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
@@ -209,6 +212,13 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_triage(args: argparse.Namespace) -> int:
+    from matrix.triage import print_triage, triage
+    groups = triage(args.out.resolve())
+    print_triage(groups)
+    return 1 if any(g["verdict"] == "regression" for g in groups) else 0
+
+
 def cmd_lock(args: argparse.Namespace) -> int:
     from matrix.lock import lock
     for entry in lock(load_lineup(args.lineup), args.env, args.lineup):
@@ -218,7 +228,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "replay": cmd_replay, "report": cmd_report, "compare": cmd_compare, "list": cmd_list, "envs": cmd_envs,
+    handler = {"run": cmd_run, "replay": cmd_replay, "report": cmd_report, "compare": cmd_compare, "list": cmd_list, "envs": cmd_envs, "triage": cmd_triage,
                "lock": cmd_lock}[args.command]
     try:
         return handler(args)

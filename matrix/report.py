@@ -14,6 +14,7 @@ import jinja2
 import pandas as pd
 
 from matrix.aggregate import COLUMN_KEYS, current_view, load_rows, shown_columns
+from matrix.claims import claim_table
 from matrix.lineup import LineupError, load_lineup
 from matrix.store import ResultsError, list_runs, read_json, write_json
 from matrix.worker.schema import EXPORT_OPTIONS
@@ -160,7 +161,11 @@ def build_context(out: Path) -> tuple[dict[str, Any], list[str]]:
     view = current_view(frame)
     shown, hidden = shown_columns(view)
     pins = lineup_pins()
+    rank = {env_id: i for i, env_id in enumerate(pins)}  # lineup order: oldest torch first
+    env_key = lambda env_id: (rank.get(env_id, len(rank)), env_id)
     columns = [_column_label({k: _clean(v) for k, v in c.items()}) for c in shown.to_dict("records")]
+    columns.sort(key=lambda c: (env_key(c["env_id"]), c["exporter"], c["opset_requested"], c["runtime_env"] or "",
+                                c["runtime"], c["provider"]))
     index = {tuple(c[k] for k in COLUMN_KEYS): i for i, c in enumerate(columns)}
     rows: dict[tuple, dict] = {}
     details = []
@@ -180,9 +185,10 @@ def build_context(out: Path) -> tuple[dict[str, Any], list[str]]:
                         if record["status"] not in ("pass", "skip") else None})
         line["cells"][position] = {"status": record["status"], "verdict": record.get("verdict"),
                                    "summary": cell_summary(record), "detail": detail_id}
+    env_ids = sorted(set(view["env_id"]), key=env_key) if not view.empty else []
     env_rows = []
-    for env_id in sorted(set(view["env_id"])) if not view.empty else []:
-        sub = view[view["env_id"] == env_id]
+    for env_id in env_ids:
+        sub = view[(view["env_id"] == env_id) & (view["runtime_env"] == "")]
         env_rows.append({"id": env_id, "versions": {k: _clean(sub.iloc[-1].get(k)) for k in VERSION_KEYS},
                          "note": pins.get(env_id, {}).get("note", ""), "cells": len(sub),
                          "statuses": sub["status"].value_counts().to_dict(),
@@ -197,6 +203,8 @@ def build_context(out: Path) -> tuple[dict[str, Any], list[str]]:
         "hidden": _group_hidden(hidden),
         "envs": env_rows,
         "cases": [catalogue[c] for c in sorted(catalogue)],
+        "claims": claim_table(view, catalogue, env_ids) if not view.empty else [],
+        "env_ids": env_ids,
         "problems": problems,
     }
     return context, problems

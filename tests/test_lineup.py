@@ -38,3 +38,11 @@ def test_malformed_lineup_is_named(tmp_path, body, needle):
 def test_unknown_entry_lists_the_known_ones():
     with pytest.raises(LineupError, match="torch-1.4.0"):
         find_entry(load_lineup(), "torch-0.1")
+
+
+def test_the_lock_writer_round_trips(tmp_path):
+    from matrix.lock import render_lineup
+    entries = load_lineup()
+    path = tmp_path / "lineup.toml"
+    path.write_text(render_lineup(entries))
+    assert load_lineup(path) == entries

@@ -5,17 +5,30 @@ import json
 import subprocess
 import sys
 
-from conftest import REPO
+import pytest
+
+from conftest import REAL_CASES, REPO
+from matrix.plan import Selection
+from matrix.runner import EnvRunner
+from matrix.store import read_rows
+
+SEED_CASES = "expand_minus_one|squeeze_non_one|keep_initializers"
 
 
-def test_torch_1_4_reproduces_the_seed(tmp_path):
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def torch14_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("torch14")
     done = subprocess.run([sys.executable, "-m", "matrix", "run", "--env", "torch-1.4.0", "--out", str(out),
                            "--opsets", "9", "--runtimes", "ort-cpu,caffe2", "--time-budget", "0.05",
-                           "--cases", "expand_minus_one|squeeze_non_one|keep_initializers"],
+                           "--cases", SEED_CASES],
                           cwd=REPO, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = [json.loads(line) for path in out.glob("runs/*/torch-1.4.0.jsonl") for line in path.read_text().splitlines()]
+    return out
+
+
+def test_torch_1_4_reproduces_the_seed(torch14_out):
+    rows = [json.loads(line) for path in torch14_out.glob("runs/*/torch-1.4.0.jsonl")
+            for line in path.read_text().splitlines()]
     by = {(r["case"], r["variant"], r["runtime"], r["keep_initializers_as_inputs"], r["exporter"]): r for r in rows}
     assert rows[0]["torch"] == "1.4.0"
     # S4: Caffe2 needs the initializers as inputs
@@ -32,3 +45,19 @@ def test_torch_1_4_reproduces_the_seed(tmp_path):
     # no dynamo exporter before 2.1: skipped, with the reason
     assert by[("expand_minus_one", "default", "onnxruntime", None, "dynamo")]["status"] == "skip"
     assert all(r["verdict"] == "as-expected" for r in rows)
+
+
+def test_torch_1_4_files_fail_in_todays_runtime_too(torch14_out, worker_python):
+    """The replay tells an exporter bug from a runtime bug: torch 1.4's expand(-1) file is wrong everywhere."""
+    runner = EnvRunner("here", worker_python, torch14_out, Selection(runtimes=("ort-cpu", "reference")),
+                       [REAL_CASES], time_budget_s=0.05)
+    outcomes = runner.run_replay()
+    assert [o.env_id for o in outcomes] == ["torch-1.4.0"]
+    rows, problems = read_rows(outcomes[0].rows_file)
+    assert problems == [] and rows
+    by = {(r["case"], r["variant"], r["runtime"]): r for r in rows if r["keep_initializers_as_inputs"] is None}
+    modern = by[("expand_minus_one", "default", "onnxruntime")]
+    assert modern["runtime_env"] == "here" and modern["torch"] == "1.4.0"
+    assert modern["runtime_version"] != "1.1.0" and modern["status"] == "load-fail"
+    assert by[("expand_minus_one", "workaround", "onnxruntime")]["status"] == "pass"
+    assert all(r["cell"].endswith("@here") for r in rows)

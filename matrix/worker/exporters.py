@@ -67,7 +67,9 @@ def export_model(exporter: str, module: Any, inputs: Sequence[Any], path: str, o
             program = torch.onnx.export(module, tuple(inputs), **kwargs)
             program.save(path, keep_initializers_as_inputs=bool(options.get("keep_initializers_as_inputs")))
         elif api == "dynamo_export":
-            program = torch.onnx.dynamo_export(module, *inputs)
+            # torch 2.1-2.4: no opset choice (18), no names; dynamic_axes maps to dynamic_shapes=True
+            export_options = torch.onnx.ExportOptions(dynamic_shapes=bool(options.get("dynamic_axes")))
+            program = torch.onnx.dynamo_export(module, *inputs, export_options=export_options)
             program.save(path)
         else:
             raise RuntimeError("torch %s has no dynamo exporter" % torch.__version__)

@@ -11,6 +11,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from matrix.worker.schema import EXPORT_OPTIONS, Status
 
 
+HOLDS_WHEN = ("naive-fails", "naive-passes", "lower-gpu-share")
+
+
 class CaseError(ValueError):
     """A case module is malformed; the message says what is wrong (the loader adds the file)."""
 
@@ -76,6 +79,14 @@ class Case:
     options: Optional[Dict[str, List[Any]]] = None
     timeout: Optional[float] = None
     expect: Sequence[Expect] = ()
+    # Which cells show the pitfall (naive) and which the workaround (fixed), as filters on the
+    # row like Expect's: {"variant": "default"}, {"keep_initializers_as_inputs": False, "runtime": "caffe2"}.
+    naive: Optional[Dict[str, Any]] = None
+    fixed: Optional[Dict[str, Any]] = None
+    # "naive-fails": the claim holds where the naive cells fail (a pitfall);
+    # "naive-passes": it holds where they pass (a capability, like S6's list output);
+    # "lower-gpu-share": it holds where the naive export leaves more nodes off the GPU (S5).
+    holds_when: str = "naive-fails"
 
     def __post_init__(self) -> None:
         _check_type("Case", "title", self.title, (str,), optional=False)
@@ -95,6 +106,10 @@ class Case:
         for item in self.expect:
             if not isinstance(item, Expect):
                 raise CaseError("Case.expect items must be Expect(...), got %r" % (item,))
+        _check_type("Case", "naive", self.naive, (dict,))
+        _check_type("Case", "fixed", self.fixed, (dict,))
+        if self.holds_when not in HOLDS_WHEN:
+            raise CaseError("Case.holds_when must be one of %s, got %r" % (", ".join(HOLDS_WHEN), self.holds_when))
 
     def option_grid(self) -> List[Dict[str, Any]]:
         """Every combination of the swept options (one empty dict when nothing is swept)."""
