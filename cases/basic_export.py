@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from cases._expect import CAFFE2_WEIGHTS, REFERENCE_2_1
 from cases._inputs import randn
 from matrix.worker.spec import Case
 
@@ -14,6 +15,11 @@ CASE = Case(
     seed=["S1", "S2"],
     batchable=True,
     holds_when="naive-passes",
+    expect=[
+
+        *CAFFE2_WEIGHTS,
+        REFERENCE_2_1,
+    ],
 )
 
 

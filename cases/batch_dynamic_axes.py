@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from cases._expect import CAFFE2_WEIGHTS, REFERENCE_2_1
 from cases._inputs import randn
 from matrix.worker.spec import Case, Expect
 
@@ -17,8 +18,11 @@ CASE = Case(
     batchable=True,
     options={"dynamic_axes": [False, True]},
     expect=[
-        Expect("batch-fail", options={"dynamic_axes": False},
-               reason="the graph's input is declared with the traced batch size; another is rejected (S3)"),
+
+        Expect("batch-fail", runtime="onnxruntime", options={"dynamic_axes": False}, match="invalid dimensions",
+               reason="the graph's input is declared with the traced batch size; onnxruntime rejects another (S3)"),
+        *CAFFE2_WEIGHTS,
+        REFERENCE_2_1,
     ],
 )
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from cases._expect import CAFFE2_WEIGHTS, REFERENCE_2_1
 from cases._inputs import randn
 from matrix.worker.spec import Case
 
@@ -20,6 +21,11 @@ CASE = Case(
            "https://github.com/microsoft/onnxruntime/issues/3067"],
     batchable=True,
     options={"do_constant_folding": [False, True]},
+    expect=[
+
+        *CAFFE2_WEIGHTS,
+        REFERENCE_2_1,
+    ],
 )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from cases._expect import CAFFE2_CONSTANTS
 from cases._inputs import randn
 from matrix.worker.spec import Case, Expect
 
@@ -13,9 +14,12 @@ CASE = Case(
             "The seed's workaround spells every size out: a.expand(10, a.size(1), a.size(2)).",
     seed=["S12"],
     expect=[
-        Expect("load-fail", variant="default", torch="<1.5", runtime="onnxruntime",
-               match="Incompatible dimensions",
+
+        Expect("load-fail", variant="default", torch="<1.5", runtime="onnxruntime", match="Incompatible dimensions",
                reason="torch 1.4 exports Expand with shape (10, -1, -1); onnxruntime's shape inference rejects it (S12)"),
+        Expect("run-fail", variant="default", torch="<1.5", runtime="reference",
+               reason="the same torch 1.4 file, replayed: the reference evaluator cannot broadcast to -1 either (S12)"),
+        *CAFFE2_CONSTANTS,
     ],
 )
 

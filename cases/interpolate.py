@@ -4,8 +4,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from cases._expect import CAFFE2_CONSTANTS, DYNAMO_SIZE_ONE
 from cases._inputs import randn
-from matrix.worker.spec import Case
+from matrix.worker.spec import Case, Expect
 
 CASE = Case(
     title="F.interpolate(scale_factor=2), bilinear versus nearest",
@@ -13,6 +14,28 @@ CASE = Case(
             "align_corners=False maps pixels differently from PyTorch. Resize (opset 11) can say "
             "'half_pixel'. Nearest neighbour agrees at every opset.",
     batchable=True,
+    expect=[
+
+        Expect("load-fail", runtime="caffe2", opset=">=11", torch="<1.5", match="Resize",
+               reason="Caffe2's ONNX backend cannot translate Resize (opset 11)"),
+        Expect("load-fail", runtime="caffe2", opset=">=11", torch=">=1.9,<1.13", match="Resize",
+               reason="Caffe2's ONNX backend cannot translate Resize (opset 11)"),
+        *CAFFE2_CONSTANTS,
+        Expect("diverge", variant="default", exporter="torchscript", opset="<11",
+               reason="Upsample (opset 9) has no coordinate_transformation_mode: bilinear is computed with "
+                      "asymmetric coordinates, not PyTorch's half-pixel ones"),
+        Expect("run-fail", variant="default", runtime="reference", exporter="torchscript", opset="<11",
+               reason="the reference evaluator's Upsample has no linear mode for these scales"),
+        Expect("run-fail", variant="default", runtime="reference", exporter="torchscript", opset=">=11,<18",
+               torch="<2.13", reason="the reference Resize of onnx < 1.23 fails on this opset 11 graph"),
+        Expect("run-fail", variant="nearest", runtime="reference", exporter="torchscript", opset=">=11,<18",
+               torch="<2.13", reason="the reference Resize of onnx < 1.23 indexes an empty roi on this opset 11 graph"),
+        Expect("export-fail", exporter="dynamo", torch="<2.2",
+               reason="torch 2.1's dynamo_export cannot export upsample_bilinear2d/nearest2d"),
+        Expect("export-fail", variant="nearest", exporter="dynamo", torch=">=2.4,<2.5",
+               reason="torch 2.4's dynamo exporter fails on upsample_nearest2d"),
+        Expect("batch-fail", exporter="dynamo", runtime="onnxruntime", torch=">=2.4,<2.9", reason=DYNAMO_SIZE_ONE),
+    ],
 )
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import torch
 
+from cases._expect import DYNAMO_2_4_SEQUENTIAL, REFERENCE_2_1, caffe2_initializers
 from cases._inputs import randn
-from matrix.worker.spec import Case, Expect
+from matrix.worker.spec import Case
 
 CASE = Case(
     title="Linear+ReLU with keep_initializers_as_inputs",
@@ -18,9 +19,10 @@ CASE = Case(
     batchable=True,
     options={"keep_initializers_as_inputs": [False, True]},
     expect=[
-        Expect("load-fail", runtime="caffe2", options={"keep_initializers_as_inputs": False},
-               match="_Map_base::at",
-               reason="Caffe2 needs the initializers listed as graph inputs (S4, onnx/onnx#2458)"),
+
+        *caffe2_initializers(keep=False),
+        DYNAMO_2_4_SEQUENTIAL,
+        REFERENCE_2_1,
     ],
 )
 

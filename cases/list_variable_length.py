@@ -5,8 +5,9 @@ from typing import List
 
 import torch
 
+from cases._expect import CAFFE2_CONSTANTS
 from cases._inputs import randn
-from matrix.worker.spec import Case
+from matrix.worker.spec import Case, Expect
 
 CASE = Case(
     title="a list built in a loop over x.size(0)",
@@ -15,6 +16,30 @@ CASE = Case(
             "opset 9 cannot export; later versions can, at a newer opset.",
     seed=["S7", "S9"],
     batchable=True,
+    expect=[
+
+        Expect("load-fail", variant="default", torch="<1.5",
+               reason="torch 1.4 exports the scripted loop's list as an empty Concat: the graph is invalid (S7)"),
+        Expect("export-fail", variant="default", exporter="torchscript", torch=">=1.5,<1.9",
+               reason="torch 1.8 cannot export the scripted list loop at any opset (internal assert) (S7)"),
+        Expect("export-fail", variant="default", exporter="torchscript", torch=">=1.9", opset="<11", match="append",
+               reason="a list built in a loop needs ONNX sequences: opset 11 (S7)"),
+        Expect("run-fail", variant="default", runtime="caffe2", torch=">=1.9,<1.13",
+               reason="Caffe2 runs the Loop body without the outer scope's input_0"),
+        Expect("diverge", variant="default", runtime="reference", opset=">=18", torch=">=2.0,<2.6",
+               reason="the reference Loop of onnx 1.14-1.16 returns the stacked sequence transposed"),
+        Expect("export-fail", variant="default", exporter="dynamo",
+               reason="torch.export cannot take a ScriptModule: the dynamo exporters need the eager module"),
+        Expect("batch-fail", variant="traced", exporter="torchscript",
+               reason="tracing unrolled the loop at the example's length (3): another batch gets 3 rows (S7)"),
+        Expect("diverge", variant="traced", exporter="dynamo", runtime="reference", torch="<2.2",
+               reason="the reference evaluator transposes the sequence torch 2.1's dynamo_export builds"),
+        Expect("batch-fail", variant="traced", exporter="dynamo", torch="<2.9",
+               reason="dynamo specialises the loop to the example's 3 iterations"),
+        Expect("export-fail", variant="traced", exporter="dynamo", torch=">=2.9",
+               reason="from 2.9 torch.export refuses a Python loop over a dynamic dimension"),
+        *CAFFE2_CONSTANTS,
+    ],
 )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from cases._expect import REFERENCE_2_1
 from cases._inputs import randn
 from matrix.worker.spec import Case, Expect
 
@@ -13,15 +14,18 @@ CASE = Case(
             "the size, so the trace records no Squeeze at all.",
     seed=["S13"],
     expect=[
-        Expect("load-fail", variant="default", torch="<1.5", runtime="onnxruntime",
-               match="must be 1",
+
+        Expect("load-fail", variant="default", torch="<1.5", runtime="onnxruntime", match="must be 1",
                reason="torch 1.4 exports Squeeze(axes=[1]) on a size-3 dim; onnxruntime refuses it (S13)"),
-        Expect("load-fail", variant="default", exporter="dynamo", runtime="onnxruntime", match="must be 1",
-               reason="the dynamo exporter still emits Squeeze on the size-3 dim (seen on torch 2.13): S13 holds there"),
-        Expect("run-fail", variant="default", exporter="dynamo", runtime="reference",
-               reason="onnx's reference evaluator refuses the same Squeeze: the file is wrong, not the runtime"),
+        Expect("run-fail", variant="default", torch="<1.5", runtime="reference",
+               reason="the same torch 1.4 file, replayed: the reference evaluator refuses the Squeeze too (S13)"),
         Expect("run-fail", variant="default", torch="<1.5", runtime="caffe2",
                reason="Caffe2's Squeeze refuses a dim that is not 1 (S13)"),
+        Expect("load-fail", variant="default", exporter="dynamo", torch=">=2.6", runtime="onnxruntime", match="must be 1",
+               reason="the dynamo exporter from 2.6 emits Squeeze on the size-3 dim again: S13 holds there"),
+        Expect("run-fail", variant="default", exporter="dynamo", torch=">=2.6", runtime="reference",
+               reason="onnx's reference evaluator refuses the same Squeeze: the file is wrong, not the runtime"),
+        REFERENCE_2_1,
     ],
 )
 

@@ -216,8 +216,16 @@ def case_pages(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for case in context["cases"]:
         rows = [r for r in context["rows"] if r["case"] == case["id"]]
         wanted = {c["detail"] for r in rows for c in r["cells"] if c}
-        failing = [d for d in context["details"] if d["id"] in wanted and d["repro"]]
-        pages[case["id"]] = {**context, "case": case, "rows": rows, "failing": failing}
+        details = [d for d in context["details"] if d["id"] in wanted]
+        failing, seen = [], set()
+        for detail in details:  # one reproduction per kind of failure, not one per opset and provider
+            row = detail["row"]
+            kind = (row["env_id"], row["variant"], row["options"], row["exporter"], row["runtime"],
+                    row.get("runtime_env"), row["status"])
+            if detail["repro"] and kind not in seen:
+                seen.add(kind)
+                failing.append(detail)
+        pages[case["id"]] = {**context, "case": case, "rows": rows, "details": details, "failing": failing}
     return pages
 
 

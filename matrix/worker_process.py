@@ -77,9 +77,11 @@ class WorkerProcess:
             command += ["--memory-limit-mb", str(self.memory_limit_mb)]
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # the worker's cwd is scratch space: exporters drop files there (2.x's SARIF reports)
+        self.exports_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             log.write(f"\n=== worker start {time.strftime('%Y-%m-%dT%H:%M:%S')}: {' '.join(command)}\n".encode())
-            self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=log, cwd=REPO_ROOT,
+            self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=log, cwd=self.exports_dir,
                                          env=env, pass_fds=(write_fd,), start_new_session=True)
         os.close(write_fd)
         self._read_fd = read_fd

@@ -14,11 +14,15 @@ import torch
 from matrix.worker.schema import EXPORTERS  # noqa: F401  (re-exported for the pipeline)
 
 
-def _export_parameters() -> Sequence[str]:
+def _parameters(function: Any) -> Sequence[str]:
     try:
-        return list(inspect.signature(torch.onnx.export).parameters)
+        return list(inspect.signature(function).parameters)
     except (TypeError, ValueError):
         return []
+
+
+def _export_parameters() -> Sequence[str]:
+    return _parameters(torch.onnx.export)
 
 
 def dynamo_api() -> Optional[str]:
@@ -65,7 +69,10 @@ def export_model(exporter: str, module: Any, inputs: Sequence[Any], path: str, o
             # keep_initializers_as_inputs is honoured by dynamo; do_constant_folding is accepted and
             # ignored (its optimizer always folds), which the row's export options then document
             program = torch.onnx.export(module, tuple(inputs), **kwargs)
-            program.save(path, keep_initializers_as_inputs=bool(options.get("keep_initializers_as_inputs")))
+            save_kwargs = {}
+            if "keep_initializers_as_inputs" in _parameters(program.save):  # torch >= 2.5
+                save_kwargs["keep_initializers_as_inputs"] = bool(options.get("keep_initializers_as_inputs"))
+            program.save(path, **save_kwargs)
         elif api == "dynamo_export":
             # torch 2.1-2.4: no opset choice (18), no names; dynamic_axes maps to dynamic_shapes=True
             export_options = torch.onnx.ExportOptions(dynamic_shapes=bool(options.get("dynamic_axes")))

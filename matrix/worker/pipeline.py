@@ -34,6 +34,18 @@ MAX_ERROR_CHARS = 4000
 SEED = 0
 
 
+def describe(exc: BaseException) -> str:
+    """The message, then what caused it: exporters wrap the real reason ("Failed to export ... SARIF")."""
+    parts = [str(exc) or type(exc).__name__]
+    seen = {id(exc)}
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen and len(parts) < 4:
+        seen.add(id(cause))
+        parts.append("caused by %s: %s" % (type(cause).__name__, cause))
+        cause = cause.__cause__ or cause.__context__
+    return "\n".join(parts)[:MAX_ERROR_CHARS]
+
+
 class StageFailed(Exception):
     def __init__(self, status: Status, error_type: str, error: str) -> None:
         Exception.__init__(self, error)
@@ -162,7 +174,7 @@ class Pipeline(object):
         except StageFailed:
             raise
         except Exception as exc:
-            raise StageFailed(STAGE_FAILURE[name], type(exc).__name__, str(exc)[:MAX_ERROR_CHARS])
+            raise StageFailed(STAGE_FAILURE[name], type(exc).__name__, describe(exc))
 
     def run_cell(self, cell: Dict[str, Any]) -> Row:
         started = time.perf_counter()
@@ -299,7 +311,7 @@ class Pipeline(object):
                 with torch.no_grad():
                     built.batch_outputs = to_numpy(flatten(module(*fresh(built.batch_inputs))))
         except Exception as exc:
-            failed = StageFailed(Status.BUILD_FAIL, type(exc).__name__, str(exc)[:MAX_ERROR_CHARS])
+            failed = StageFailed(Status.BUILD_FAIL, type(exc).__name__, describe(exc))
             self.built[key] = failed
             raise failed
         self.built[key] = built
@@ -328,7 +340,7 @@ class Pipeline(object):
                                    options, built.example_outputs)
             result["ok"] = True
         except Exception as exc:
-            result.update(error_type=type(exc).__name__, error=str(exc)[:MAX_ERROR_CHARS])
+            result.update(error_type=type(exc).__name__, error=describe(exc))
         result["export_s"] = round(time.perf_counter() - started, 4)
         if result["ok"]:
             self.on_stage("check")
