@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # nox does not put the
 from matrix.envs import pip_find_links  # noqa: E402
 from matrix.lineup import LineupError, find_entry, load_lineup  # noqa: E402
 
-nox.options.sessions = ["matrix"]
+# a bare `nox` runs the affordable entries (a few GB); `nox -s matrix` the whole lineup (tens of GB)
+nox.options.tags = ["quick"]
 nox.options.error_on_missing_interpreters = True
 # uv where it is installed, plain virtualenv where not
 VENV_BACKEND = "uv|virtualenv"

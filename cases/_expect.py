@@ -11,17 +11,19 @@ from matrix.worker.spec import Expect
 # opset 9 on), Caffe2's ONNX backend cannot find an initializer. The error changes with the release.
 # torch 1.4 keeps constants as Constant nodes, so only models with weights fail there; from 1.8 on
 # constants are initializers too and every graph that has one fails.
-def caffe2_initializers(keep=None):
+def caffe2_initializers(keep=None, variant=None):
     """The S4 failure in each Caffe2 build, for cells exported with keep_initializers_as_inputs=keep."""
     options = {"keep_initializers_as_inputs": keep}
     return [
-        Expect("load-fail", runtime="caffe2", torch="<1.5", options=options, match="_Map_base::at",
+        Expect("load-fail", variant=variant, runtime="caffe2", torch="<1.5", options=options, match="_Map_base::at",
                reason="Caffe2 looks initializers up among the graph inputs: IndexError _Map_base::at "
                       "(S4, onnx/onnx#2458)"),
-        Expect("load-fail", runtime="caffe2", torch=">=1.5,<1.9", options=options, match="is undefined!",
+        Expect("load-fail", variant=variant, runtime="caffe2", torch=">=1.5,<1.9", options=options,
+               match="is undefined!",
                reason="S4 in torch 1.8's Caffe2: 'Input <initializer> is undefined!' (constants are "
                       "initializers from 1.8 on)"),
-        Expect("run-fail", runtime="caffe2", torch=">=1.9,<1.13", options=options, match="is unknown for net",
+        Expect("run-fail", variant=variant, runtime="caffe2", torch=">=1.9,<1.13", options=options,
+               match="is unknown for net",
                reason="S4 in torch 1.10's Caffe2, now at run time: 'Source for input <initializer> is unknown'"),
     ]
 
@@ -32,18 +34,24 @@ CAFFE2_CONSTANTS = [CAFFE2_1_8, CAFFE2_1_10]
 
 # torch 2.1's dynamo_export writes onnxscript functions (pkg.onnxscript.torch_lib) into the model;
 # onnx's reference evaluator has no implementation for them.
-REFERENCE_2_1 = Expect("load-fail", exporter="dynamo", runtime="reference", torch=">=2.1,<2.2",
-                       match="is unknown, known functions",
-                       reason="torch 2.1's dynamo_export emits onnxscript library functions the reference "
-                              "evaluator cannot run")
+def reference_2_1(variant=None):
+    return Expect("load-fail", variant=variant, exporter="dynamo", runtime="reference", torch=">=2.1,<2.2",
+                  match="is unknown, known functions",
+                  reason="torch 2.1's dynamo_export emits onnxscript library functions the reference "
+                         "evaluator cannot run")
+
+
+REFERENCE_2_1 = reference_2_1()
 
 # torch 2.4.1's export(dynamo=True) with its era's onnxscript fails on nn.Sequential (toolchains.md).
 DYNAMO_2_4_SEQUENTIAL = Expect("export-fail", exporter="dynamo", torch=">=2.4,<2.5", match="Failed to export",
                                reason="torch 2.4's dynamo exporter fails on nn.Sequential models (SARIF report)")
 
-# Indexed writes (x[i] = v, x[:, :2] += 1, index_put_) become aten::index_put: ScatterND, opset 11.
-INDEX_PUT_OPSET_9 = Expect("export-fail", exporter="torchscript", torch=">=1.5", opset="<11", match="index_put",
-                           reason="index_put has no ONNX form before opset 11 (ScatterND); the exporter says so (S8)")
+def index_put_opset_9(variant="default"):
+    """Indexed writes (x[i] = v, x[:, :2] += 1, index_put_) become aten::index_put: ScatterND, opset 11."""
+    return Expect("export-fail", variant=variant, exporter="torchscript", torch=">=1.5", opset="<11",
+                  match="index_put",
+                  reason="index_put has no ONNX form before opset 11 (ScatterND); the exporter says so (S8)")
 
 # Caffe2's ONNX backend (torch 1.10) has no translation for opset 11's ScatterND / ScatterElements.
 CAFFE2_NO_SCATTER_ND = Expect("load-fail", runtime="caffe2", torch=">=1.9,<1.13", opset=">=11",
@@ -58,3 +66,15 @@ REFERENCE_NO_SCATTER = Expect("load-fail", exporter="torchscript", runtime="refe
 # A batchable case exported with dynamic_axes still fails at batch 2 when its example batch is 1:
 # the dynamo exporters specialise a size-1 dimension (0/1 specialisation) and keep it static.
 DYNAMO_SIZE_ONE = "dynamo specialises a dimension whose example size is 1; dynamic_axes cannot make it dynamic"
+
+
+# torch 1.4 has no index_put symbolic: it falls back to an ATen op that onnxruntime does not have.
+ATEN_INDEX_PUT_1_4 = [
+    Expect("load-fail", variant="default", runtime=runtime, torch="<1.5", match="ATen",
+           reason="torch 1.4 exports index_put as an ATen fallback op, which no ONNX runtime has (S8)")
+    for runtime in ("onnxruntime", "reference")
+]
+
+# Caffe2 and the reference evaluator on graphs of the scatter family, in the order that matters
+# (first match wins: torch 1.10's Caffe2 fails on ScatterND before it reaches its initializers).
+SCATTER_RUNTIMES = [CAFFE2_1_4, CAFFE2_1_8, CAFFE2_NO_SCATTER_ND, CAFFE2_1_10, REFERENCE_NO_SCATTER]

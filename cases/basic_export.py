@@ -16,7 +16,6 @@ CASE = Case(
     batchable=True,
     holds_when="naive-passes",
     expect=[
-
         *CAFFE2_WEIGHTS,
         REFERENCE_2_1,
     ],

@@ -18,7 +18,6 @@ CASE = Case(
     batchable=True,
     options={"dynamic_axes": [False, True]},
     expect=[
-
         Expect("batch-fail", runtime="onnxruntime", options={"dynamic_axes": False}, match="invalid dimensions",
                reason="the graph's input is declared with the traced batch size; onnxruntime rejects another (S3)"),
         *CAFFE2_WEIGHTS,

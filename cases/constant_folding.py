@@ -22,7 +22,6 @@ CASE = Case(
     batchable=True,
     options={"do_constant_folding": [False, True]},
     expect=[
-
         *CAFFE2_WEIGHTS,
         REFERENCE_2_1,
     ],

@@ -14,7 +14,6 @@ CASE = Case(
     seed=["S10"],
     batchable=True,
     expect=[
-
         Expect("export-fail", variant="default", exporter="torchscript", torch=">=1.5",
                reason="torch.onnx.export takes a trailing dict in args for keyword arguments: forward() gets "
                       "a=..., b=... instead of the dict (S10; torch 1.4 still passed it positionally)"),

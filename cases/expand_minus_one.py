@@ -14,7 +14,6 @@ CASE = Case(
             "The seed's workaround spells every size out: a.expand(10, a.size(1), a.size(2)).",
     seed=["S12"],
     expect=[
-
         Expect("load-fail", variant="default", torch="<1.5", runtime="onnxruntime", match="Incompatible dimensions",
                reason="torch 1.4 exports Expand with shape (10, -1, -1); onnxruntime's shape inference rejects it (S12)"),
         Expect("run-fail", variant="default", torch="<1.5", runtime="reference",

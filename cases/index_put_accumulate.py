@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import CAFFE2_1_4, CAFFE2_1_8, CAFFE2_1_10, CAFFE2_NO_SCATTER_ND, INDEX_PUT_OPSET_9, REFERENCE_NO_SCATTER
+from cases._expect import ATEN_INDEX_PUT_1_4, SCATTER_RUNTIMES, index_put_opset_9
 from cases._inputs import randn
 from matrix.worker.spec import Case, Expect
 
@@ -13,17 +13,11 @@ CASE = Case(
             "reduction and leaves duplicates undefined (in practice the last write wins); from opset 16 "
             "reduction='add' exists, if the exporter uses it. index_add_ states the intent directly.",
     expect=[
-
-        Expect("load-fail", variant="default", runtime="onnxruntime", torch="<1.5", match="ATen",
-               reason="torch 1.4 exports index_put as an ATen fallback op, which onnxruntime does not have"),
-        INDEX_PUT_OPSET_9,
+        *ATEN_INDEX_PUT_1_4,
+        index_put_opset_9(),
         Expect("export-fail", variant="workaround", exporter="torchscript", torch="<1.9", match="index_add",
                reason="the TorchScript exporter has no symbolic for index_add before torch 1.9"),
-        CAFFE2_1_4,
-        CAFFE2_1_8,
-        CAFFE2_NO_SCATTER_ND,
-        CAFFE2_1_10,
-        REFERENCE_NO_SCATTER,
+        *SCATTER_RUNTIMES,
         Expect("diverge", exporter="torchscript", torch=">=1.5",
                reason="the TorchScript exporter writes ScatterND/ScatterElements without reduction: duplicate "
                       "indices keep one value instead of their sum, silently. The dynamo exporter gets it right"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import CAFFE2_1_4, CAFFE2_1_8, CAFFE2_1_10, CAFFE2_NO_SCATTER_ND, INDEX_PUT_OPSET_9, REFERENCE_NO_SCATTER
+from cases._expect import ATEN_INDEX_PUT_1_4, SCATTER_RUNTIMES, index_put_opset_9
 from cases._inputs import randn
 from matrix.worker.spec import Case, Expect
 
@@ -14,15 +14,9 @@ CASE = Case(
             "which maps to ONNX Scatter from opset 9.",
     seed=["S8"],
     expect=[
-
-        Expect("load-fail", variant="default", runtime="onnxruntime", torch="<1.5", match="ATen",
-               reason="torch 1.4 exports index_put as an ATen fallback op, which onnxruntime does not have (S8)"),
-        INDEX_PUT_OPSET_9,
-        CAFFE2_1_4,
-        CAFFE2_1_8,
-        CAFFE2_NO_SCATTER_ND,
-        CAFFE2_1_10,
-        REFERENCE_NO_SCATTER,
+        *ATEN_INDEX_PUT_1_4,
+        index_put_opset_9(),
+        *SCATTER_RUNTIMES,
         Expect("export-fail", variant="workaround", exporter="dynamo", torch="<2.9",
                reason="scatter with an expanded index: the dynamo exporters before 2.9 fail to translate it"),
     ],

@@ -19,7 +19,6 @@ CASE = Case(
     batchable=True,
     options={"keep_initializers_as_inputs": [False, True]},
     expect=[
-
         *caffe2_initializers(keep=False),
         DYNAMO_2_4_SEQUENTIAL,
         REFERENCE_2_1,

@@ -18,7 +18,6 @@ CASE = Case(
     rtol=0.0,
     batchable=True,
     expect=[
-
         Expect("pass", variant="default", exporter="torchscript", runtime="onnxruntime", torch="<1.9",
                reason="onnxruntime 1.1 and 1.7 happen to accumulate in the same order as torch here"),
         Expect("pass", variant="default", exporter="torchscript", runtime="onnxruntime", torch=">=1.13,<2.1",
@@ -26,7 +25,7 @@ CASE = Case(
         *CAFFE2_WEIGHTS,
         DYNAMO_2_4_SEQUENTIAL,
         REFERENCE_2_1,
-        Expect("diverge", variant="workaround", runtime="reference", torch=">=1.13,<1.14",
+        Expect("diverge", variant="workaround", runtime="reference", torch=">=1.13,<1.14", replayed=False,
                reason="onnx 1.13's reference LayerNormalization/Erf are less precise than float32 kernels"),
         Expect("diverge", variant="default",
                reason="activations reach ~1e6; float32 reassociation gives absolute errors well above 1e-3 (S11)"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import REFERENCE_2_1
+from cases._expect import reference_2_1
 from cases._inputs import randn
 from matrix.worker.spec import Case, Expect
 
@@ -14,7 +14,6 @@ CASE = Case(
             "the size, so the trace records no Squeeze at all.",
     seed=["S13"],
     expect=[
-
         Expect("load-fail", variant="default", torch="<1.5", runtime="onnxruntime", match="must be 1",
                reason="torch 1.4 exports Squeeze(axes=[1]) on a size-3 dim; onnxruntime refuses it (S13)"),
         Expect("run-fail", variant="default", torch="<1.5", runtime="reference",
@@ -25,7 +24,10 @@ CASE = Case(
                reason="the dynamo exporter from 2.6 emits Squeeze on the size-3 dim again: S13 holds there"),
         Expect("run-fail", variant="default", exporter="dynamo", torch=">=2.6", runtime="reference",
                reason="onnx's reference evaluator refuses the same Squeeze: the file is wrong, not the runtime"),
-        REFERENCE_2_1,
+        Expect("load-fail", variant="default", exporter="dynamo", torch=">=2.1,<2.2", runtime="onnxruntime",
+               replayed=True, match="must be 1",
+               reason="torch 2.1's dynamo file already has the bad Squeeze: onnxruntime 1.16 loaded it, 1.32 refuses"),
+        reference_2_1(variant="default"),
     ],
 )
 

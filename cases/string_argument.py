@@ -14,7 +14,6 @@ CASE = Case(
     batchable=True,
     holds_when="naive-passes",
     expect=[
-
         Expect("export-fail", variant="default", exporter="dynamo", torch=">=2.6", match="dynamic_shapes",
                reason="dynamic_axes names the tensor inputs only; dynamo counts the string argument too and "
                       "cannot convert them to dynamic_shapes"),

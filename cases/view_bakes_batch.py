@@ -13,7 +13,6 @@ CASE = Case(
             "fails at any other, even with dynamic_axes. Keep sizes as tensors: x.flatten(1).",
     batchable=True,
     expect=[
-
         Expect("batch-fail", variant="default", exporter="torchscript", torch=">=1.5",
                reason="int(x.size(0)) is a Python number to the tracer: the reshape keeps batch 2 "
                       "(torch 1.4 still recorded the size op)"),

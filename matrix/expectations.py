@@ -31,6 +31,8 @@ def matches(expect: dict[str, Any], row: dict[str, Any]) -> bool:
         return False
     if not _version_matches(expect.get("opset"), row.get("opset_requested")):
         return False
+    if expect.get("replayed") is not None and bool(row.get("runtime_env")) != expect["replayed"]:
+        return False
     for key, value in (expect.get("options") or {}).items():
         if row.get(key) != value:
             return False

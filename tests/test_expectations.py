@@ -36,3 +36,11 @@ def test_version_filter_and_default_pass():
 def test_options_filter_and_skip():
     assert judge(row(torch="2.0", keep_initializers_as_inputs=False, status="export-fail"), EXPECT)["verdict"] == "as-expected"
     assert judge(row(status="skip", error="no GPU"), EXPECT)["verdict"] == "as-expected"
+
+
+def test_replayed_filter_tells_native_from_replayed_rows():
+    expects = [{"status": "run-fail", "runtime": "reference", "replayed": False, "reason": "old reference"}]
+    native = row(runtime="reference", status="run-fail", runtime_env=None)
+    replayed = row(runtime="reference", status="pass", runtime_env="torch-2.15.0")
+    assert judge(native, expects)["verdict"] == "as-expected"
+    assert judge(replayed, expects) == {"verdict": "as-expected", "expected_status": "pass", "expectation_reason": None}

@@ -32,8 +32,10 @@ class Expect:
 
     Filters are None (any) or: ``torch``/``python`` version specifiers ("<1.6", ">=2.1,<2.5"),
     ``opset`` a specifier on the requested opset, ``exporter``/``runtime``/``provider``/
-    ``variant`` exact names, ``options`` a dict of export option values. ``match`` is a
-    substring the error must contain for the outcome to count as expected.
+    ``variant`` exact names, ``options`` a dict of export option values, ``replayed`` True for
+    rows where another environment's runtime ran this environment's file (False: only the
+    environment's own runtimes). ``match`` is a substring the error must contain for the
+    outcome to count as expected.
     """
 
     status: str
@@ -46,6 +48,7 @@ class Expect:
     provider: Optional[str] = None
     variant: Optional[str] = None
     options: Optional[Dict[str, Any]] = None
+    replayed: Optional[bool] = None
     match: Optional[str] = None
 
     def __post_init__(self) -> None:
@@ -57,6 +60,7 @@ class Expect:
         for name in ("reason", "torch", "python", "exporter", "opset", "runtime", "provider", "variant", "match"):
             _check_type("Expect", name, getattr(self, name), (str,))
         _check_type("Expect", "options", self.options, (dict,))
+        _check_type("Expect", "replayed", self.replayed, (bool,))
         for key in self.options or {}:
             if key not in EXPORT_OPTIONS:
                 raise CaseError("Expect.options key %r is not one of %s" % (key, ", ".join(EXPORT_OPTIONS)))
