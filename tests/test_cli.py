@@ -1,6 +1,7 @@
 """Bad arguments exit with 2 and a message naming the value; nothing is run or lost."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -41,3 +42,40 @@ def test_cases_matching_nothing(worker_python, tmp_path):
 def test_compare_unknown_run(tmp_path):
     done = matrix("compare", "nope", "nada", "--out", str(tmp_path))
     assert done.returncode == 2 and "no run 'nope'" in done.stderr
+
+
+BAD_LINEUP = """
+[[env]]
+id = "torch-9.9.9"
+python = "3.11"
+pins = ["torch==9.9.9", "onnx==1.23.2"]
+
+[[env]]
+id = "python-3.99"
+python = "3.99"
+pins = ["torch==2.13.0"]
+"""
+
+
+@pytest.mark.parametrize("entry, needles", [
+    ("torch-9.9.9", ["torch==9.9.9", "cannot be installed"]),
+    ("python-3.99", ["Python 3.99 (needed by lineup entry python-3.99) not found", "pyenv install 3.99"]),
+])
+def test_bad_lineup_entries_are_named_before_anything_is_built(tmp_path, entry, needles):
+    lineup = tmp_path / "lineup.toml"
+    lineup.write_text(BAD_LINEUP)
+    envs = tmp_path / "envs"
+    done = matrix("run", "--lineup", str(lineup), "--env", entry, "--out", str(tmp_path / "out"),
+                  env={**os.environ, "MATRIX_ENVS_DIR": str(envs)})
+    assert done.returncode == 2, done.stderr
+    for needle in needles:
+        assert needle in done.stderr
+    assert str(lineup) in done.stderr
+    assert not (envs / entry).exists() and not (tmp_path / "out").exists()
+
+
+def test_malformed_pin_stops_before_anything_runs(tmp_path):
+    lineup = tmp_path / "lineup.toml"
+    lineup.write_text('[[env]]\nid = "x"\npython = "3.11"\npins = ["torch=2.0"]\n')
+    done = matrix("run", "--lineup", str(lineup), "--env", "x", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "'torch=2.0' is not of the form 'name==version'" in done.stderr
