@@ -70,16 +70,3 @@ def shown_columns(view: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     shown = by_column[by_column["ran"]][COLUMN_KEYS]
     hidden = by_column[~by_column["ran"]][COLUMN_KEYS + ["reason"]]
     return shown.sort_values(COLUMN_KEYS).reset_index(drop=True), hidden.sort_values(COLUMN_KEYS).reset_index(drop=True)
-
-
-def status_counts(view: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Cells per status for each group (one column per status)."""
-    if view.empty:
-        return pd.DataFrame()
-    return view.groupby(by + ["status"]).size().unstack("status", fill_value=0).reset_index()
-
-
-def verdict_counts(view: pd.DataFrame) -> pd.DataFrame:
-    if view.empty:
-        return pd.DataFrame(columns=["env_id", "verdict", "cells"])
-    return view.groupby(["env_id", "verdict"]).size().rename("cells").reset_index()

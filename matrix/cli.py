@@ -195,7 +195,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_envs(args: argparse.Namespace) -> int:
     import time
 
-    from matrix.envs import EnvBuildError, ensure_env
+    from matrix.envs import ensure_env
     entries = load_lineup(args.lineup)
     chosen = [find_entry(entries, e) for e in args.env] if args.env else entries
     failed = 0

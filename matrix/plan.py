@@ -88,6 +88,11 @@ def plan_cells(catalogue: list[dict[str, Any]], selection: Selection) -> list[di
     return cells
 
 
+def build_key(cell: dict[str, Any]) -> str:
+    """Cells sharing this key share one build() of the case variant."""
+    return f"{cell['case']}/{cell['variant']}"
+
+
 def export_key(cell: dict[str, Any]) -> str:
     """Cells sharing this key share one exported file."""
     return cell["cell"].rsplit("/", 2)[0]

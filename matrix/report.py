@@ -17,7 +17,6 @@ from matrix.aggregate import COLUMN_KEYS, current_view, load_rows, shown_columns
 from matrix.claims import claim_table
 from matrix.lineup import LineupError, load_lineup
 from matrix.store import ResultsError, list_runs, read_json, write_json
-from matrix.worker.schema import EXPORT_OPTIONS
 
 TEMPLATES = Path(__file__).with_name("templates")
 SHORT = {"CPUExecutionProvider": "CPU", "CUDAExecutionProvider": "CUDA"}
@@ -48,10 +47,9 @@ def _fmt(value: Any, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
-def load_catalogues(out: Path) -> tuple[dict[str, dict], dict[str, dict], list[str]]:
-    """Newest catalogue entry per case, newest versions/capabilities per env, and problems."""
+def load_catalogues(out: Path) -> tuple[dict[str, dict], list[str]]:
+    """The newest catalogue entry of every case, and what could not be read."""
     cases: dict[str, dict] = {}
-    envs: dict[str, dict] = {}
     problems: list[str] = []
     for run in list_runs(out):
         for path in sorted(run.path.glob("*.catalogue.json")):
@@ -63,11 +61,10 @@ def load_catalogues(out: Path) -> tuple[dict[str, dict], dict[str, dict], list[s
             if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
                 problems.append(f"{path}: not a catalogue, skipped")
                 continue
-            envs[data.get("env_id", path.name.split(".")[0])] = data
             for case in data["cases"]:
                 if isinstance(case, dict) and "id" in case:
                     cases[case["id"]] = case
-    return cases, envs, problems
+    return cases, problems
 
 
 def lineup_pins() -> dict[str, dict]:
@@ -156,7 +153,7 @@ def _group_hidden(hidden: pd.DataFrame) -> list[dict]:
 
 def build_context(out: Path) -> tuple[dict[str, Any], list[str]]:
     frame, problems = load_rows(out)
-    catalogue, envs, more = load_catalogues(out)
+    catalogue, more = load_catalogues(out)
     problems += more
     view = current_view(frame)
     shown, hidden = shown_columns(view)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from matrix.expectations import judge
-from matrix.plan import Selection, SelectionError, export_key, plan_cells
+from matrix.plan import Selection, SelectionError, build_key, export_key, plan_cells
 from matrix.store import ResultsError, append_row, claim_run, list_runs, read_json, read_rows, write_json
 from matrix.worker.schema import RUNTIMES, Row, Status, cell_id
 from matrix.worker_process import WorkerDied, WorkerProcess, WorkerTimeout
@@ -179,9 +179,9 @@ class EnvRunner:
         poisoned: dict[str, dict[str, Any]] = {}
         for index, (request, cell) in enumerate(todo, outcome.resumed + 1):
             case = cases.get(cell["case"]) or {}
-            key = export_key(cell)
-            if key in poisoned:
-                first = poisoned[key]
+            keys = (export_key(cell), build_key(cell))
+            first = poisoned.get(keys[0]) or poisoned.get(keys[1])
+            if first is not None:
                 row = host_row(cell, case, versions, Status(first["status"]), first["stage"],
                                f"{first['error']} (in cell {first['cell']}; the same export, not retried)",
                                first["error_type"])
@@ -194,8 +194,10 @@ class EnvRunner:
                     status = Status.CRASH if died else Status.TIMEOUT
                     row = host_row(cell, case, versions, status, failure.stage, str(failure),
                                    "WorkerDied" if died else "Timeout")
-                    if failure.stage in SHARED_STAGES:
-                        poisoned[key] = row
+                    if failure.stage == "build":  # every cell of this case variant would die the same way
+                        poisoned[keys[1]] = row
+                    elif failure.stage in SHARED_STAGES:  # every runtime of this export would
+                        poisoned[keys[0]] = row
                     self._start(run)
             row.update(run_id=run.run_id, env_id=cell.get("env_id", self.env_id), finished_at=_utc_now())
             if cell.get("runtime_env"):

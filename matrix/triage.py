@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pandas as pd
-
 from matrix.aggregate import current_view, load_rows
 from matrix.lineup import LineupError, load_lineup
 

@@ -1,7 +1,6 @@
 """Fault injection: each fault costs its own cells only, nothing computed is lost, nothing is duplicated."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -76,6 +75,20 @@ def test_hang_kills_the_whole_process_tree(worker_python, tmp_path):
     assert not _alive(child), "the hung case's child outlived the timeout"
 
 
+def _workers_under(folder: Path) -> list[int]:
+    """Worker processes whose command line names this test's folder."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "matrix.worker" in cmdline and str(folder) in cmdline and _alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as handle:
@@ -110,33 +123,41 @@ def test_duplicate_ids_run_nothing_and_name_both_files(worker_python, tmp_path):
 
 FAST = ["--exporters", "torchscript", "--opsets", "11", "--runtimes", "ort-cpu,reference", "--time-budget", "0.05",
         "--allow-regressions"]
-SLOW = ["--cases", "passes", "--exporters", "torchscript", "--opsets", "9,10,11,12,13,14", "--runtimes",
-        "ort-cpu,reference", "--time-budget", "0.05"]
+# passes: 6 quick cells; sleeps: 6 cells whose build hangs (its CASE.timeout is 3 s)
+KILLABLE = ["--cases", "passes|sleeps", "--exporters", "torchscript", "--opsets", "9,11,13", "--runtimes",
+            "ort-cpu,reference", "--time-budget", "0.05"]
 
 
 def test_kill_9_of_the_whole_run_then_the_same_command_resumes(worker_python, tmp_path):
-    proc = matrix_cli(worker_python, tmp_path, *SLOW, env={"MATRIX_INJECT_FAULT": "passes:time:slow"})
+    proc = matrix_cli(worker_python, tmp_path, *KILLABLE)
     deadline = time.time() + 240
     rows_file = None
     while time.time() < deadline:
         files = list(tmp_path.glob("runs/*/fake.jsonl"))
-        if files and len(files[0].read_text().splitlines()) >= 3:
+        if files and len(files[0].read_text().splitlines()) >= 6:
             rows_file = files[0]
             break
         time.sleep(0.1)
     assert rows_file is not None, proc.communicate()[1]
-    os.killpg(proc.pid, signal.SIGKILL)  # host and worker at once, mid-way
+    time.sleep(1)  # the worker is now inside the hanging build
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run, mid-way (the worker leads its own group)
     proc.wait()
-    before = len(rows_file.read_text().splitlines())
-    assert 3 <= before < 12
-    again = matrix_cli(worker_python, tmp_path, *SLOW)
+    deadline = time.time() + 10
+    while time.time() < deadline and _workers_under(tmp_path):
+        time.sleep(0.2)
+    assert not _workers_under(tmp_path), "the worker outlived its host"
+    assert len(rows_file.read_text().splitlines()) == 6
+    again = matrix_cli(worker_python, tmp_path, *KILLABLE)
     _, err = again.communicate(timeout=600)
-    assert again.returncode == 0, err
-    assert "resuming run" in err
+    assert "resuming run" in err and "6 of 12 cells already done" in err
     rows, problems = read_rows(rows_file)
     cells = [r["cell"] for r in rows]
     assert len(cells) == 12 and len(set(cells)) == 12, "a row was lost or duplicated"
     assert len(list(tmp_path.glob("runs/*/fake.jsonl"))) == 1
+    hangs = [r for r in rows if r["case"] == "sleeps"]
+    # one timeout, and its siblings share it instead of hanging again
+    assert sum(r["status"] == "timeout" for r in hangs) == 6
+    assert sum("not retried" in r["error"] for r in hangs) == 5
 
 
 def test_concurrent_runs_into_one_out_dir(worker_python, tmp_path):

@@ -5,7 +5,6 @@ Import order matters: on torch 1.4, importing torch before onnx makes
 """
 from __future__ import annotations
 
-import os
 import platform
 import subprocess
 from typing import Any, Dict, Optional
@@ -114,6 +113,3 @@ def onnx_opset(model: Any) -> Optional[int]:
             return int(item.version)
     return None
 
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0", "false")

@@ -7,11 +7,10 @@ the flag exists); ``dynamo`` is ``torch.onnx.export(dynamo=True)`` (torch >= 2.5
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import torch
 
-from matrix.worker.schema import EXPORTERS  # noqa: F401  (re-exported for the pipeline)
 
 
 def _parameters(function: Any) -> Sequence[str]:

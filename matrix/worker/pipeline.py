@@ -10,7 +10,7 @@ import json
 import os
 import random
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple  # noqa: F401 (type comments)
 
 import onnx  # noqa: F401  (before torch: see environment.py)
 import numpy

@@ -1,0 +1,23 @@
+"""Regressions between two runs: a cell whose status got worse, by cell id."""
+from __future__ import annotations
+
+from matrix.compare import compare_runs
+from matrix.store import RunDir, append_row
+from matrix.worker.schema import Row
+
+
+def write_run(out, run_id, statuses):
+    run = RunDir(out, run_id)
+    for cell, status in statuses.items():
+        append_row(run.rows_file("e"), Row(run_id=run_id, env_id="e", cell=cell, case="c", variant="default",
+                                           exporter="torchscript", runtime="onnxruntime", status=status,
+                                           error=f"{status} error").to_dict())
+
+
+def test_worse_better_and_unmatched_cells(tmp_path):
+    write_run(tmp_path, "a", {"c1": "pass", "c2": "load-fail", "c3": "pass", "gone": "pass"})
+    write_run(tmp_path, "b", {"c1": "crash", "c2": "pass", "c3": "pass", "new": "pass"})
+    result = compare_runs(tmp_path, "a", "b")
+    assert list(result.regressions["cell"]) == ["c1"]
+    assert list(result.improvements["cell"]) == ["c2"]
+    assert (result.only_base, result.only_new) == (1, 1)
