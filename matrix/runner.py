@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 from matrix.expectations import judge
 from matrix.plan import Selection, SelectionError, build_key, export_key, plan_cells
-from matrix.store import ResultsError, append_row, claim_run, list_runs, read_json, read_rows, write_json
+from matrix.store import (ResultsError, RunDir, append_row, claim_run, list_runs, read_json, read_rows,
+                          write_json)
 from matrix.worker.schema import RUNTIMES, Row, Status, cell_id
 from matrix.worker_process import WorkerDied, WorkerProcess, WorkerTimeout
 
@@ -183,7 +184,7 @@ class EnvRunner:
             first = poisoned.get(keys[0]) or poisoned.get(keys[1])
             if first is not None:
                 row = host_row(cell, case, versions, Status(first["status"]), first["stage"],
-                               f"{first['error']} (in cell {first['cell']}; the same export, not retried)",
+                               f"{first['error']} (in cell {first['cell']}, which shares this build or export; not retried)",
                                first["error_type"])
             else:
                 limit = float((case.get("meta") or {}).get("timeout") or self.timeout_s)
@@ -246,9 +247,9 @@ class EnvRunner:
                 self.worker.close()
 
 
-def latest_exports(out: Path, exclude: str) -> list[tuple[Any, str]]:
+def latest_exports(out: Path, exclude: str) -> list[tuple[str, RunDir]]:
     """(env_id, run) for each environment's newest run that kept exported files."""
-    found: dict[str, Any] = {}
+    found: dict[str, RunDir] = {}
     for run in list_runs(out):
         exports = run.path / "exports"
         if exports.is_dir():
