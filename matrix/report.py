@@ -15,6 +15,7 @@ import pandas as pd
 
 from matrix.aggregate import COLUMN_KEYS, current_view, load_rows, shown_columns
 from matrix.claims import claim_table
+from matrix.triage import triage_view
 from matrix.lineup import LineupError, load_lineup
 from matrix.store import ResultsError, list_runs, read_json, write_json
 
@@ -201,6 +202,7 @@ def build_context(out: Path) -> tuple[dict[str, Any], list[str]]:
         "envs": env_rows,
         "cases": [catalogue[c] for c in sorted(catalogue)],
         "claims": claim_table(view, catalogue, env_ids) if not view.empty else [],
+        "unexpected": triage_view(view),
         "env_ids": env_ids,
         "problems": problems,
     }

@@ -38,7 +38,11 @@ def _signature(error: object) -> str:
 
 def triage(out: Path) -> list[dict]:
     frame, _ = load_rows(out)
-    view = current_view(frame)
+    return triage_view(current_view(frame))
+
+
+def triage_view(view) -> list[dict]:
+    """The groups of a current view (see aggregate.current_view) whose verdict is not as expected."""
     if view.empty:
         return []
     flagged = view[view["verdict"].isin(["regression", "unexpected-pass"])].copy()

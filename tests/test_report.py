@@ -54,3 +54,17 @@ def test_bad_result_files_are_named_not_fatal(tmp_path):
     assert "future.jsonl:1: schema_version 99 is newer" in text
     assert "bad.catalogue.json: not JSON" in text
     assert "broken.jsonl" in index.read_text()
+
+
+def test_cells_not_as_expected_are_listed(tmp_path):
+    run = seed_results(tmp_path)
+    index, _ = render_report(tmp_path)
+    assert "Every cell is as its case expects" in index.read_text()
+    append_row(run.rows_file("torch-x"), Row(run_id=run.run_id, env_id="torch-x", cell="c3", case="expand_minus_one",
+                                             variant="default", exporter="dynamo", opset_requested=18,
+                                             runtime="onnxruntime", provider="CPUExecutionProvider",
+                                             status="export-fail", verdict="regression", error="boom",
+                                             finished_at="2026-01-01T00:00:01+00:00").to_dict())
+    html = render_report(tmp_path)[0].read_text()
+    assert "Every cell is as its case expects" not in html
+    assert "<b>regression</b>:" in html and "dynamo" in html and "boom" in html
