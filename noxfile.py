@@ -75,6 +75,16 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", *(session.posargs or ["-q", "tests"]))
 
 
+@nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
+def bench(session: nox.Session) -> None:
+    """The harness's own overhead per cell, worker start and row appends (timings live here, not in tests)."""
+    session.install("-r", HOST_REQUIREMENTS)
+    entry = find_entry(LINEUP, TESTS_WORKER_ENTRY)
+    links = [arg for folder in pip_find_links() for arg in ("--find-links", folder)] if entry.find_links else []
+    session.install(*links, *entry.pins)
+    session.run("python", "-m", "matrix.bench", *session.posargs)
+
+
 @nox.session(venv_backend="none", default=False)
 def compare(session: nox.Session) -> None:
     """Regressions between two runs: nox -s compare -- BASE NEW (non-zero exit on one)."""

@@ -93,7 +93,8 @@ def _progress(env_id: str, index: int, total: int, cell: dict[str, Any], row: di
 class EnvRunner:
     def __init__(self, env_id: str, python: str | Path, out: Path, selection: Selection, case_dirs: list[Path],
                  timeout_s: float = 300.0, run_id: str | None = None, memory_limit_mb: int = 0,
-                 time_budget_s: float = 1.0, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> None:
+                 time_budget_s: float = 1.0, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+                 progress: bool = True) -> None:
         self.env_id = env_id
         self.python = python
         self.out = out
@@ -104,6 +105,7 @@ class EnvRunner:
         self.memory_limit_mb = memory_limit_mb
         self.time_budget_s = time_budget_s
         self.log = log
+        self.progress = progress
         self.exclude: list[str] = []
         self.hello: dict[str, Any] = {}
         self.worker: WorkerProcess | None = None
@@ -208,7 +210,8 @@ class EnvRunner:
             outcome.ran += 1
             outcome.statuses[row["status"]] += 1
             outcome.verdicts[row["verdict"]] += 1
-            _progress(self.env_id, index, len(jobs), cell, row)
+            if self.progress:
+                _progress(self.env_id, index, len(jobs), cell, row)
         # the verdicts of resumed rows count too: the run's outcome is all of its cells
         wanted = {cell["cell"] for _, cell in jobs}
         for row in existing:
