@@ -60,3 +60,16 @@ def test_same_command_resumes_without_rerunning(worker_python, tmp_path):
     assert second.resumed == 2 and second.ran == 2
     cells = [line for line in rows_file.read_text().splitlines()]
     assert len(cells) == 4 and len(set(cells)) == 4
+
+
+def test_a_diverging_cell_keeps_its_error_numbers(worker_python, tmp_path):
+    """S11 is about how far outputs diverge: the row carries max abs/rel error and the atol that would pass."""
+    from conftest import REAL_CASES
+    runner = EnvRunner("here", worker_python, tmp_path, Selection(cases="numeric_divergence/default", opsets=(11,),
+                       exporters=("torchscript",), runtimes=("ort-cpu",)), [REAL_CASES], time_budget_s=0.05)
+    outcome = runner.run()
+    rows, _ = read_rows(outcome.rows_file)
+    row = rows[0]
+    assert row["status"] == "diverge"
+    assert row["max_abs_err"] > row["atol"] and row["min_passing_atol"] >= row["max_abs_err"] * 0.5
+    assert row["max_rel_err"] is not None

@@ -55,7 +55,11 @@ class StageFailed(Exception):
 
 
 class Mismatch(Exception):
-    """Outputs differ from eager PyTorch beyond the case's tolerance."""
+    """Outputs differ from eager PyTorch beyond the case's tolerance (``errors``: how far, where known)."""
+
+    def __init__(self, message: str, errors: Optional[Dict[str, Any]] = None) -> None:
+        Exception.__init__(self, message)
+        self.errors = errors or {}
 
 
 def flatten(value: Any) -> List[Any]:
@@ -121,8 +125,13 @@ def compare(got: Sequence[numpy.ndarray], want: Sequence[numpy.ndarray], atol: f
     result = {"max_abs_err": max_abs, "max_rel_err": max_rel, "min_passing_atol": need_atol}
     if need_atol > atol:
         raise Mismatch("max abs error %.3g, max rel error %.3g: beyond atol=%g, rtol=%g (atol %.3g would pass)"
-                       % (max_abs, max_rel, atol, rtol, need_atol))
+                       % (max_abs, max_rel, atol, rtol, need_atol), result)
     return result
+
+
+def record(row: Row, fields: Dict[str, Any]) -> None:
+    for key, value in fields.items():
+        setattr(row, key, value)
 
 
 def latency(call: Callable[[], Any], budget_s: float = 1.0, warmup: int = 2, min_runs: int = 5,
@@ -234,8 +243,11 @@ class Pipeline(object):
         with self.stage(row, "run"):
             got = runtime.run(session, arrays)
         with self.stage(row, "compare"):
-            for key, value in compare(got, data["output"], atol, rtol).items():
-                setattr(row, key, value)
+            try:
+                record(row, compare(got, data["output"], atol, rtol))
+            except Mismatch as mismatch:  # a diverging cell keeps its numbers: S11 is about them
+                record(row, mismatch.errors)
+                raise
         batch = [int(arrays[0].shape[0])] if arrays and arrays[0].ndim else []
         if data["batch_input"] and data["batch_output"]:
             with self.stage(row, "batch"):
