@@ -85,10 +85,11 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "matrix.bench", *session.posargs)
 
 
-@nox.session(venv_backend="none", default=False)
+@nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
 def compare(session: nox.Session) -> None:
     """Regressions between two runs: nox -s compare -- BASE NEW (non-zero exit on one)."""
-    session.run(sys.executable, "-m", "matrix", "compare", *session.posargs, external=True)
+    session.install("-r", HOST_REQUIREMENTS)
+    session.run("python", "-m", "matrix", "compare", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)

@@ -177,7 +177,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from matrix.compare import compare_runs, print_comparison
     result = compare_runs(args.out.resolve(), args.base, args.new)
     print_comparison(result)
-    return 1 if result.regressions else 0
+    return 1 if len(result.regressions) else 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
