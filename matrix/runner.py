@@ -26,8 +26,9 @@ from matrix.worker_process import WorkerDied, WorkerProcess, WorkerTimeout
 START_TIMEOUT_S = 300.0  # importing torch on a cold disk is slow
 MAX_IMPORT_DEATHS = 5
 # A death in these stages happened before the runtime was involved: every cell sharing the
-# export would die the same way, so they get the same row instead of another crash.
-SHARED_STAGES = ("build", "export", "check")
+# export would die the same way, so they get the same row instead of another crash (a death
+# in build is shared wider still: by every cell of the case variant).
+EXPORT_STAGES = ("export", "check")
 
 
 class EnvironmentBroken(RuntimeError):
@@ -199,7 +200,7 @@ class EnvRunner:
                                    "WorkerDied" if died else "Timeout")
                     if failure.stage == "build":  # every cell of this case variant would die the same way
                         poisoned[keys[1]] = row
-                    elif failure.stage in SHARED_STAGES:  # every runtime of this export would
+                    elif failure.stage in EXPORT_STAGES:  # every runtime of this export would
                         poisoned[keys[0]] = row
                     self._start(run)
             row.update(run_id=run.run_id, env_id=cell.get("env_id", self.env_id), finished_at=_utc_now())

@@ -123,38 +123,27 @@ def claim_run(out: Path, env_id: str, selection: dict[str, Any], run_id: str | N
     process: so the next entry of ``nox -s matrix`` joins the run the first one made,
     and the same command after an interruption resumes. Else a new run.
     """
-    with locked(out / RUNS / ".lock"):
-        candidates = []
-        if run_id:
-            candidates = [RunDir(out, run_id)]
-        else:
-            latest = list_runs(out)[-1:]
-            candidates = [r for r in latest if r.selection() == selection
-                          and r.env_state(env_id).get("status") != "complete"]
-        chosen = None
-        for run in candidates:
-            run.path.mkdir(parents=True, exist_ok=True)
-            guard = locked(run.env_lock(env_id), blocking=False)
-            if guard.__enter__():
-                chosen = (run, guard)
-                break
-            guard.__exit__(None, None, None)
+    with contextlib.ExitStack() as held:
+        with locked(out / RUNS / ".lock"):
             if run_id:
-                raise ResultsError(f"run {run_id}: another process is writing {env_id} into it")
-        if chosen is None:
-            run = RunDir(out, new_run_id())
-            run.path.mkdir(parents=True)
-            guard = locked(run.env_lock(env_id), blocking=False)
-            guard.__enter__()
-            chosen = (run, guard)
-        run, guard = chosen
-        if not (run.path / "run.json").exists():
-            write_json(run.path / "run.json", {"run_id": run.run_id, "selection": selection,
-                                               "created": dt.datetime.now(dt.timezone.utc).isoformat()})
-    try:
+                run: RunDir | None = RunDir(out, run_id)
+            else:
+                run = next((r for r in list_runs(out)[-1:] if r.selection() == selection
+                            and r.env_state(env_id).get("status") != "complete"), None)
+            if run is not None:
+                run.path.mkdir(parents=True, exist_ok=True)
+                if not held.enter_context(locked(run.env_lock(env_id), blocking=False)):
+                    if run_id:
+                        raise ResultsError(f"run {run_id}: another process is writing {env_id} into it")
+                    run = None  # being written by another process: never share it
+            if run is None:
+                run = RunDir(out, new_run_id())
+                run.path.mkdir(parents=True)
+                held.enter_context(locked(run.env_lock(env_id)))
+            if not (run.path / "run.json").exists():
+                write_json(run.path / "run.json", {"run_id": run.run_id, "selection": selection,
+                                                   "created": dt.datetime.now(dt.timezone.utc).isoformat()})
         yield run
-    finally:
-        guard.__exit__(None, None, None)
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:

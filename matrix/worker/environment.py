@@ -95,7 +95,7 @@ def capabilities() -> Dict[str, Any]:
         "ort_providers": list(onnxruntime.get_available_providers()) if onnxruntime is not None else [],
         "caffe2": has_caffe2(),
         "gpu": gpu_name(),
-        "onnx_reference": hasattr(onnx, "reference") or _has_reference(),
+        "onnx_reference": _has_reference(),
     }
 
 

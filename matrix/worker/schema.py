@@ -26,10 +26,6 @@ class Status(str, enum.Enum):
     TIMEOUT = "timeout"
     SKIP = "skip"
 
-    @property
-    def failed(self) -> bool:
-        return self not in (Status.PASS, Status.SKIP)
-
 
 class Verdict(str, enum.Enum):
     AS_EXPECTED = "as-expected"
