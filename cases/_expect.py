@@ -5,7 +5,7 @@ Caffe2 builds); 2.1.x has dynamo_export; 2.4.x is export(dynamo=True) with onnxs
 """
 from __future__ import annotations
 
-from matrix.worker.spec import Expect
+from matrix.wire import Expect
 
 # S4 in every Caffe2 build: with the exporter's default keep_initializers_as_inputs (False from
 # opset 9 on), Caffe2's ONNX backend cannot find an initializer. The error changes with the release.

@@ -5,7 +5,7 @@ import torch
 
 from cases._expect import CAFFE2_WEIGHTS, REFERENCE_2_1
 from cases._inputs import randn
-from matrix.worker.spec import Case
+from matrix.wire import Case
 
 CASE = Case(
     title="a small CNN classifier, exported with input/output names and dynamic_axes",

@@ -5,7 +5,7 @@ import torch
 
 from cases._expect import CAFFE2_WEIGHTS, REFERENCE_2_1
 from cases._inputs import randn
-from matrix.worker.spec import Case, Expect
+from matrix.wire import Case, Expect
 
 CASE = Case(
     title="an MLP run at a second batch size, with and without dynamic_axes",

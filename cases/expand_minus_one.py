@@ -5,7 +5,7 @@ import torch
 
 from cases._expect import CAFFE2_CONSTANTS
 from cases._inputs import randn
-from matrix.worker.spec import Case, Expect
+from matrix.wire import Case, Expect
 
 CASE = Case(
     title="expand(10, -1, -1)",
@@ -16,7 +16,7 @@ CASE = Case(
     expect=[
         Expect("load-fail", variant="default", torch="<1.5", runtime="onnxruntime", match="Incompatible dimensions",
                reason="torch 1.4 exports Expand with shape (10, -1, -1); onnxruntime's shape inference rejects it (S12)"),
-        Expect("run-fail", variant="default", torch="<1.5", runtime="reference",
+        Expect("run-fail", variant="default", torch="<1.5", runtime="reference", match="negative dimensions",
                reason="the same torch 1.4 file, replayed: the reference evaluator cannot broadcast to -1 either (S12)"),
         *CAFFE2_CONSTANTS,
     ],

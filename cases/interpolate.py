@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from cases._expect import CAFFE2_CONSTANTS, DYNAMO_SIZE_ONE
 from cases._inputs import randn
-from matrix.worker.spec import Case, Expect
+from matrix.wire import Case, Expect
 
 CASE = Case(
     title="F.interpolate(scale_factor=2), bilinear versus nearest",
@@ -21,21 +21,22 @@ CASE = Case(
                reason="Caffe2's ONNX backend cannot translate Resize (opset 11)"),
         *CAFFE2_CONSTANTS,
         Expect("run-fail", variant="default", runtime="reference", exporter="torchscript", opset="<11",
+               match="Not implemented for mode='linear'",
                reason="the reference evaluator's Upsample has no linear mode for these scales"),
-        Expect("run-fail", variant="default", runtime="reference", exporter="torchscript", opset=">=11,<18",
-               torch="<2.13", replayed=False,
-               reason="the reference Resize of onnx < 1.23 fails on this opset 11 graph (onnx 1.23's runs it)"),
-        Expect("run-fail", variant="nearest", runtime="reference", exporter="torchscript", opset=">=11,<18",
-               torch="<2.13", replayed=False,
-               reason="the reference Resize of onnx < 1.23 indexes an empty roi on this opset 11 graph"),
-        Expect("diverge", variant="default", exporter="torchscript", opset="<11",
+        Expect("run-fail", runtime="reference", exporter="torchscript", opset=">=11,<18", onnx="<1.23",
+               match="out of bounds for axis 0 with size 0",
+               reason="the reference Resize of onnx < 1.23 indexes the empty roi input of these opset 11 graphs "
+                      "(onnx 1.23's runs them)"),
+        Expect("diverge", variant="default", exporter="torchscript", opset="<11", match="beyond atol",
                reason="Upsample (opset 9) has no coordinate_transformation_mode: bilinear is computed with "
                       "asymmetric coordinates, not PyTorch's half-pixel ones"),
-        Expect("export-fail", exporter="dynamo", torch="<2.2",
+        Expect("export-fail", exporter="dynamo", torch="<2.2", match="Failed to export the model to ONNX",
                reason="torch 2.1's dynamo_export cannot export upsample_bilinear2d/nearest2d"),
         Expect("export-fail", variant="nearest", exporter="dynamo", torch=">=2.4,<2.5",
+               match="Failed to export the model to ONNX",
                reason="torch 2.4's dynamo exporter fails on upsample_nearest2d"),
-        Expect("batch-fail", exporter="dynamo", runtime="onnxruntime", torch=">=2.4,<2.9", reason=DYNAMO_SIZE_ONE),
+        Expect("batch-fail", exporter="dynamo", runtime="onnxruntime", torch=">=2.4,<2.9", match="invalid dimensions",
+               reason=DYNAMO_SIZE_ONE),
     ],
 )
 

@@ -5,7 +5,7 @@ import torch
 
 from cases._expect import DYNAMO_2_4_SEQUENTIAL, REFERENCE_2_1, caffe2_initializers
 from cases._inputs import randn
-from matrix.worker.spec import Case
+from matrix.wire import Case
 
 CASE = Case(
     title="Linear+ReLU with keep_initializers_as_inputs",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from cases._inputs import randn
-from matrix.worker.spec import Case
+from matrix.wire import Case
 
 CASE = Case(
     title="forward() returns [a, b, c]",

@@ -5,7 +5,7 @@ import torch
 
 from cases._expect import reference_2_1
 from cases._inputs import randn
-from matrix.worker.spec import Case, Expect
+from matrix.wire import Case, Expect
 
 CASE = Case(
     title="squeeze(1) on a dim of size 3",
@@ -17,16 +17,19 @@ CASE = Case(
         Expect("load-fail", variant="default", torch="<1.5", runtime="onnxruntime", match="must be 1",
                reason="torch 1.4 exports Squeeze(axes=[1]) on a size-3 dim; onnxruntime refuses it (S13)"),
         Expect("run-fail", variant="default", torch="<1.5", runtime="reference",
+               match="cannot select an axis to squeeze out",
                reason="the same torch 1.4 file, replayed: the reference evaluator refuses the Squeeze too (S13)"),
-        Expect("run-fail", variant="default", torch="<1.5", runtime="caffe2",
+        Expect("run-fail", variant="default", torch="<1.5", runtime="caffe2", match="must be 1 instead of 3",
                reason="Caffe2's Squeeze refuses a dim that is not 1 (S13)"),
         Expect("load-fail", variant="default", exporter="dynamo", torch=">=2.6", runtime="onnxruntime", match="must be 1",
                reason="the dynamo exporter from 2.6 emits Squeeze on the size-3 dim again: S13 holds there"),
         Expect("run-fail", variant="default", exporter="dynamo", torch=">=2.6", runtime="reference",
+               match="cannot select an axis to squeeze out",
                reason="onnx's reference evaluator refuses the same Squeeze: the file is wrong, not the runtime"),
         Expect("load-fail", variant="default", exporter="dynamo", torch=">=2.1,<2.2", runtime="onnxruntime",
-               replayed=True, match="must be 1",
-               reason="torch 2.1's dynamo file already has the bad Squeeze: onnxruntime 1.16 loaded it, 1.32 refuses"),
+               onnxruntime=">=1.17", match="must be 1",
+               reason="torch 2.1's dynamo file already has the bad Squeeze: onnxruntime 1.16 loads it, later "
+                      "releases check the shape and refuse it"),
         reference_2_1(variant="default"),
     ],
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from cases._inputs import randn
-from matrix.worker.spec import Case, Expect
+from matrix.wire import Case, Expect
 
 CASE = Case(
     title="forward(x, mode: str)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from cases._inputs import randn
-from matrix.worker.spec import Case, Expect
+from matrix.wire import Case, Expect
 
 CASE = Case(
     title="x.view(int(x.size(0)), -1)",
@@ -13,11 +13,17 @@ CASE = Case(
             "fails at any other, even with dynamic_axes. Keep sizes as tensors: x.flatten(1).",
     batchable=True,
     expect=[
-        Expect("batch-fail", variant="default", exporter="torchscript", torch=">=1.5",
-               reason="int(x.size(0)) is a Python number to the tracer: the reshape keeps batch 2 "
-                      "(torch 1.4 still recorded the size op)"),
-        Expect("batch-fail", variant="default", exporter="dynamo", torch=">=2.6,<2.7",
-               reason="torch 2.6's dynamo specialises int(x.size(0)) to the example's 2"),
+        Expect("diverge", variant="default", exporter="torchscript", torch=">=1.5", match="has shape (2, 18)",
+               reason="int(x.size(0)) is a Python number to the tracer: at batch 3 the reshape still makes 2 rows, "
+                      "silently (torch 1.4 still recorded the size op)"),
+        Expect("batch-fail", variant="default", exporter="dynamo", runtime="onnxruntime", torch=">=2.6,<2.7",
+               match="invalid dimensions",
+               reason="torch 2.6's dynamo specialises int(x.size(0)) to the example's 2 and declares the input "
+                      "so: onnxruntime refuses batch 3"),
+        Expect("diverge", variant="default", exporter="dynamo", runtime="reference", torch=">=2.6,<2.7",
+               match="has shape (2, 18)",
+               reason="the same torch 2.6 file: the reference evaluator does not check declared shapes and "
+                      "reshapes batch 3 into 2 rows"),
     ],
 )
 

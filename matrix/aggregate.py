@@ -1,62 +1,45 @@
-"""Results as pandas frames: load every run's rows, keep the current view, shape the matrix.
+"""Results as pandas frames: the current view of every cell, and the matrix's columns.
 
-Pure functions, frame in and frame out; no HTML here.
+Pure functions, frame in and frame out; no files and no HTML here.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
+import numpy as np
 import pandas as pd
 
-from matrix.store import list_runs, read_rows
-from matrix.worker.schema import EXPORT_OPTIONS, ROW_FIELDS
+from matrix.wire import EXPORT_OPTIONS, INT_FIELDS
 
 COLUMN_KEYS = ["env_id", "exporter", "opset_requested", "runtime", "provider", "runtime_env"]
 ROW_KEYS = ["case", "variant", "options"]
 NUMERIC = ["max_abs_err", "max_rel_err", "min_passing_atol", "latency_ms", "latency_p90_ms", "eager_ms",
-           "eager_p90_ms", "gpu_node_share", "duration_s", "export_s"]
+           "eager_p90_ms", "gpu_node_share", "provider_node_share", "duration_s", "export_s", "atol", "rtol"]
 
 
-def load_rows(out: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Every readable row under ``out/runs``, and a message for each file or line skipped."""
-    records: list[dict] = []
-    problems: list[str] = []
-    for run in list_runs(out):
-        for path in sorted(run.path.glob("*.jsonl")):
-            rows, issues = read_rows(path)
-            records.extend(rows)
-            problems.extend(_collapse(issues))
-    frame = pd.DataFrame.from_records(records, columns=list(ROW_FIELDS))
-    return frame, problems
+def options_text(record: dict) -> str:
+    """``keep_initializers_as_inputs=False, dynamic_axes=True``: the export options a row set."""
+    return ", ".join(f"{k}={bool(v)}" for k, v in record.items()
+                     if k in EXPORT_OPTIONS and isinstance(v, (bool, np.bool_)))
 
 
-def _collapse(issues: list[str]) -> list[str]:
-    """One message per file and kind of problem, with a count, instead of one per line."""
-    seen: dict[tuple[str, str], list[str]] = {}
-    for issue in issues:
-        where, _, what = issue.partition(": ")
-        path = where.split(":")[0]
-        seen.setdefault((path, what), []).append(where)
-    return [f"{places[0]}: {what}" + (f" (and {len(places) - 1} more lines)" if len(places) > 1 else "")
-            for (_, what), places in seen.items()]
+def current_view(frame: pd.DataFrame, hashes: dict[str, str] | None = None) -> pd.DataFrame:
+    """The newest row of every (environment, cell): what the views show.
 
-
-def options_label(row: pd.Series) -> str:
-    parts = [f"{k}={row[k]}" for k in EXPORT_OPTIONS if k in row and pd.notna(row[k])]
-    return ", ".join(parts)
-
-
-def current_view(frame: pd.DataFrame) -> pd.DataFrame:
-    """The newest row of every (environment, cell): what the report shows."""
-    if frame.empty:
-        return frame.assign(options=pd.Series(dtype=str))
+    ``stale`` marks a row whose case source (``case_hash``) is not the case's current one
+    (``hashes``, from the case files on disk): it answers a case that no longer exists as it was.
+    """
     frame = frame.copy()
     for column in NUMERIC:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    frame = frame.sort_values(["run_id", "finished_at"], na_position="first")
+    for column in INT_FIELDS:  # integers stay integers, with gaps (never 11.0)
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").round().astype("Int64")
+    if frame.empty:
+        return frame.assign(options=pd.Series(dtype=str), stale=pd.Series(dtype=bool))
+    frame = frame.sort_values(["run_id", "finished_at"], na_position="first", kind="stable")
     frame = frame.drop_duplicates(["env_id", "cell"], keep="last")
-    frame["options"] = frame.apply(options_label, axis=1) if len(frame) else ""
+    frame["options"] = [options_text(r) for r in frame[list(EXPORT_OPTIONS)].to_dict("records")]
     frame["runtime_env"] = frame["runtime_env"].fillna("")  # "" = the exporting environment's own runtime
+    current = frame["case"].map(hashes or {})
+    frame["stale"] = current.notna() & frame["case_hash"].notna() & (current != frame["case_hash"])
     return frame.reset_index(drop=True)
 
 

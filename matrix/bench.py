@@ -18,7 +18,7 @@ from pathlib import Path
 from matrix.plan import Selection
 from matrix.runner import EnvRunner
 from matrix.store import append_row, read_rows
-from matrix.worker.schema import Row
+from matrix.wire import Row
 from matrix.worker_process import WorkerProcess
 
 BENCH_CASES = Path(__file__).resolve().parent.parent / "tests" / "fake_cases"

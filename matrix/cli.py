@@ -32,6 +32,11 @@ def _positive(text: str) -> float:
     return value
 
 
+def _lineup_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)),
+                        help="the lineup file (default matrix/lineup.toml, or $MATRIX_LINEUP)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m matrix", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,14 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="render the HTML report from stored results")
     report.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    _lineup_argument(report)
 
     compare = sub.add_parser("compare", help="regressions between two runs (non-zero exit on one)")
     compare.add_argument("base", help="run id or run folder")
     compare.add_argument("new", help="run id or run folder")
     compare.add_argument("--out", type=Path, default=DEFAULT_OUT)
 
-    triage = sub.add_parser("triage", help="cells that are not as expected, grouped, with draft expectations")
+    triage = sub.add_parser("triage", help="cells that are not as expected, grouped, with the narrowest draft Expect")
     triage.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    _lineup_argument(triage)
+
+    repro = sub.add_parser("repro", help="write a cell's self-contained reproduction into a folder")
+    repro.add_argument("cell", help="a cell key (as in the report), or FILE:LINE of a row in a results file")
+    repro.add_argument("--env", help="the environment whose row to reproduce, when several have the cell")
+    repro.add_argument("--to", type=Path, help="folder to write repro.py and run.sh into (default repro-<case>)")
+    repro.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    _lineup_argument(repro)
 
     envs = sub.add_parser("envs", help="build (or reuse) lineup environments and show their size")
     envs.add_argument("--env", action="append", help="entry id (repeatable; default all)")
@@ -110,7 +124,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 1
         env_id = entry.id
     else:
-        python = args.python or sys.executable
+        python = os.path.abspath(args.python) if args.python else sys.executable  # the worker runs in another cwd
+        if not os.access(python, os.X_OK) or os.path.isdir(python):
+            raise SelectionError(f"--python {args.python}: not an executable interpreter")
         env_id = args.env_id or "local-" + Path(python).parent.parent.name
     runner = EnvRunner(env_id, python, args.out.resolve(), selection, case_dirs, timeout_s=args.timeout,
                        run_id=args.run_id, time_budget_s=args.time_budget,
@@ -128,7 +144,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{outcome.resumed} resumed) in {outcome.wall_s:.1f} s: {statuses}; {verdicts}")
     _eprint(f"[{env_id}] rows: {outcome.rows_file}")
     if not args.no_report:
-        cmd_report(argparse.Namespace(out=args.out))
+        cmd_report(argparse.Namespace(out=args.out, lineup=args.lineup))
+    if outcome.verdicts.get("flaky"):
+        _eprint(f"[{env_id}] {outcome.verdicts['flaky']} flaky cell(s): two runs disagreed (not counted as regressions)")
     if outcome.broken_cases:
         return 1
     if outcome.verdicts.get("regression") and not args.allow_regressions:
@@ -160,13 +178,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not outcomes:
         _eprint(f"replay: no other environment's exports under {args.out} to run with {entry.id}")
     if not args.no_report:
-        cmd_report(argparse.Namespace(out=args.out))
+        cmd_report(argparse.Namespace(out=args.out, lineup=args.lineup))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from matrix.report import render_report
-    index, problems = render_report(args.out.resolve())
+    index, problems = render_report(args.out.resolve(), lineup=load_lineup_or_none(args.lineup))
     for problem in problems:
         _eprint(f"report: {problem}")
     _eprint(f"report: {index}")
@@ -212,11 +230,49 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def load_lineup_or_none(path: Path):
+    """The lineup the views order environments by; a view still renders without one (named on stderr)."""
+    try:
+        return load_lineup(path)
+    except LineupError as exc:
+        _eprint(f"warning: {exc}; environments are shown in name order")
+        return []
+
+
 def cmd_triage(args: argparse.Namespace) -> int:
     from matrix.triage import print_triage, triage
-    groups = triage(args.out.resolve())
+    groups = triage(args.out.resolve(), load_lineup_or_none(args.lineup))
     print_triage(groups)
     return 1 if any(g["verdict"] == "regression" for g in groups) else 0
+
+
+def cmd_repro(args: argparse.Namespace) -> int:
+    from matrix.repro import ReproError, build_script, row_from_file, write_folder
+    from matrix.results import Results
+    from matrix.store import read_json
+    entries = {e.id: e for e in load_lineup_or_none(args.lineup)}
+    results = Results(args.out.resolve())
+    if ":" in args.cell and Path(args.cell.rpartition(":")[0]).is_file():
+        row = row_from_file(args.cell)
+        run = results.run(str(Path(args.cell.rpartition(":")[0]).resolve().parent))
+    else:
+        view = results.rows()
+        view = view[(view["cell"] == args.cell) & (view["env_id"] == args.env if args.env else True)]
+        if view.empty:
+            raise ReproError(f"no row of cell {args.cell!r}{' in ' + args.env if args.env else ''} under {args.out}")
+        envs = sorted(set(view["env_id"]))
+        if len(envs) > 1:
+            raise ReproError(f"cell {args.cell!r} has rows in {', '.join(envs)}: say which with --env")
+        row = {k: (None if isinstance(v, float) and v != v else v) for k, v in view.iloc[-1].to_dict().items()}
+        run = results.run(row["run_id"])
+    catalogue = read_json(run.catalogue_file(row["env_id"])) or {}
+    case = next((c for c in catalogue.get("cases", []) if isinstance(c, dict) and c.get("id") == row["case"]), None)
+    script, commands = build_script(row, case or results.catalogue().get(row["case"]), entries.get(row["env_id"]),
+                                    entries.get(row.get("runtime_env") or row["env_id"]))
+    folder = write_folder(args.to or Path(f"repro-{row['case']}"), script, commands)
+    print(f"{folder}/repro.py: {row['status']} of {row['cell']} in {row['env_id']}")
+    print(f"run it: sh {folder}/run.sh   (or: python {folder}/repro.py in an environment with the pins)")
+    return 0
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
@@ -228,11 +284,12 @@ def cmd_lock(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "replay": cmd_replay, "report": cmd_report, "compare": cmd_compare, "list": cmd_list, "envs": cmd_envs, "triage": cmd_triage,
-               "lock": cmd_lock}[args.command]
+    handler = {"run": cmd_run, "replay": cmd_replay, "report": cmd_report, "compare": cmd_compare, "list": cmd_list,
+               "envs": cmd_envs, "triage": cmd_triage, "repro": cmd_repro, "lock": cmd_lock}[args.command]
+    from matrix.repro import ReproError
     try:
         return handler(args)
-    except (SelectionError, LineupError, ResultsError) as exc:
+    except (SelectionError, LineupError, ResultsError, ReproError) as exc:
         _eprint(f"error: {exc}")
         return 2
     except KeyboardInterrupt:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from matrix.store import RUNS, ResultsError, read_rows
+from matrix.aggregate import current_view
+from matrix.results import Results
+from matrix.wire import SEVERITY
 
-# Lower is better; a cell regresses when its status moves up this list.
-SEVERITY = {"pass": 0, "skip": 0, "diverge": 1, "batch-fail": 2, "run-fail": 3, "load-fail": 4,
-            "export-fail": 5, "build-fail": 6, "timeout": 7, "crash": 8}
+RANK = {status.value: rank for status, rank in SEVERITY.items()}
 
 
 @dataclasses.dataclass
@@ -24,35 +24,28 @@ class Comparison:
     problems: list[str]
 
 
-def _run_rows(out: Path, run: str) -> tuple[pd.DataFrame, list[str]]:
-    folder = Path(run) if Path(run).is_dir() else out / RUNS / run
-    if not folder.is_dir():
-        raise ResultsError(f"no run {run!r}: neither a folder nor a run id under {out / RUNS}")
-    records, problems = [], []
-    for path in sorted(folder.glob("*.jsonl")):
-        rows, issues = read_rows(path)
-        records += rows
-        problems += issues
-    return pd.DataFrame.from_records(records), problems
+def _run_view(results: Results, ref: str) -> pd.DataFrame:
+    return current_view(results.rows([results.run(ref)]))
 
 
 def compare_runs(out: Path, base: str, new: str) -> Comparison:
-    before, p1 = _run_rows(out, base)
-    after, p2 = _run_rows(out, new)
-    columns = ["env_id", "cell", "status", "error"]
+    results = Results(out)
+    before, after = _run_view(results, base), _run_view(results, new)
+    keep = ["env_id", "cell", "status_base", "status_new", "error_new"]
     if before.empty or after.empty:
-        empty = pd.DataFrame(columns=["env_id", "cell", "status_base", "status_new", "error_new"])
-        return Comparison(base, new, empty, empty, len(before), len(after), p1 + p2)
+        empty = pd.DataFrame(columns=keep)
+        return Comparison(base, new, empty, empty, len(before), len(after), results.problems)
+    columns = ["env_id", "cell", "status", "error"]
     merged = before[columns].merge(after[columns], on=["env_id", "cell"], how="outer",
                                    suffixes=("_base", "_new"), indicator=True)
     both = merged[merged["_merge"] == "both"].copy()
-    both["worse"] = both["status_new"].map(SEVERITY) > both["status_base"].map(SEVERITY)
-    both["better"] = both["status_new"].map(SEVERITY) < both["status_base"].map(SEVERITY)
-    keep = ["env_id", "cell", "status_base", "status_new", "error_new"]
-    return Comparison(base, new, both[both["worse"]][keep].reset_index(drop=True),
-                      both[both["better"]][keep].reset_index(drop=True),
+    unknown = max(RANK.values()) + 1  # a status this harness does not know is worse than any it does
+    rank_base = both["status_base"].map(RANK).fillna(unknown)
+    rank_new = both["status_new"].map(RANK).fillna(unknown)
+    return Comparison(base, new, both[rank_new > rank_base][keep].reset_index(drop=True),
+                      both[rank_new < rank_base][keep].reset_index(drop=True),
                       int((merged["_merge"] == "left_only").sum()), int((merged["_merge"] == "right_only").sum()),
-                      p1 + p2)
+                      results.problems)
 
 
 def print_comparison(result: Comparison) -> None:
@@ -65,3 +58,6 @@ def print_comparison(result: Comparison) -> None:
         for row in frame.itertuples():
             print(f"  {title}: [{row.env_id}] {row.cell}: {row.status_base} -> {row.status_new}"
                   + (f"  ({str(row.error_new)[:120]})" if title == "REGRESSION" and isinstance(row.error_new, str) else ""))
+
+
+

@@ -1,11 +1,12 @@
-"""The cells of one environment: the catalogue's cases crossed with the selected axes."""
+"""The cells of one environment: the catalogue's cases crossed with the selected axes, and which are skips."""
 from __future__ import annotations
 
 import dataclasses
 import re
 from typing import Any
 
-from matrix.worker.schema import DEFAULT_OPSETS, DEFAULT_RUNTIMES, EXPORTERS, RUNTIMES, cell_id
+from matrix.adapters import DEFAULT_EXPORTERS, DEFAULT_RUNTIMES, EXPORTERS, RUNTIMES, runtime_for
+from matrix.wire import DEFAULT_OPSETS, Cell
 
 
 class SelectionError(ValueError):
@@ -20,7 +21,7 @@ MAX_KNOWN_OPSET = 25
 class Selection:
     cases: str = ".*"
     opsets: tuple[int, ...] = DEFAULT_OPSETS
-    exporters: tuple[str, ...] = EXPORTERS
+    exporters: tuple[str, ...] = DEFAULT_EXPORTERS
     runtimes: tuple[str, ...] = DEFAULT_RUNTIMES
 
     def to_dict(self) -> dict[str, Any]:
@@ -29,7 +30,16 @@ class Selection:
 
 
 def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    """Comma-separated names, each once, in the order given."""
+    return list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+
+
+def _names(flag: str, text: str, known: dict) -> tuple[str, ...]:
+    names = _split(text)
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise SelectionError(f"{flag}: unknown {', '.join(bad) or '(empty)'}; known: {', '.join(known)}")
+    return tuple(names)
 
 
 def parse_selection(cases: str | None, opsets: str | None, exporters: str | None, runtimes: str | None) -> Selection:
@@ -49,23 +59,15 @@ def parse_selection(cases: str | None, opsets: str | None, exporters: str | None
             values.append(int(part))
         if not values:
             raise SelectionError("--opsets is empty")
-        selection = dataclasses.replace(selection, opsets=tuple(values))
+        selection = dataclasses.replace(selection, opsets=tuple(dict.fromkeys(values)))
     if exporters is not None:
-        names = _split(exporters)
-        bad = [n for n in names if n not in EXPORTERS]
-        if bad or not names:
-            raise SelectionError(f"--exporters: unknown {', '.join(bad) or '(empty)'}; known: {', '.join(EXPORTERS)}")
-        selection = dataclasses.replace(selection, exporters=tuple(names))
+        selection = dataclasses.replace(selection, exporters=_names("--exporters", exporters, EXPORTERS))
     if runtimes is not None:
-        names = _split(runtimes)
-        bad = [n for n in names if n not in RUNTIMES]
-        if bad or not names:
-            raise SelectionError(f"--runtimes: unknown {', '.join(bad) or '(empty)'}; known: {', '.join(RUNTIMES)}")
-        selection = dataclasses.replace(selection, runtimes=tuple(names))
+        selection = dataclasses.replace(selection, runtimes=_names("--runtimes", runtimes, RUNTIMES))
     return selection
 
 
-def plan_cells(catalogue: list[dict[str, Any]], selection: Selection) -> list[dict[str, Any]]:
+def plan_cells(catalogue: list[dict[str, Any]], selection: Selection) -> list[Cell]:
     """Every cell to run, in an order that keeps one export's runtimes together."""
     pattern = re.compile(selection.cases)
     cells = []
@@ -79,20 +81,18 @@ def plan_cells(catalogue: list[dict[str, Any]], selection: Selection) -> list[di
                 for exporter in selection.exporters:
                     for opset in selection.opsets:
                         for name in selection.runtimes:
-                            runtime, provider = RUNTIMES[name]
-                            cells.append({
-                                "cell": cell_id(case["id"], variant, exporter, opset, options, runtime, provider),
-                                "case": case["id"], "variant": variant, "exporter": exporter, "opset": opset,
-                                "options": options, "runtime": runtime, "provider": provider,
-                            })
+                            adapter = RUNTIMES[name]
+                            cells.append(Cell(case["id"], variant, exporter, opset, adapter.runtime, adapter.provider,
+                                              options))
     return cells
 
 
-def build_key(cell: dict[str, Any]) -> str:
-    """Cells sharing this key share one build() of the case variant."""
-    return f"{cell['case']}/{cell['variant']}"
-
-
-def export_key(cell: dict[str, Any]) -> str:
-    """Cells sharing this key share one exported file."""
-    return cell["cell"].rsplit("/", 2)[0]
+def skip_reason(cell: Cell, caps: dict[str, Any]) -> str | None:
+    """Why this cell cannot exist in the environment whose worker reported ``caps``, or None."""
+    runtime = runtime_for(cell.runtime, cell.provider)
+    if not cell.runtime_env:  # a replayed file exists already: only the runtime matters
+        exporter = EXPORTERS[cell.exporter]
+        reason = exporter.unavailable(cell.opset, caps["exporters"][exporter.name])
+        if reason:
+            return reason
+    return runtime.unavailable(caps["runtimes"][runtime.name])

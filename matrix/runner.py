@@ -2,8 +2,10 @@
 
 A cell that kills the worker becomes a ``crash`` row with the signal; one that runs past
 its limit becomes ``timeout`` and the worker's process tree is killed. Either way the
-worker is restarted and the next cell runs. Rows are appended as they come, so a rerun
-of the same command resumes where the last one stopped.
+worker is restarted and the next cell runs. A cell that is not as its case expects is
+run once more, in a fresh worker, before it is called a regression: if the two runs
+disagree the row says ``flaky`` and keeps both. Rows are appended as they come, so a
+rerun of the same command resumes where the last one stopped.
 """
 from __future__ import annotations
 
@@ -16,11 +18,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
-from matrix.expectations import judge
-from matrix.plan import Selection, SelectionError, build_key, export_key, plan_cells
-from matrix.store import (ResultsError, RunDir, append_row, claim_run, list_runs, read_json, read_rows,
-                          write_json)
-from matrix.worker.schema import RUNTIMES, Row, Status, cell_id
+from matrix.plan import Selection, SelectionError, plan_cells, skip_reason
+from matrix.results import Results
+from matrix.store import ResultsError, RunDir, append_row, claim_run, read_json, read_rows, write_json
+from matrix.wire import Cell, Row, Status, Verdict, judge
 from matrix.worker_process import WorkerDied, WorkerProcess, WorkerTimeout
 
 START_TIMEOUT_S = 300.0  # importing torch on a cold disk is slow
@@ -29,6 +30,7 @@ MAX_IMPORT_DEATHS = 5
 # export would die the same way, so they get the same row instead of another crash (a death
 # in build is shared wider still: by every cell of the case variant).
 EXPORT_STAGES = ("export", "check")
+NOT_AS_EXPECTED = (Verdict.REGRESSION.value, Verdict.UNEXPECTED_PASS.value)
 
 
 class EnvironmentBroken(RuntimeError):
@@ -55,37 +57,52 @@ class EnvOutcome:
     planned: int = 0
     ran: int = 0
     resumed: int = 0
+    confirmed: int = 0
     statuses: Counter = dataclasses.field(default_factory=Counter)
     verdicts: Counter = dataclasses.field(default_factory=Counter)
     broken_cases: list[str] = dataclasses.field(default_factory=list)
     wall_s: float = 0.0
 
 
+@dataclasses.dataclass
+class Job:
+    """A cell and how to ask the worker for it (a corpus cell, or a replay of an exported file)."""
+
+    cell: Cell
+    kind: str = "cell"
+    export: str | None = None
+    case_hash: str | None = None  # the case source the answer must come from (None: any)
+    env_id: str | None = None  # whose row it is, when not the runner's environment (a replay)
+
+    def request(self, fresh: bool = False) -> dict[str, Any]:
+        request = {"type": self.kind, "key": self.cell.key, "cell": self.cell.to_dict()}
+        if self.export:
+            request["export"] = self.export
+        if fresh:
+            request["fresh"] = True
+        return request
+
+
 def _utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def host_row(cell: dict[str, Any], case: dict[str, Any], versions: dict[str, Any], status: Status,
-             stage: str | None, error: str, error_type: str) -> dict[str, Any]:
-    """A row for a cell the worker could not report on (it died or hung)."""
-    options = cell.get("options") or {}
-    meta = case.get("meta") or {}
-    row = Row(cell=cell["cell"], case=cell["case"], variant=cell["variant"], case_hash=case.get("case_hash"),
-              exporter=cell["exporter"], opset_requested=cell["opset"], runtime=cell["runtime"],
-              provider=cell["provider"], status=status.value, stage=stage, error=error, error_type=error_type,
-              seed_claims=list(meta.get("seed") or []), atol=meta.get("atol"), rtol=meta.get("rtol"),
-              **{k: options.get(k) for k in ("keep_initializers_as_inputs", "do_constant_folding", "dynamic_axes")})
-    for key in ("python", "torch", "onnx", "onnxruntime", "numpy", "protobuf", "cpu", "gpu"):
-        setattr(row, key, versions.get(key))
-    return row.to_dict()
+def settle(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """One row from a cell's two runs: confirmed when they agree, ``flaky`` (both kept) when not."""
+    row = dict(first, attempts=2, retry_status=second.get("status"), retry_error=second.get("error"))
+    if second.get("status") != first.get("status"):
+        row.update(status=Status.FLAKY.value,
+                   error=f"first run: {first.get('status')}: {first.get('error') or '-'}\n"
+                         f"second run, in a fresh worker: {second.get('status')}: {second.get('error') or '-'}")
+    return row
 
 
-def _progress(env_id: str, index: int, total: int, cell: dict[str, Any], row: dict[str, Any], stream=sys.stderr) -> None:
+def _progress(env_id: str, index: int, total: int, cell: Cell, row: dict[str, Any], stream=sys.stderr) -> None:
     width = len(str(total))
-    provider = cell["provider"].replace("ExecutionProvider", "")
-    what = f"{cell['case']}/{cell['variant']} {cell['exporter']} opset{cell['opset']} {cell['runtime']}/{provider}"
+    provider = cell.provider.replace("ExecutionProvider", "")
+    what = f"{cell.case}/{cell.variant} {cell.exporter} opset{cell.opset} {cell.runtime}/{provider}"
     tail = row.get("status", "?")
-    if row.get("verdict") and row["verdict"] != "as-expected":
+    if row.get("verdict") and row["verdict"] != Verdict.AS_EXPECTED.value:
         tail += f" ({row['verdict']})"
     print(f"[{env_id} {index:>{width}}/{total}] {what:<64} {tail} {row.get('duration_s') or 0:.1f}s",
           file=stream, flush=True)
@@ -111,8 +128,13 @@ class EnvRunner:
         self.hello: dict[str, Any] = {}
         self.worker: WorkerProcess | None = None
 
-    def _start(self, run) -> WorkerProcess:
+    # -- the worker ------------------------------------------------------------------------------
+
+    def _start(self, run: RunDir) -> WorkerProcess:
         """A ready worker; a case whose import kills the worker is excluded and named."""
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
         for _ in range(MAX_IMPORT_DEATHS + 1):
             worker = WorkerProcess(self.python, self.case_dirs, run.exports_dir(self.env_id), run.log_file(self.env_id),
                                    self.exclude, self.memory_limit_mb, self.time_budget_s)
@@ -134,6 +156,13 @@ class EnvRunner:
                 raise EnvironmentBroken(f"[{self.env_id}] the worker did not start: {hung}") from None
         raise EnvironmentBroken(f"[{self.env_id}] too many cases kill the worker on import: {', '.join(self.exclude)}")
 
+    def _close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+    # -- one environment's corpus -----------------------------------------------------------------
+
     def run(self) -> EnvOutcome:
         started = time.monotonic()
         with claim_run(self.out, self.env_id, self.selection.to_dict(), self.run_id) as run:
@@ -142,12 +171,11 @@ class EnvRunner:
             try:
                 self._run_cells(run, outcome)
             finally:
-                if self.worker is not None:
-                    self.worker.close()
+                self._close()
         outcome.wall_s = time.monotonic() - started
         return outcome
 
-    def _run_cells(self, run, outcome: EnvOutcome) -> None:
+    def _run_cells(self, run: RunDir, outcome: EnvOutcome) -> None:
         catalogue = self.hello["catalogue"]
         versions = self.hello["versions"]
         write_json(run.catalogue_file(self.env_id), {"env_id": self.env_id, "versions": versions,
@@ -162,63 +190,123 @@ class EnvRunner:
         if not cells:
             known = ", ".join(c["id"] for c in catalogue if not c.get("error")) or "none"
             raise SelectionError(f"--cases {self.selection.cases!r} matches no case (cases: {known})")
-        jobs = [({"type": "cell", "cell": cell}, cell) for cell in cells]
+        jobs = [Job(cell, case_hash=cases[cell.case].get("case_hash")) for cell in cells]
         run.set_env_state(self.env_id, status="running", planned=len(cells), started=_utc_now(),
                           python=str(self.python), versions=versions)
         self.run_jobs(run, run.rows_file(self.env_id), jobs, cases, outcome)
         run.set_env_state(self.env_id, status="complete", done=len(cells), finished=_utc_now())
 
-    def run_jobs(self, run, rows_file: Path, jobs: list[tuple[dict[str, Any], dict[str, Any]]],
-                 cases: dict[str, dict[str, Any]], outcome: EnvOutcome) -> None:
-        """Send each job not already in ``rows_file`` to the worker; append a row for each, whatever happens."""
+    def run_jobs(self, run: RunDir, rows_file: Path, jobs: list[Job], cases: dict[str, dict[str, Any]],
+                 outcome: EnvOutcome) -> None:
+        """Answer every job not already answered in ``rows_file``: skips by the host, the rest by the worker."""
         versions = self.hello["versions"]
+        caps = self.hello["capabilities"]
         existing, problems = read_rows(rows_file) if rows_file.exists() else ([], [])
         for problem in problems:
             self.log(f"[{self.env_id}] {problem}")
-        done = {r["cell"] for r in existing}
-        todo = [(request, cell) for request, cell in jobs if cell["cell"] not in done]
+        wanted = {job.cell.key: job for job in jobs}
+        done: dict[str, dict[str, Any]] = {}
+        stale = 0
+        for row in existing:
+            job = wanted.get(row["cell"])
+            if job is None:
+                continue
+            if job.case_hash and row.get("case_hash") and row["case_hash"] != job.case_hash:
+                stale += 1  # answers an older version of the case: run it again
+                continue
+            done[row["cell"]] = row
+        pending_file = rows_file.with_suffix(".unconfirmed.jsonl")
+        unconfirmed = {r["cell"]: r for r in (read_rows(pending_file)[0] if pending_file.exists() else [])
+                       if r["cell"] in wanted and r["cell"] not in done}
+        todo = [job for job in jobs if job.cell.key not in done and job.cell.key not in unconfirmed]
         outcome.planned, outcome.resumed = len(jobs), len(jobs) - len(todo)
         if outcome.resumed:
             self.log(f"[{self.env_id}] resuming run {run.run_id}: {outcome.resumed} of {len(jobs)} cells already done")
+        if stale:
+            self.log(f"[{self.env_id}] {stale} row(s) answer an older version of their case: running them again")
         poisoned: dict[str, dict[str, Any]] = {}
-        for index, (request, cell) in enumerate(todo, outcome.resumed + 1):
-            case = cases.get(cell["case"]) or {}
-            keys = (export_key(cell), build_key(cell))
-            first = poisoned.get(keys[0]) or poisoned.get(keys[1])
-            if first is not None:
-                row = host_row(cell, case, versions, Status(first["status"]), first["stage"],
-                               f"{first['error']} (in cell {first['cell']}, which shares this build or export; not retried)",
-                               first["error_type"])
+        skipped: Counter = Counter()
+        index = outcome.resumed
+        for job in todo:
+            index += 1
+            case = cases.get(job.cell.case) or {}
+            reason = skip_reason(job.cell, caps)
+            if reason:
+                row = Row.for_cell(job.cell, versions, case_hash=job.case_hash, status=Status.SKIP.value,
+                                   stage="plan", error=reason).to_dict()
+                skipped[reason] += 1
             else:
-                limit = float((case.get("meta") or {}).get("timeout") or self.timeout_s)
-                try:
-                    row = self.worker.run_cell(request, limit)
-                except (WorkerDied, WorkerTimeout) as failure:
-                    died = isinstance(failure, WorkerDied)
-                    status = Status.CRASH if died else Status.TIMEOUT
-                    row = host_row(cell, case, versions, status, failure.stage, str(failure),
-                                   "WorkerDied" if died else "Timeout")
-                    if failure.stage == "build":  # every cell of this case variant would die the same way
-                        poisoned[keys[1]] = row
-                    elif failure.stage in EXPORT_STAGES:  # every runtime of this export would
-                        poisoned[keys[0]] = row
-                    self._start(run)
-            row.update(run_id=run.run_id, env_id=cell.get("env_id", self.env_id), finished_at=_utc_now())
-            if cell.get("runtime_env"):
-                row["runtime_env"] = cell["runtime_env"]
+                row = self._attempt(run, job, case, versions, poisoned)
+            row = self._finalise(run, row, job, case)
+            if row["verdict"] in NOT_AS_EXPECTED:
+                append_row(pending_file, row)  # not a regression until a fresh worker agrees
+                unconfirmed[job.cell.key] = row
+            else:
+                append_row(rows_file, row)
+                self._count(outcome, row)
+            outcome.ran += 1
+            if self.progress and row["status"] != Status.SKIP.value:
+                _progress(self.env_id, index, len(jobs), job.cell, row)
+        for reason, count in skipped.items():
+            self.log(f"[{self.env_id}] {count} cells skipped: {reason}")
+        if unconfirmed:
+            self._confirm(run, rows_file, [wanted[key] for key in unconfirmed], unconfirmed, cases, versions, outcome)
+            pending_file.unlink(missing_ok=True)
+        for row in done.values():  # the verdicts of resumed rows count too: the run's outcome is all its cells
+            self._count(outcome, row)
+
+    def _attempt(self, run: RunDir, job: Job, case: dict[str, Any], versions: dict[str, Any],
+                 poisoned: dict[str, dict[str, Any]], fresh: bool = False) -> dict[str, Any]:
+        """The worker's row for a job, or the host's when the worker died or hung on it."""
+        cell = job.cell
+        first = poisoned.get(cell.export_key) or poisoned.get(cell.build_key)
+        if first is not None:
+            return Row.for_cell(cell, versions, case_hash=job.case_hash, status=first["status"], stage=first["stage"],
+                                error=f"{first['error']} (in cell {first['cell']}, which shares this build or export; "
+                                      f"not retried)", error_type=first["error_type"]).to_dict()
+        limit = float((case.get("meta") or {}).get("timeout") or self.timeout_s)
+        try:
+            return self.worker.run_cell(job.request(fresh), limit)
+        except (WorkerDied, WorkerTimeout) as failure:
+            died = isinstance(failure, WorkerDied)
+            row = Row.for_cell(cell, versions, case_hash=job.case_hash, status=(Status.CRASH if died else Status.TIMEOUT).value,
+                               stage=failure.stage, error=str(failure),
+                               error_type="WorkerDied" if died else "Timeout").to_dict()
+            if failure.stage == "build":  # every cell of this case variant would die the same way
+                poisoned[cell.build_key] = row
+            elif failure.stage in EXPORT_STAGES:  # every runtime of this export would
+                poisoned[cell.export_key] = row
+            self._start(run)
+            return row
+
+    def _finalise(self, run: RunDir, row: dict[str, Any], job: Job, case: dict[str, Any]) -> dict[str, Any]:
+        row.update(run_id=run.run_id, env_id=job.env_id or self.env_id, finished_at=_utc_now())
+        row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
+        return row
+
+    def _confirm(self, run: RunDir, rows_file: Path, jobs: list[Job], first_rows: dict[str, dict[str, Any]],
+                 cases: dict[str, dict[str, Any]], versions: dict[str, Any], outcome: EnvOutcome) -> None:
+        """Run each unexpected cell once more in a fresh worker, then write the settled row."""
+        self.log(f"[{self.env_id}] {len(jobs)} cell(s) not as expected: running each again in a fresh worker")
+        self._start(run)
+        poisoned: dict[str, dict[str, Any]] = {}
+        for job in jobs:
+            case = cases.get(job.cell.case) or {}
+            second = self._finalise(run, self._attempt(run, job, case, versions, poisoned, fresh=True), job, case)
+            row = settle(first_rows[job.cell.key], second)
             row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
             append_row(rows_file, row)
-            outcome.ran += 1
-            outcome.statuses[row["status"]] += 1
-            outcome.verdicts[row["verdict"]] += 1
+            self._count(outcome, row)
+            outcome.confirmed += 1
             if self.progress:
-                _progress(self.env_id, index, len(jobs), cell, row)
-        # the verdicts of resumed rows count too: the run's outcome is all of its cells
-        wanted = {cell["cell"] for _, cell in jobs}
-        for row in existing:
-            if row["cell"] in wanted:
-                outcome.statuses[row["status"]] += 1
-                outcome.verdicts[row.get("verdict") or "?"] += 1
+                _progress(self.env_id, outcome.confirmed, len(jobs), job.cell, row)
+
+    @staticmethod
+    def _count(outcome: EnvOutcome, row: dict[str, Any]) -> None:
+        outcome.statuses[row["status"]] += 1
+        outcome.verdicts[row.get("verdict") or "?"] += 1
+
+    # -- other environments' exported files ---------------------------------------------------------
 
     def replay(self) -> list[EnvOutcome]:
         """Run every other environment's exported files with this environment's runtimes.
@@ -228,7 +316,7 @@ class EnvRunner:
         own, in its newest run that has exports, as ``<env>.replay.jsonl``.
         """
         outcomes = []
-        for env_id, run in latest_exports(self.out, exclude=self.env_id):
+        for env_id, run in Results(self.out).exports(exclude=self.env_id):
             outcome = EnvOutcome(env_id, run.run_id, run.path / f"{env_id}.replay.jsonl")
             jobs = replay_jobs(run.exports_dir(env_id), env_id, self.env_id, self.selection)
             if not jobs:
@@ -236,7 +324,11 @@ class EnvRunner:
             started = time.monotonic()
             if self.worker is None:
                 self._start(run)
-            catalogue = read_json(run.catalogue_file(env_id)) or {}
+            try:
+                catalogue = read_json(run.catalogue_file(env_id)) or {}
+            except ResultsError as exc:
+                self.log(f"[{self.env_id}] {exc}; replaying {env_id} without its expectations")
+                catalogue = {}
             cases = {c["id"]: c for c in catalogue.get("cases", []) if isinstance(c, dict) and "id" in c}
             self.run_jobs(run, outcome.rows_file, jobs, cases, outcome)
             outcome.wall_s = time.monotonic() - started
@@ -247,24 +339,12 @@ class EnvRunner:
         try:
             return self.replay()
         finally:
-            if self.worker is not None:
-                self.worker.close()
+            self._close()
 
 
-def latest_exports(out: Path, exclude: str) -> list[tuple[str, RunDir]]:
-    """(env_id, run) for each environment's newest run that kept exported files."""
-    found: dict[str, RunDir] = {}
-    for run in list_runs(out):
-        exports = run.path / "exports"
-        if exports.is_dir():
-            for folder in exports.iterdir():
-                if folder.is_dir() and folder.name != exclude:
-                    found[folder.name] = run
-    return sorted(found.items())
-
-
-def replay_jobs(folder: Path, env_id: str, runtime_env: str, selection: Selection) -> list[tuple[dict, dict]]:
-    """One job per successful export × selected runtime, keyed apart from the native cells."""
+def replay_jobs(folder: Path, env_id: str, runtime_env: str, selection: Selection) -> list[Job]:
+    """One job per successful export x selected runtime, keyed apart from the native cells."""
+    from matrix.adapters import RUNTIMES
     jobs = []
     for sidecar in sorted(folder.glob("*.json")):
         try:
@@ -274,13 +354,8 @@ def replay_jobs(folder: Path, env_id: str, runtime_env: str, selection: Selectio
         if not isinstance(exported, dict) or not exported.get("ok") or "case" not in exported:
             continue
         for name in selection.runtimes:
-            runtime, provider = RUNTIMES[name]
-            key = cell_id(exported["case"], exported["variant"], exported["exporter"], exported["opset"],
-                          exported.get("options") or {}, runtime, provider) + f"@{runtime_env}"
-            cell = {"cell": key, "case": exported["case"], "variant": exported["variant"],
-                    "exporter": exported["exporter"], "opset": exported["opset"],
-                    "options": exported.get("options") or {}, "runtime": runtime, "provider": provider,
-                    "env_id": env_id, "runtime_env": runtime_env}
-            jobs.append(({"type": "replay", "export": str(sidecar), "cell": key, "runtime": runtime,
-                          "provider": provider, "runtime_env": runtime_env}, cell))
+            adapter = RUNTIMES[name]
+            cell = Cell(exported["case"], exported["variant"], exported["exporter"], exported["opset"],
+                        adapter.runtime, adapter.provider, exported.get("options") or {}, runtime_env=runtime_env)
+            jobs.append(Job(cell, kind="replay", export=str(sidecar), env_id=env_id))
     return jobs

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from matrix.worker import protocol
+from matrix.wire import protocol
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +63,8 @@ class WorkerProcess:
         self._read_fd: int | None = None
         self.stage: str | None = None
         self.importing: str | None = None
+        self._seq = 0
+        self.rejected: list[dict[str, Any]] = []
 
     def start(self, timeout: float) -> dict[str, Any]:
         """Spawn the worker and wait for its hello frame (versions, capabilities, catalogue)."""
@@ -99,8 +101,15 @@ class WorkerProcess:
                 return frame
 
     def run_cell(self, request: dict[str, Any], timeout: float, on_stage: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
-        """Send one request (a cell, or a replay) and return its row; WorkerTimeout or WorkerDied when it does not come."""
+        """Send one request (a cell, or a replay) and return its row; WorkerTimeout or WorkerDied when it does not come.
+
+        Every request carries a sequence number and its cell's key; only a row frame that echoes
+        both answers it. Anything else on the pipe (a forked child's frame, a late one) is logged
+        and dropped, never taken for this cell's row.
+        """
         assert self.proc is not None and self.proc.stdin is not None
+        self._seq += 1
+        request = dict(request, seq=self._seq)
         self.stage = "plan"
         try:
             self.proc.stdin.write(protocol.encode(request))
@@ -110,11 +119,28 @@ class WorkerProcess:
         deadline = time.monotonic() + timeout
         while True:
             frame = self._next_frame(deadline, timeout)
+            if frame.get("seq") != self._seq or frame.get("cell") != request["key"]:
+                self.rejected.append(frame)
+                self._note(f"rejected a frame that does not answer request {self._seq} ({request['key']}): "
+                           f"{str(frame)[:300]}")
+                continue
             if frame["type"] == "stage":
                 self.stage = frame.get("stage")
                 on_stage(self.stage or "")
             elif frame["type"] == "row":
-                return frame["row"]
+                row = frame.get("row")
+                if isinstance(row, dict) and row.get("cell") == request["key"]:
+                    return row
+                self.rejected.append(frame)
+                self._note(f"rejected a row frame whose row is not cell {request['key']}")
+
+    def _note(self, message: str) -> None:
+        """A line in the worker's log: what the host saw and set aside."""
+        try:
+            with open(self.log_path, "a", encoding="utf-8") as log:
+                log.write(f"[host] {message}\n")
+        except OSError:
+            pass
 
     def _next_frame(self, deadline: float, timeout: float) -> dict[str, Any]:
         while True:
@@ -168,11 +194,11 @@ class WorkerProcess:
         if self.proc is None:
             return
         try:
-            if self.proc.stdin:
+            if self.proc.stdin and not self.proc.stdin.closed:
                 self.proc.stdin.write(protocol.encode({"type": "exit"}))
                 self.proc.stdin.close()
             self.proc.wait(timeout=30)
-        except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
+        except (OSError, ValueError, subprocess.TimeoutExpired):
             pass
         self.kill()
 

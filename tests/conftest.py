@@ -10,6 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FAKE_CASES = Path(__file__).resolve().parent / "fake_cases"
+FLAKY_CASES = Path(__file__).resolve().parent / "flaky_cases"
 REAL_CASES = REPO / "cases"
 
 
@@ -23,3 +24,25 @@ def worker_python() -> str:
                 pytest.fail(message)  # CI must not pass by skipping the real pipeline
             pytest.skip(message)
     return sys.executable
+
+
+TORCH14_CASES = "expand_minus_one|squeeze_non_one|keep_initializers|inplace_slice|index_put_accumulate"
+
+
+@pytest.fixture(scope="session")
+def torch14_out(tmp_path_factory) -> Path:
+    """The torch-1.4.0 lineup entry, built (about 15 s) and run on the seed's cases at opset 9."""
+    import subprocess
+    out = tmp_path_factory.mktemp("torch14")
+    done = subprocess.run([sys.executable, "-m", "matrix", "run", "--env", "torch-1.4.0", "--out", str(out),
+                           "--opsets", "9", "--runtimes", "ort-cpu,caffe2", "--time-budget", "0.05",
+                           "--cases", TORCH14_CASES],
+                          cwd=REPO, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def torch14_python(torch14_out) -> str:
+    from matrix.envs import ENVS_DIR, env_python
+    return str(env_python(ENVS_DIR / "torch-1.4.0"))

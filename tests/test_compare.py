@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from matrix.compare import compare_runs
 from matrix.store import RunDir, append_row
-from matrix.worker.schema import Row
+from matrix.wire import Row
 
 
 def write_run(out, run_id, statuses):

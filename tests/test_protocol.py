@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from matrix.worker.protocol import decode, encode
+from matrix.wire.protocol import decode, encode
 
 
 def test_non_finite_floats_travel_as_strings():
@@ -16,3 +16,8 @@ def test_torn_or_foreign_lines_are_not_frames():
     assert decode(line[:10]) is None
     assert decode(b"[torch.onnx] Translate the graph into ONNX...") is None
     assert decode(b'{"no": "type"}') is None
+
+
+def test_a_lone_surrogate_in_an_error_still_travels():
+    frame = decode(encode({"type": "row", "row": {"error": "bad \udcff byte"}}))
+    assert frame["row"]["error"] == "bad \udcff byte"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy
 import pytest
 
-from matrix.worker.runtimes import node_share
+from matrix.adapters.runtimes import node_share
 
 EVENTS = [
     {"cat": "Session", "name": "model_run"},
@@ -23,13 +23,13 @@ def test_share_counts_each_node_once():
 def test_profile_of_a_real_cpu_session(worker_python, tmp_path):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
-    from matrix.worker.runtimes import OnnxRuntime
+    from matrix.adapters import RUNTIMES
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Neg", ["r"], ["y"])], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
     path = tmp_path / "m.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
-    share = OnnxRuntime("CPUExecutionProvider").placement(str(path), [numpy.array([1.0, -1.0], numpy.float32)],
+    share = RUNTIMES["ort-cpu"].placement(str(path), [numpy.array([1.0, -1.0], numpy.float32)],
                                                            str(tmp_path / "profiles"))
     assert share == 1.0
     assert not list((tmp_path / "profiles").iterdir()), "the profile file is removed after reading"

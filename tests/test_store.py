@@ -5,7 +5,7 @@ import json
 import multiprocessing
 
 from matrix.store import append_row, claim_run, list_runs, read_rows
-from matrix.worker.schema import SCHEMA_VERSION, Row
+from matrix.wire import SCHEMA_VERSION, Row
 
 
 def a_row(n: int, **extra) -> dict:

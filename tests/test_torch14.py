@@ -2,28 +2,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-
-import pytest
 
 from conftest import REAL_CASES, REPO
 from matrix.plan import Selection
 from matrix.runner import EnvRunner
 from matrix.store import read_rows
-
-SEED_CASES = "expand_minus_one|squeeze_non_one|keep_initializers"
-
-
-@pytest.fixture(scope="module")
-def torch14_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("torch14")
-    done = subprocess.run([sys.executable, "-m", "matrix", "run", "--env", "torch-1.4.0", "--out", str(out),
-                           "--opsets", "9", "--runtimes", "ort-cpu,caffe2", "--time-budget", "0.05",
-                           "--cases", SEED_CASES],
-                          cwd=REPO, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return out
 
 
 def test_torch_1_4_reproduces_the_seed(torch14_out):

@@ -1,8 +1,8 @@
-"""The worker: imports torch once, describes the environment, then runs cells the host sends.
+"""The worker: imports torch once, describes the environment, then runs the cells the host sends.
 
     python -m matrix.worker --frames-fd N --cases-dir cases --exports-dir DIR
 
-Requests arrive on stdin, one JSON object a line; frames leave on fd N (see protocol.py).
+Requests arrive on stdin, one JSON object a line; frames leave on fd N (see wire/protocol.py).
 Stdout is pointed at stderr before anything is imported, so nothing can corrupt a frame.
 """
 from __future__ import annotations
@@ -45,34 +45,37 @@ def main(argv=None) -> int:
         limit = args.memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    from matrix.worker import protocol
+    from matrix.adapters import EXPORTERS, RUNTIMES
+    from matrix.wire import CaseError, protocol
     from matrix.worker.discovery import DuplicateCaseError, load_all
-    from matrix.worker.spec import CaseError
     from matrix.worker import environment  # imports onnx, then torch
     from matrix.worker.pipeline import Pipeline
 
+    names = {"exporters": sorted(EXPORTERS), "runtimes": sorted({a.runtime for a in RUNTIMES.values()}),
+             "providers": sorted({a.provider for a in RUNTIMES.values()})}
     try:
-        cases, catalogue = load_all(args.cases_dir, args.exclude,
+        cases, catalogue = load_all(args.cases_dir, names, args.exclude,
                                     lambda case_id: protocol.send(frames, {"type": "importing", "case": case_id}))
     except (DuplicateCaseError, CaseError) as exc:
         protocol.send(frames, {"type": "fatal", "error": str(exc)})
         return 2
     versions = environment.versions()
-    caps = environment.capabilities()
     protocol.send(frames, {"type": "hello", "pid": os.getpid(), "versions": versions,
-                           "capabilities": caps, "catalogue": catalogue})
-    pipeline = Pipeline(cases, caps, versions, args.exports_dir,
-                        lambda stage: protocol.send(frames, {"type": "stage", "stage": stage}),
+                           "capabilities": environment.capabilities(), "catalogue": catalogue})
+    current = {}  # the request being answered: every frame names it
+
+    def on_stage(stage: str) -> None:
+        protocol.send(frames, {"type": "stage", "stage": stage, "seq": current.get("seq"), "cell": current.get("key")})
+
+    pipeline = Pipeline(cases, environment.capabilities(), versions, args.exports_dir, on_stage,
                         time_budget_s=args.time_budget)
     for line in sys.stdin.buffer:
         request = protocol.decode(line)
         if request is None or request["type"] == "exit":
             break
-        if request["type"] == "replay":
-            row = pipeline.replay_cell(request)
-        else:
-            row = pipeline.run_cell(request["cell"])
-        protocol.send(frames, {"type": "row", "row": row.to_dict()})
+        current.update(seq=request.get("seq"), key=request.get("key"))
+        row = pipeline.replay_cell(request) if request["type"] == "replay" else pipeline.run_cell(request)
+        protocol.send(frames, {"type": "row", "seq": request.get("seq"), "cell": row.cell, "row": row.to_dict()})
     return 0
 
 

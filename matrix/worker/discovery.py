@@ -5,7 +5,6 @@ wrong; the other cases still load. A duplicate id across case folders is fatal.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import os
@@ -13,7 +12,7 @@ import sys
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from matrix.worker.spec import Case, CaseError
+from matrix.wire.contract import Case, CaseError, case_hash, support_files
 
 DEFAULT_VARIANT = "default"
 
@@ -24,8 +23,8 @@ class DuplicateCaseError(Exception):
 
 def case_files(case_dirs: List[str]) -> List[Tuple[str, str]]:
     """(id, path) of every case module; files starting with ``_`` are helpers, not cases."""
-    found = []  # type: List[Tuple[str, str]]
-    seen = {}  # type: Dict[str, str]
+    found: List[Tuple[str, str]] = []
+    seen: Dict[str, str] = {}
     for folder in case_dirs:
         if not os.path.isdir(folder):
             raise CaseError("case folder %s does not exist" % folder)
@@ -41,14 +40,10 @@ def case_files(case_dirs: List[str]) -> List[Tuple[str, str]]:
     return found
 
 
-def _support_sources(folder: str) -> str:
-    """The helper modules of a case folder: editing them changes every case's hash."""
-    parts = []
-    for name in sorted(os.listdir(folder)):
-        if name.endswith(".py") and name.startswith("_"):
-            with open(os.path.join(folder, name), encoding="utf-8") as handle:
-                parts.append(handle.read())
-    return "\n".join(parts)
+def display_name(path: str) -> str:
+    """``cases/expand_minus_one.py``: the case's package and file, never the machine's folders."""
+    folder, name = os.path.split(os.path.abspath(path))
+    return "%s/%s" % (os.path.basename(folder), name)
 
 
 class LoadedCase(object):
@@ -62,17 +57,15 @@ class LoadedCase(object):
         self.case_hash = case_hash
 
 
-def load_case(case_id: str, path: str) -> LoadedCase:
+def load_case(case_id: str, path: str, names: Dict[str, List[str]]) -> LoadedCase:
     """Import one case module as ``<folder>.<id>`` and validate its contract."""
     folder = os.path.dirname(os.path.abspath(path))
     parent, package = os.path.split(folder)
     if parent not in sys.path:
         sys.path.insert(0, parent)
-    with open(path, encoding="utf-8") as handle:
-        source = handle.read()
-    digest = hashlib.sha256((source + "\n" + _support_sources(folder)).encode("utf-8")).hexdigest()[:12]
+    digest = case_hash(path)
     module = importlib.import_module("%s.%s" % (package, case_id))
-    builders = {}  # type: Dict[str, Callable[[], Any]]
+    builders: Dict[str, Callable[[], Any]] = {}
     for name, value in sorted(vars(module).items()):
         if name == "build" and callable(value):
             builders[DEFAULT_VARIANT] = value
@@ -85,8 +78,14 @@ def load_case(case_id: str, path: str) -> LoadedCase:
         doc = (module.__doc__ or case_id).strip().splitlines()[0]
         case = Case(title=case_id, pitfall=doc)
     elif not isinstance(case, Case):
-        raise CaseError("CASE must be a matrix.worker.spec.Case, got %s" % type(case).__name__)
+        raise CaseError("CASE must be a matrix.wire.Case, got %s" % type(case).__name__)
+    case.check_names(sorted(builders), names["exporters"], names["runtimes"], names["providers"])
     return LoadedCase(case_id, path, module, case, builders, digest)
+
+
+def _read(path: str) -> str:
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
 
 
 def describe(loaded: LoadedCase) -> Dict[str, Any]:
@@ -97,18 +96,19 @@ def describe(loaded: LoadedCase) -> Dict[str, Any]:
             sources[variant] = inspect.getsource(builder)
         except (OSError, TypeError):
             sources[variant] = None
-    with open(loaded.path, encoding="utf-8") as handle:
-        module_source = handle.read()
+    folder = os.path.dirname(os.path.abspath(loaded.path))
     return {
         "id": loaded.id,
-        "file": loaded.path,
+        "file": display_name(loaded.path),
         "case_hash": loaded.case_hash,
         "doc": (loaded.module.__doc__ or "").strip(),
         "meta": loaded.case.to_dict(),
         "variants": sorted(loaded.builders, key=lambda v: (v != DEFAULT_VARIANT, v)),
         "option_grid": loaded.case.option_grid(),
         "variant_sources": sources,
-        "source": module_source,
+        "source": _read(loaded.path),
+        # what a reproduction needs besides the case: the folder's helper modules
+        "support_sources": {name: _read(os.path.join(folder, name)) for name in support_files(folder)},
         "error": None,
     }
 
@@ -121,22 +121,23 @@ def broken(case_id: str, path: str, exc: BaseException) -> Dict[str, Any]:
         what = str(exc)
     else:
         what = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return {"id": case_id, "file": path, "error": "%s: %s" % (path, what)}
+    return {"id": case_id, "file": display_name(path), "error": "%s: %s" % (display_name(path), what)}
 
 
-def load_all(case_dirs: List[str], exclude: Optional[List[str]] = None, on_import: Optional[Callable[[str], None]] = None):
+def load_all(case_dirs: List[str], names: Dict[str, List[str]], exclude: Optional[List[str]] = None,
+             on_import: Optional[Callable[[str], None]] = None):
     """Load every case; returns (loaded cases by id, catalogue entries)."""
-    loaded = {}  # type: Dict[str, LoadedCase]
-    catalogue = []  # type: List[Dict[str, Any]]
+    loaded: Dict[str, LoadedCase] = {}
+    catalogue: List[Dict[str, Any]] = []
     for case_id, path in case_files(case_dirs):
         if exclude and case_id in exclude:
-            catalogue.append({"id": case_id, "file": path,
-                              "error": "%s: the worker died while importing it" % path})
+            catalogue.append({"id": case_id, "file": display_name(path),
+                              "error": "%s: the worker died while importing it" % display_name(path)})
             continue
         if on_import is not None:
             on_import(case_id)
         try:
-            item = load_case(case_id, path)
+            item = load_case(case_id, path, names)
         except Exception as exc:  # a broken case costs only itself
             catalogue.append(broken(case_id, path, exc))
             continue

@@ -1,4 +1,4 @@
-"""What this environment is: exact versions, the host, and which exporters/runtimes it has.
+"""What this environment is: exact versions, the host, and what each exporter and runtime adapter finds here.
 
 Import order matters: on torch 1.4, importing torch before onnx makes
 ``onnx.checker.check_model`` segfault, so onnx always comes first.
@@ -12,11 +12,6 @@ from typing import Any, Dict, Optional
 import onnx  # noqa: F401  (must precede torch, see the module docstring)
 import numpy
 import torch
-
-try:
-    import onnxruntime
-except ImportError:  # an environment may pin no runtime package at all
-    onnxruntime = None
 
 
 def _version(module_name: str) -> Optional[str]:
@@ -38,73 +33,48 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+_GPU: list = []
+
+
 def gpu_name() -> Optional[str]:
-    """The first NVIDIA GPU's name, or None: a CPU-only torch build cannot tell us."""
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20,
-                             universal_newlines=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    names = [line.strip() for line in out.stdout.splitlines() if line.strip()]
-    return names[0] if out.returncode == 0 and names else None
+    """The first NVIDIA GPU's name, or None (asked once: nvidia-smi is slow to answer)."""
+    if not _GPU:
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20,
+                                 universal_newlines=True)
+            names = [line.strip() for line in out.stdout.splitlines() if line.strip()]
+            _GPU.append(names[0] if out.returncode == 0 and names else None)
+        except (OSError, subprocess.SubprocessError):
+            _GPU.append(None)
+    return _GPU[0]
 
 
 def versions() -> Dict[str, Optional[str]]:
+    """The row's version fields (wire.row.VERSION_FIELDS)."""
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "onnx": onnx.__version__,
-        "onnxruntime": onnxruntime.__version__ if onnxruntime is not None else None,
+        "onnxruntime": _version("onnxruntime"),
+        "onnxscript": _version("onnxscript"),
         "numpy": numpy.__version__,
         "protobuf": _version("google.protobuf"),
-        "onnxscript": _version("onnxscript"),
         "cpu": _cpu_name(),
         "gpu": gpu_name(),
     }
 
 
-def torchscript_max_opset() -> int:
-    """The highest opset the TorchScript exporter supports without warning."""
-    try:
-        from torch.onnx import _constants
-        for name in ("ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", "ONNX_MAX_OPSET"):
-            if hasattr(_constants, name):
-                return int(getattr(_constants, name))
-    except ImportError:
-        pass
-    from torch.onnx import symbolic_helper  # torch 1.x
-    return int(max(symbolic_helper._onnx_stable_opsets))
-
-
-def has_caffe2() -> Optional[str]:
-    """None when Caffe2's ONNX backend imports, else why not."""
-    try:
-        import caffe2.python.onnx.backend  # noqa: F401
-    except Exception as exc:  # ImportError, or a broken build that raises on import
-        return "no Caffe2 in torch %s (%s)" % (torch.__version__, exc)
-    return None
+_CAPS: Dict[str, Any] = {}
 
 
 def capabilities() -> Dict[str, Any]:
-    """Facts the pipeline uses to mark cells ``skip``; sent to the host in the hello frame."""
-    from matrix.worker import exporters
-    return {
-        "torchscript_max_opset": torchscript_max_opset(),
-        "dynamo": exporters.dynamo_api(),
-        "ort_providers": list(onnxruntime.get_available_providers()) if onnxruntime is not None else [],
-        "caffe2": has_caffe2(),
-        "gpu": gpu_name(),
-        "onnx_reference": _has_reference(),
-    }
-
-
-def _has_reference() -> bool:
-    try:
-        import onnx.reference  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Each adapter's probe, sent to the host in the hello frame: the host decides the skips from it."""
+    if not _CAPS:
+        from matrix.adapters import EXPORTERS, RUNTIMES
+        _CAPS.update(exporters={name: adapter.probe() for name, adapter in EXPORTERS.items()},
+                     runtimes={name: adapter.probe() for name, adapter in RUNTIMES.items()})
+    return _CAPS
 
 
 def onnx_opset(model: Any) -> Optional[int]:
@@ -112,4 +82,3 @@ def onnx_opset(model: Any) -> Optional[int]:
         if item.domain in ("", "ai.onnx"):
             return int(item.version)
     return None
-

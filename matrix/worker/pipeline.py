@@ -1,7 +1,9 @@
-"""One cell through the stages: build -> export -> check -> load -> run -> compare -> batch -> time.
+"""One cell through the stages: build -> export -> check -> load -> run -> compare -> batch -> time -> place.
 
-Each stage maps its exceptions to a status in ``stage()`` and nowhere else. Builds
-and exports are cached, so one exported file serves every runtime of the environment.
+Each stage maps its exceptions to a status in ``stage()`` and nowhere else. Builds and
+exports are cached, so one exported file serves every runtime of the environment. The
+exporter's and the runtime's code come from their adapters as source: it is compiled,
+called, and recorded in the row, so the reproduction runs the very same calls.
 """
 from __future__ import annotations
 
@@ -10,40 +12,19 @@ import json
 import os
 import random
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple  # noqa: F401 (type comments)
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import onnx  # noqa: F401  (before torch: see environment.py)
 import numpy
 import torch
 
-from matrix.worker import exporters, faults, runtimes
+from matrix.adapters import EXPORTERS, runtime_for
+from matrix.wire import STAGE_FAILURE, Cell, Row, Status
+from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
-from matrix.worker.schema import Row, Status
+from matrix.worker.outputs import MAX_ERROR_CHARS, Mismatch, compare, describe, flatten, fresh, rebatch, to_numpy
 
-STAGE_FAILURE = {
-    "build": Status.BUILD_FAIL,
-    "export": Status.EXPORT_FAIL,
-    "load": Status.LOAD_FAIL,
-    "run": Status.RUN_FAIL,
-    "compare": Status.DIVERGE,
-    "batch": Status.BATCH_FAIL,
-    "time": Status.RUN_FAIL,
-    "place": Status.RUN_FAIL,
-}
-MAX_ERROR_CHARS = 4000
 SEED = 0
-
-
-def describe(exc: BaseException) -> str:
-    """The message, then what caused it: exporters wrap the real reason ("Failed to export ... SARIF")."""
-    parts = [str(exc) or type(exc).__name__]
-    seen = {id(exc)}
-    cause = exc.__cause__ or exc.__context__
-    while cause is not None and id(cause) not in seen and len(parts) < 4:
-        seen.add(id(cause))
-        parts.append("caused by %s: %s" % (type(cause).__name__, cause))
-        cause = cause.__cause__ or cause.__context__
-    return "\n".join(parts)[:MAX_ERROR_CHARS]
 
 
 class StageFailed(Exception):
@@ -52,81 +33,6 @@ class StageFailed(Exception):
         self.status = status
         self.error_type = error_type
         self.error = error
-
-
-class Mismatch(Exception):
-    """Outputs differ from eager PyTorch beyond the case's tolerance (``errors``: how far, where known)."""
-
-    def __init__(self, message: str, errors: Optional[Dict[str, Any]] = None) -> None:
-        Exception.__init__(self, message)
-        self.errors = errors or {}
-
-
-def flatten(value: Any) -> List[Any]:
-    """Tensors of a (nested) output in the order the exporter emits them."""
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [t for item in value for t in flatten(item)]
-    if isinstance(value, dict):
-        return [t for item in value.values() for t in flatten(item)]
-    return []
-
-
-def to_numpy(tensors: Sequence[Any]) -> List[numpy.ndarray]:
-    return [t.detach().cpu().numpy() for t in tensors]
-
-
-def fresh(value: Any) -> Any:
-    """Copies of the inputs: cases with in-place ops must not see an earlier run's writes."""
-    if isinstance(value, torch.Tensor):
-        return value.clone()
-    if isinstance(value, (list, tuple)):
-        return type(value)(fresh(item) for item in value)
-    if isinstance(value, dict):
-        return {key: fresh(item) for key, item in value.items()}
-    return value
-
-
-def rebatch(value: Any, size: int) -> Any:
-    """The inputs at another batch size, by repeating rows along dim 0 (keeps index tensors valid)."""
-    if isinstance(value, torch.Tensor):
-        if value.dim() == 0:
-            return value
-        reps = (size + value.shape[0] - 1) // value.shape[0]
-        return value.repeat(*([reps] + [1] * (value.dim() - 1)))[:size].clone()
-    if isinstance(value, (list, tuple)):
-        return type(value)(rebatch(item, size) for item in value)
-    if isinstance(value, dict):
-        return {key: rebatch(item, size) for key, item in value.items()}
-    return value
-
-
-def compare(got: Sequence[numpy.ndarray], want: Sequence[numpy.ndarray], atol: float, rtol: float) -> Dict[str, Any]:
-    """Errors of ``got`` against eager ``want``; raises Mismatch when they do not agree."""
-    if len(got) != len(want):
-        raise Mismatch("%d outputs, eager PyTorch gives %d" % (len(got), len(want)))
-    max_abs = max_rel = need_atol = 0.0
-    for index, (g, w) in enumerate(zip(got, want)):
-        g = numpy.asarray(g)
-        if tuple(g.shape) != tuple(w.shape):
-            raise Mismatch("output %d has shape %s, eager PyTorch gives %s" % (index, tuple(g.shape), tuple(w.shape)))
-        if g.size == 0:
-            continue
-        diff = numpy.abs(g.astype(numpy.float64) - w.astype(numpy.float64))
-        scale = numpy.abs(w.astype(numpy.float64))
-        if not numpy.all(numpy.isfinite(diff) | (g == w)):
-            max_abs = max_rel = need_atol = float("inf")
-            continue
-        diff = numpy.where(g == w, 0.0, diff)
-        max_abs = max(max_abs, float(diff.max()))
-        max_rel = max(max_rel, float((diff / numpy.maximum(scale, 1e-12)).max()))
-        need_atol = max(need_atol, float(numpy.maximum(diff - rtol * scale, 0.0).max()))
-    result = {"max_abs_err": max_abs, "max_rel_err": max_rel, "min_passing_atol": need_atol}
-    if need_atol > atol:
-        raise Mismatch("max abs error %.3g, max rel error %.3g: beyond atol=%g, rtol=%g (atol %.3g would pass)"
-                       % (max_abs, max_rel, atol, rtol, need_atol), result)
-    return result
 
 
 def record(row: Row, fields: Dict[str, Any]) -> None:
@@ -139,7 +45,7 @@ def latency(call: Callable[[], Any], budget_s: float = 1.0, warmup: int = 2, min
     """Median and p90 in ms of ``call`` after a warm-up, within a time budget."""
     for _ in range(warmup):
         call()
-    samples = []  # type: List[float]
+    samples: List[float] = []
     started = time.perf_counter()
     while len(samples) < max_runs and (len(samples) < min_runs or time.perf_counter() - started < budget_s):
         t0 = time.perf_counter()
@@ -149,15 +55,27 @@ def latency(call: Callable[[], Any], budget_s: float = 1.0, warmup: int = 2, min
     return samples[len(samples) // 2], samples[min(len(samples) - 1, int(round(0.9 * (len(samples) - 1))))]
 
 
+_COMPILED: Dict[str, Dict[str, Any]] = {}
+
+
+def compiled(source: str, filename: str) -> Dict[str, Any]:
+    """The namespace an adapter's code defines (compiled once per distinct source)."""
+    if source not in _COMPILED:
+        namespace: Dict[str, Any] = {"__name__": filename}
+        exec(compile(source, filename, "exec"), namespace)
+        _COMPILED[source] = namespace
+    return _COMPILED[source]
+
+
 class Built(object):
     def __init__(self, module: Any, inputs: Tuple[Any, ...], outputs: List[numpy.ndarray]) -> None:
         self.module = module
         self.inputs = inputs
         self.outputs = outputs
-        self.eager_ms = None  # type: Optional[Tuple[float, float]]
-        self.example_outputs = None  # type: Any
-        self.batch_inputs = None  # type: Optional[Tuple[Any, ...]]
-        self.batch_outputs = None  # type: Optional[List[numpy.ndarray]]
+        self.eager_ms: Optional[Tuple[float, float]] = None
+        self.output_count = len(outputs)
+        self.batch_inputs: Optional[Tuple[Any, ...]] = None
+        self.batch_outputs: Optional[List[numpy.ndarray]] = None
 
 
 class Pipeline(object):
@@ -169,8 +87,15 @@ class Pipeline(object):
         self.exports_dir = exports_dir
         self.on_stage = on_stage
         self.time_budget_s = time_budget_s
-        self.built = {}  # type: Dict[Tuple[str, str], Any]
-        self.exported = {}  # type: Dict[str, Dict[str, Any]]
+        self.built: Dict[str, Any] = {}
+        self.exported: Dict[str, Dict[str, Any]] = {}
+        self.model_path: Optional[str] = None
+
+    def portable(self, text: str) -> str:
+        """An error as any machine would print it: the exported file is ``model.onnx``, as in the reproduction."""
+        if self.model_path:
+            text = text.replace(self.model_path, "model.onnx")
+        return text.replace(os.path.abspath(self.exports_dir) + os.sep, "")
 
     @contextlib.contextmanager
     def stage(self, row: Row, name: str) -> Iterator[None]:
@@ -183,65 +108,90 @@ class Pipeline(object):
         except StageFailed:
             raise
         except Exception as exc:
-            raise StageFailed(STAGE_FAILURE[name], type(exc).__name__, describe(exc))
+            raise StageFailed(STAGE_FAILURE[name], type(exc).__name__, self.portable(describe(exc)))
 
-    def run_cell(self, cell: Dict[str, Any]) -> Row:
-        started = time.perf_counter()
-        loaded = self.cases[cell["case"]]
-        options = cell.get("options") or {}
-        row = Row(cell=cell["cell"], case=loaded.id, variant=cell["variant"], case_hash=loaded.case_hash,
-                  exporter=cell["exporter"], opset_requested=cell["opset"], runtime=cell["runtime"],
-                  provider=cell["provider"], seed_claims=list(loaded.case.seed),
-                  atol=loaded.case.atol, rtol=loaded.case.rtol, stage="plan",
-                  **{k: options.get(k) for k in ("keep_initializers_as_inputs", "do_constant_folding", "dynamic_axes")})
-        for key in ("python", "torch", "onnx", "onnxruntime", "numpy", "protobuf", "cpu", "gpu"):
-            setattr(row, key, self.versions.get(key))
-        runtime = runtimes.adapter(cell["runtime"], cell["provider"])
-        reason = exporters.skip_reason(cell["exporter"], cell["opset"], self.caps) or runtime.unavailable(self.caps)
-        if reason:
-            row.status, row.error = Status.SKIP.value, reason
-        else:
-            try:
-                self._run(row, loaded, cell, options, runtime)
-                row.status = Status.PASS.value
-            except StageFailed as failed:
-                row.status, row.error_type, row.error = failed.status.value, failed.error_type, failed.error
+    def _runtime_fields(self, row: Row, cell: Cell) -> Any:
+        """The runtime adapter, and the row's record of which runtime, in which environment, ran the cell."""
+        adapter = runtime_for(cell.runtime, cell.provider)
+        caps = self.caps["runtimes"][adapter.name]
+        row.runtime_version = caps.get("version")
+        row.runtime_onnx = self.versions.get("onnx")
+        row.runtime_onnxruntime = self.versions.get("onnxruntime")
+        return adapter, caps
+
+    def _finish(self, row: Row, work: Callable[[], None], started: float) -> Row:
+        self.model_path = None
+        try:
+            work()
+            row.status = Status.PASS.value
+        except StageFailed as failed:
+            row.status, row.error_type, row.error = failed.status.value, failed.error_type, failed.error
         row.duration_s = round(time.perf_counter() - started, 4)
         return row
 
-    def _run(self, row: Row, loaded: LoadedCase, cell: Dict[str, Any], options: Dict[str, Any],
-             runtime: runtimes.Runtime) -> None:
-        with self.stage(row, "build"):
-            built = self._build(loaded, cell["variant"])
-        with self.stage(row, "export"):
-            exported = self._export(loaded, cell, options, built)
-        self._run_exported(row, runtime, exported, {
-            "input": to_numpy(flatten(built.inputs)), "output": built.outputs,
-            "batch_input": to_numpy(flatten(built.batch_inputs)) if built.batch_inputs is not None else [],
-            "batch_output": built.batch_outputs or []})
-        with self.stage(row, "time"):
-            if built.eager_ms is None:
-                module, inputs = built.module, fresh(built.inputs)
+    def run_cell(self, request: Dict[str, Any]) -> Row:
+        """A cell of this environment's corpus, from build to placement."""
+        started = time.perf_counter()
+        cell = Cell.from_dict(request["cell"])
+        loaded = self.cases[cell.case]
+        row = Row.for_cell(cell, self.versions, case_hash=loaded.case_hash, seed_claims=list(loaded.case.seed),
+                           atol=loaded.case.atol, rtol=loaded.case.rtol, stage="plan")
+        adapter, caps = self._runtime_fields(row, cell)
 
-                def eager() -> None:
-                    with torch.no_grad():
-                        module(*inputs)
-                built.eager_ms = latency(eager, self.time_budget_s)
-            row.eager_ms, row.eager_p90_ms = built.eager_ms
+        def work() -> None:
+            with self.stage(row, "build"):
+                built = self._build(loaded, cell.variant)
+            with self.stage(row, "export"):
+                exported = self._export(loaded, cell, built, fresh_export=bool(request.get("fresh")))
+            self._run_exported(row, adapter, caps, exported, {
+                "input": to_numpy(flatten(built.inputs)), "output": built.outputs,
+                "batch_input": to_numpy(flatten(built.batch_inputs)) if built.batch_inputs is not None else [],
+                "batch_output": built.batch_outputs or []})
+            with self.stage(row, "time"):
+                if built.eager_ms is None:
+                    module, inputs = built.module, fresh(built.inputs)
 
-    def _run_exported(self, row: Row, runtime: runtimes.Runtime, exported: Dict[str, Any],
+                    def eager() -> None:
+                        with torch.no_grad():
+                            module(*inputs)
+                    built.eager_ms = latency(eager, self.time_budget_s)
+                row.eager_ms, row.eager_p90_ms = built.eager_ms
+        return self._finish(row, work, started)
+
+    def replay_cell(self, request: Dict[str, Any]) -> Row:
+        """Run a file another environment exported, with this environment's runtime (``runtime_env``)."""
+        started = time.perf_counter()
+        cell = Cell.from_dict(request["cell"])
+        with open(request["export"]) as handle:
+            exported = json.load(handle)
+        row = Row.for_cell(cell, exported.get("versions"), case_hash=exported.get("case_hash"),
+                           seed_claims=exported.get("seed_claims"), atol=exported["atol"], rtol=exported["rtol"],
+                           stage="plan")
+        adapter, caps = self._runtime_fields(row, cell)
+
+        def work() -> None:
+            exported["path"] = request["export"][:-5] + ".onnx"  # the folder may have moved
+            data = load_arrays(exported["path"][:-5] + ".npz") if exported["ok"] else {}
+            self._run_exported(row, adapter, caps, exported, data)
+        return self._finish(row, work, started)
+
+    def _run_exported(self, row: Row, adapter: Any, caps: Dict[str, Any], exported: Dict[str, Any],
                       data: Dict[str, List[numpy.ndarray]]) -> None:
         """load -> run -> compare -> batch -> time -> place on an exported file, here or replayed."""
-        for key in ("opset_actual", "node_count", "export_s", "checker_ok", "checker_error"):
+        for key in ("opset_actual", "node_count", "export_s", "checker_ok", "checker_error", "export_call"):
             setattr(row, key, exported.get(key))
         if not exported["ok"]:
             raise StageFailed(Status.EXPORT_FAIL, exported["error_type"], exported["error"])
         atol, rtol = exported["atol"], exported["rtol"]
         arrays = data["input"]
+        self.model_path = exported["path"]
+        row.runtime_call = adapter.source(caps)
+        code = compiled(row.runtime_call, "<%s runtime>" % adapter.name)
+        run_model = code["run_model"]
         with self.stage(row, "load"):
-            session = runtime.load(exported["path"])
+            session = code["load_model"](exported["path"])
         with self.stage(row, "run"):
-            got = runtime.run(session, arrays)
+            got = run_model(session, arrays)
         with self.stage(row, "compare"):
             try:
                 record(row, compare(got, data["output"], atol, rtol))
@@ -250,51 +200,27 @@ class Pipeline(object):
                 raise
         batch = [int(arrays[0].shape[0])] if arrays and arrays[0].ndim else []
         if data["batch_input"] and data["batch_output"]:
-            with self.stage(row, "batch"):
-                compare(runtime.run(session, data["batch_input"]), data["batch_output"], atol, rtol)
-                batch.append(int(data["batch_input"][0].shape[0]))
+            size = int(data["batch_input"][0].shape[0])
+            with self.stage(row, "batch"):  # batch-fail: it does not run at another batch size
+                got = run_model(session, data["batch_input"])
+            with self.stage(row, "compare"):  # it runs, and gives other numbers: a divergence
+                try:
+                    compare(got, data["batch_output"], atol, rtol, where="at batch size %d: " % size)
+                except Mismatch as mismatch:
+                    record(row, mismatch.errors)
+                    raise
+            batch.append(size)
         row.batch_sizes = batch or None
         with self.stage(row, "time"):
-            row.latency_ms, row.latency_p90_ms = latency(lambda: runtime.run(session, arrays), self.time_budget_s)
+            row.latency_ms, row.latency_p90_ms = latency(lambda: run_model(session, arrays), self.time_budget_s)
         with self.stage(row, "place"):
-            share = runtime.placement(exported["path"], arrays, os.path.join(self.exports_dir, "profiles"))
+            share = adapter.placement(exported["path"], arrays, os.path.join(self.exports_dir, "profiles"))
             row.provider_node_share = share
-            if share is not None and runtime.provider == "CUDAExecutionProvider":
+            if share is not None and adapter.provider == "CUDAExecutionProvider":
                 row.gpu_node_share = share
 
-    def replay_cell(self, request: Dict[str, Any]) -> Row:
-        """Run a file another environment exported, with this environment's runtime (``runtime_env``)."""
-        started = time.perf_counter()
-        with open(request["export"]) as handle:
-            exported = json.load(handle)
-        options = exported.get("options") or {}
-        origin = exported.get("versions") or {}
-        row = Row(cell=request["cell"], case=exported["case"], variant=exported["variant"],
-                  case_hash=exported.get("case_hash"), exporter=exported["exporter"],
-                  opset_requested=exported["opset"], runtime=request["runtime"], provider=request["provider"],
-                  seed_claims=exported.get("seed_claims"), atol=exported["atol"], rtol=exported["rtol"],
-                  stage="plan", runtime_env=request["runtime_env"],
-                  **{k: options.get(k) for k in ("keep_initializers_as_inputs", "do_constant_folding", "dynamic_axes")})
-        for key in ("python", "torch", "onnx", "onnxruntime", "numpy", "protobuf", "cpu", "gpu"):
-            setattr(row, key, origin.get(key))
-        row.runtime_version = self.versions.get("onnx" if request["runtime"] == "reference" else request["runtime"])
-        runtime = runtimes.adapter(request["runtime"], request["provider"])
-        reason = runtime.unavailable(self.caps)
-        if reason:
-            row.status, row.error = Status.SKIP.value, reason
-        else:
-            try:
-                exported["path"] = request["export"][:-5] + ".onnx"  # the folder may have moved
-                self._run_exported(row, runtime, exported, load_arrays(exported["path"][:-5] + ".npz")
-                                   if exported["ok"] else {})
-                row.status = Status.PASS.value
-            except StageFailed as failed:
-                row.status, row.error_type, row.error = failed.status.value, failed.error_type, failed.error
-        row.duration_s = round(time.perf_counter() - started, 4)
-        return row
-
     def _build(self, loaded: LoadedCase, variant: str) -> Built:
-        key = (loaded.id, variant)
+        key = "%s/%s" % (loaded.id, variant)
         cached = self.built.get(key)
         if isinstance(cached, StageFailed):
             raise cached
@@ -316,7 +242,6 @@ class Pipeline(object):
             with torch.no_grad():
                 example = module(*fresh(inputs))
             built = Built(module, tuple(inputs), to_numpy(flatten(example)))
-            built.example_outputs = example
             first = flatten(inputs)
             if loaded.case.batchable and first and first[0].dim() > 0:
                 built.batch_inputs = rebatch(tuple(inputs), int(first[0].shape[0]) + 1)
@@ -329,49 +254,56 @@ class Pipeline(object):
         self.built[key] = built
         return built
 
-    def _export(self, loaded: LoadedCase, cell: Dict[str, Any], options: Dict[str, Any], built: Built) -> Dict[str, Any]:
-        """Export once per (case, variant, exporter, opset, options); the result is kept on disk."""
-        opts = "-".join("%s=%s" % (k, options[k]) for k in sorted(options)) or "default"
-        stem = "%s__%s__%s__opset%d__%s__%s" % (loaded.id, cell["variant"], cell["exporter"], cell["opset"],
-                                                 opts, loaded.case_hash)
-        if stem in self.exported:
-            return self.exported[stem]
-        if not os.path.isdir(self.exports_dir):
-            os.makedirs(self.exports_dir)
-        path = os.path.join(self.exports_dir, stem + ".onnx")
+    def _export(self, loaded: LoadedCase, cell: Cell, built: Built, fresh_export: bool = False) -> Dict[str, Any]:
+        """Export once per export key and case source; the result is kept on disk for restarted workers.
+
+        ``fresh_export`` (a confirmation run) exports again, into ``retry/``, whatever is cached.
+        """
+        folder = os.path.join(self.exports_dir, "retry") if fresh_export else self.exports_dir
+        stem = cell.export_stem(loaded.case_hash)
+        path = os.path.join(folder, stem + ".onnx")
+        if path in self.exported:
+            return self.exported[path]
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
         sidecar = path[:-5] + ".json"
-        if os.path.exists(sidecar):  # made by an earlier worker of this run, before a restart
+        if os.path.exists(sidecar) and not fresh_export:  # made by an earlier worker of this run, before a restart
             with open(sidecar) as handle:
                 result = json.load(handle)
-            self.exported[stem] = result
+            self.exported[path] = result
             return result
-        result = {"ok": False, "path": path, "atol": loaded.case.atol, "rtol": loaded.case.rtol}  # type: Dict[str, Any]
+        exporter = EXPORTERS[cell.exporter]
+        names = {"inputs": ["input_%d" % i for i in range(len(flatten(built.inputs)))],
+                 "outputs": ["output_%d" % i for i in range(built.output_count)]}
+        source = exporter.source(cell.opset, cell.options, names, self.caps["exporters"][exporter.name],
+                                 scripted=isinstance(built.module, torch.jit.ScriptModule))
+        result: Dict[str, Any] = {"ok": False, "path": path, "export_call": source}
         started = time.perf_counter()
         try:
-            exporters.export_model(cell["exporter"], built.module, fresh(built.inputs), path, cell["opset"],
-                                   options, built.example_outputs)
+            compiled(source, "<%s export>" % exporter.name)["export_model"](built.module, fresh(built.inputs), path)
             result["ok"] = True
         except Exception as exc:
-            result.update(error_type=type(exc).__name__, error=describe(exc))
+            self.model_path = path
+            result.update(error_type=type(exc).__name__, error=self.portable(describe(exc)))
         result["export_s"] = round(time.perf_counter() - started, 4)
         if result["ok"]:
             self.on_stage("check")
             result.update(inspect_model(path))
             # what another environment's runtimes need to run this file again (replay)
-            result["data"] = save_arrays(path[:-5] + ".npz", built)
-        result.update(case=loaded.id, variant=cell["variant"], exporter=cell["exporter"], opset=cell["opset"],
-                      options=options, atol=loaded.case.atol, rtol=loaded.case.rtol, case_hash=loaded.case_hash,
+            result["data"] = os.path.basename(save_arrays(path[:-5] + ".npz", built))
+        result.update(cell.to_dict(), atol=loaded.case.atol, rtol=loaded.case.rtol, case_hash=loaded.case_hash,
                       seed_claims=list(loaded.case.seed), versions=self.versions)
+        result.pop("runtime", None), result.pop("provider", None), result.pop("runtime_env", None)
         tmp = sidecar + ".tmp"
         with open(tmp, "w") as handle:
             json.dump(result, handle)
         os.replace(tmp, sidecar)
-        self.exported[stem] = result
+        self.exported[path] = result
         return result
 
 
 def save_arrays(path: str, built: Built) -> str:
-    arrays = {}  # type: Dict[str, numpy.ndarray]
+    arrays: Dict[str, numpy.ndarray] = {}
     for prefix, values in (("input", to_numpy(flatten(built.inputs))), ("output", built.outputs),
                            ("batch_input", to_numpy(flatten(built.batch_inputs)) if built.batch_inputs else []),
                            ("batch_output", built.batch_outputs or [])):
@@ -383,7 +315,7 @@ def save_arrays(path: str, built: Built) -> str:
 
 def load_arrays(path: str) -> Dict[str, List[numpy.ndarray]]:
     with numpy.load(path, allow_pickle=False) as data:
-        groups = {"input": [], "output": [], "batch_input": [], "batch_output": []}  # type: Dict[str, List[Any]]
+        groups: Dict[str, List[Any]] = {"input": [], "output": [], "batch_input": [], "batch_output": []}
         for prefix in groups:
             index = 0
             while "%s_%d" % (prefix, index) in data:
@@ -396,8 +328,8 @@ def inspect_model(path: str) -> Dict[str, Any]:
     """The check stage: opset produced, node count, and the checker's verdict (which never stops a cell)."""
     from matrix.worker.environment import onnx_opset
     model = onnx.load(path)
-    info = {"opset_actual": onnx_opset(model), "node_count": len(model.graph.node),
-            "checker_ok": True, "checker_error": None}  # type: Dict[str, Any]
+    info: Dict[str, Any] = {"opset_actual": onnx_opset(model), "node_count": len(model.graph.node),
+                            "checker_ok": True, "checker_error": None}
     try:
         try:
             onnx.checker.check_model(model, full_check=True)
@@ -405,6 +337,6 @@ def inspect_model(path: str) -> Dict[str, Any]:
             onnx.checker.check_model(model)
             onnx.shape_inference.infer_shapes(model)
     except Exception as exc:
-        info["checker_ok"] = False
         info["checker_error"] = ("%s: %s" % (type(exc).__name__, exc))[:MAX_ERROR_CHARS]
+        info["checker_ok"] = False
     return info

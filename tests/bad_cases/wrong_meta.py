@@ -1,7 +1,7 @@
 """A case whose metadata has the wrong type."""
 import torch
 
-from matrix.worker.spec import Case
+from matrix.wire import Case
 
 CASE = Case(title="wrong meta", pitfall="atol must be a number", atol="tight")
 

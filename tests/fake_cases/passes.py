@@ -1,7 +1,7 @@
 """A tiny model that every runtime runs."""
 import torch
 
-from matrix.worker.spec import Case
+from matrix.wire import Case
 
 CASE = Case(title="passes", pitfall="none: the control case", batchable=True)
 

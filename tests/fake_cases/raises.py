@@ -1,7 +1,8 @@
 """A case whose build() raises: its cells are build-fail, nothing else is affected."""
-from matrix.worker.spec import Case
+from matrix.wire import Case, Expect
 
-CASE = Case(title="raises", pitfall="a bug in the case itself")
+CASE = Case(title="raises", pitfall="a bug in the case itself",
+            expect=[Expect("build-fail", match="broken on purpose", reason="it raises on purpose")])
 
 
 def build():

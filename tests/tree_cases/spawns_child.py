@@ -3,7 +3,7 @@ import os
 import subprocess
 import time
 
-from matrix.worker.spec import Case
+from matrix.wire import Case
 
 CASE = Case(title="spawns a child and hangs", pitfall="a hang with a process tree", timeout=3)
 

@@ -3,7 +3,13 @@
 The worker's stdout is not the channel: exporters print banners and progress there,
 and a C library may write anything. Frames go to a dedicated file descriptor, so
 the only way a frame is damaged is the worker dying mid-write, which the reader sees
-as a torn last line. Stdlib only, Python 3.7 syntax: both sides import this.
+as a torn last line.
+
+Host to worker (stdin): ``{"type": "cell", "seq": N, "cell": {...}}``, ``{"type": "replay",
+"seq": N, "cell": {...}, "export": PATH}``, ``{"type": "exit"}``. Worker to host:
+``importing``, ``hello``, ``fatal`` while starting; then for request N ``stage`` frames and
+one ``row`` frame, each carrying ``seq`` N and the cell key, so the host can tell the
+answer to its request from anything else. Stdlib only, Python 3.7 syntax.
 """
 from __future__ import annotations
 
@@ -24,7 +30,8 @@ def _finite(value: Any) -> Any:
 
 
 def encode(frame: Dict[str, Any]) -> bytes:
-    return (json.dumps(_finite(frame), sort_keys=True, default=str) + "\n").encode("utf-8")
+    # ensure_ascii: a lone surrogate in an error message still encodes (as \udXXX), never raises
+    return (json.dumps(_finite(frame), sort_keys=True, default=str, ensure_ascii=True) + "\n").encode("ascii")
 
 
 def decode(line: bytes) -> Optional[Dict[str, Any]]:
@@ -33,7 +40,7 @@ def decode(line: bytes) -> Optional[Dict[str, Any]]:
         frame = json.loads(line.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         return None
-    return frame if isinstance(frame, dict) and "type" in frame else None
+    return frame if isinstance(frame, dict) and isinstance(frame.get("type"), str) else None
 
 
 def send(stream: IO[bytes], frame: Dict[str, Any]) -> None:

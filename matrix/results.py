@@ -1,0 +1,147 @@
+"""The one way views read results: runs, their rows, the cases' catalogues and the exported files.
+
+Report, compare, triage, replay and repro all go through ``Results``; nothing else globs
+a run folder. Rows are read with their schema migrated; what cannot be read is named
+in ``problems`` and skipped, never fatal.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from matrix.store import RUNS, ResultsError, RunDir, read_json, read_rows
+from matrix.wire import ROW_FIELDS, case_hash
+
+ROWS_SUFFIXES = (".jsonl",)
+NOT_ROWS = (".unconfirmed.jsonl",)
+
+
+def _created(run: RunDir) -> str:
+    """When the run started, as recorded in its run.json (a run id says nothing reliable)."""
+    try:
+        meta = read_json(run.path / "run.json")
+    except ResultsError:
+        meta = None
+    created = meta.get("created") if isinstance(meta, dict) else None
+    if isinstance(created, str):
+        return created
+    try:  # no record: the folder's own time stands in
+        return dt.datetime.fromtimestamp(run.path.stat().st_mtime, dt.timezone.utc).isoformat()
+    except OSError:
+        return ""
+
+
+def current_hashes(case_dirs: list[Path]) -> dict[str, str]:
+    """The case hash of every case module as it is on disk now (stdlib: the host imports no case)."""
+    hashes = {}
+    for folder in case_dirs:
+        if folder.is_dir():
+            for path in sorted(folder.glob("[!_]*.py")):
+                try:
+                    hashes[path.stem] = case_hash(str(path))
+                except OSError:
+                    continue
+    return hashes
+
+
+class Results:
+    """The runs under ``out/runs`` (a reports folder, a shard's folder, or results/)."""
+
+    def __init__(self, out: Path, case_dirs: list[Path] | None = None) -> None:
+        self.out = Path(out)
+        self.case_dirs = case_dirs or []
+        self.problems: list[str] = []
+
+    @functools.cached_property
+    def runs(self) -> list[RunDir]:
+        """Runs oldest first, by the start time each one recorded."""
+        base = self.out / RUNS
+        if not base.is_dir():
+            return []
+        found = [RunDir(self.out, p.name) for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        return sorted(found, key=lambda run: (_created(run), run.run_id))
+
+    def run(self, ref: str) -> RunDir:
+        """A run by id, or by its folder."""
+        folder = Path(ref)
+        if folder.is_dir() and (folder / "run.json").exists():
+            return RunDir(folder.parent.parent, folder.name)
+        for run in self.runs:
+            if run.run_id == ref:
+                return run
+        raise ResultsError(f"no run {ref!r}: neither a run folder nor a run id under {self.out / RUNS}")
+
+    @staticmethod
+    def row_files(run: RunDir) -> list[Path]:
+        return sorted(p for p in run.path.glob("*.jsonl") if not p.name.endswith(NOT_ROWS))
+
+    def rows(self, runs: list[RunDir] | None = None) -> pd.DataFrame:
+        """Every readable row of these runs (default all), oldest run first, as a frame with every field."""
+        records: list[dict] = []
+        for run in self.runs if runs is None else runs:
+            for path in self.row_files(run):
+                rows, issues = read_rows(path)
+                records.extend(rows)
+                self.problems.extend(_collapse(issues))
+        return pd.DataFrame.from_records(records, columns=list(ROW_FIELDS))
+
+    def catalogue(self) -> dict[str, dict[str, Any]]:
+        """The newest catalogue entry of every case, whichever environment wrote it."""
+        cases: dict[str, dict] = {}
+        for run in self.runs:
+            for path in sorted(run.path.glob("*.catalogue.json")):
+                try:
+                    data = read_json(path)
+                except ResultsError as exc:
+                    self.problems.append(str(exc))
+                    continue
+                if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+                    self.problems.append(f"{path}: not a catalogue, skipped")
+                    continue
+                for case in data["cases"]:
+                    if isinstance(case, dict) and isinstance(case.get("id"), str):
+                        cases[case["id"]] = case
+                    else:
+                        self.problems.append(f"{path}: a case entry without an id, skipped")
+        return cases
+
+    @functools.lru_cache(maxsize=None)
+    def case_as_run(self, run_id: str, env_id: str, case_id: str) -> dict[str, Any] | None:
+        """The catalogue entry of a case as the environment's worker described it in that run (its source then)."""
+        try:
+            data = read_json(self.run(run_id).catalogue_file(env_id))
+        except ResultsError:
+            return None
+        for case in (data or {}).get("cases", []) if isinstance(data, dict) else []:
+            if isinstance(case, dict) and case.get("id") == case_id:
+                return case
+        return None
+
+    def current_hashes(self) -> dict[str, str]:
+        return current_hashes(self.case_dirs)
+
+    def exports(self, exclude: str | None = None) -> list[tuple[str, RunDir]]:
+        """(env_id, run) for each environment's newest run that kept exported files."""
+        found: dict[str, RunDir] = {}
+        for run in self.runs:
+            exports = run.path / "exports"
+            if exports.is_dir():
+                for folder in exports.iterdir():
+                    if folder.is_dir() and folder.name != exclude and any(folder.glob("*.json")):
+                        found[folder.name] = run
+        return sorted(found.items())
+
+
+def _collapse(issues: list[str]) -> list[str]:
+    """One message per file and kind of problem, with a count, instead of one per line."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for issue in issues:
+        where, _, what = issue.partition(": ")
+        path = where.split(":")[0]
+        seen.setdefault((path, what), []).append(where)
+    return [f"{places[0]}: {what}" + (f" (and {len(places) - 1} more lines)" if len(places) > 1 else "")
+            for (_, what), places in seen.items()]

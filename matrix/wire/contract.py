@@ -1,0 +1,288 @@
+"""The case contract: ``CASE = Case(...)`` with its expectations as ``Expect(...)``, and how a row is judged.
+
+Cases import this inside the pinned environment; the host reads the same data back
+from the worker's catalogue as plain dicts and judges rows with ``judge``. Every rule
+about what an Expect means lives here. Stdlib only, Python 3.7 syntax.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import os
+import re
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+from matrix.wire.cell import EXPORT_OPTIONS
+from matrix.wire.status import EXPECTABLE, Status, Verdict
+from matrix.wire.versions import SpecifierError, admits, parse_specifier
+
+HOLDS_WHEN = ("naive-fails", "naive-passes", "lower-gpu-share")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+class CaseError(ValueError):
+    """A case module is malformed; the message says what is wrong (the loader adds the file)."""
+
+
+def _check_type(owner: str, name: str, value: Any, types: Tuple[type, ...], optional: bool = True) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        want = " or ".join(t.__name__ for t in types)
+        raise CaseError("%s.%s must be %s, got %s %r" % (owner, name, want, type(value).__name__, value))
+
+
+def _unknown(owner: str, names: Iterable[str], known: Sequence[str]) -> None:
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = " (did you mean %r?)" % close[0] if close else ""
+            raise CaseError("%s() has no field %r%s; its fields are %s" % (owner, name, hint, ", ".join(known)))
+
+
+class Expect(object):
+    """Where a cell is expected to end with ``status`` (or one of several); the first matching Expect wins.
+
+    Filters are None (any) or: ``torch``/``python`` version specifiers of the exporting
+    environment ("<1.6", ">=2.1,<2.5"); ``onnx``/``onnxruntime`` specifiers of the runtime's
+    own environment, for facts that belong to the runtime; ``opset`` a specifier on the
+    requested opset; ``exporter``/``runtime``/``provider``/``variant`` exact names;
+    ``options`` a dict of export option values; ``replayed`` True for rows where another
+    environment's runtime ran this environment's file. ``match`` is a substring the error
+    must contain for a failure to count as expected: every Expect that names a failure has one.
+    Several statuses say the outcome truly depends on the platform; the reason says why.
+    """
+
+    SPECIFIERS = ("torch", "python", "onnx", "onnxruntime", "opset")
+    NAMES = ("exporter", "runtime", "provider", "variant")
+    FIELDS = ("status", "reason", "match") + SPECIFIERS + NAMES + ("options", "replayed")
+
+    def __init__(self, status: Union[str, Sequence[str], None] = None, reason: Optional[str] = None,
+                 match: Optional[str] = None, **filters: Any) -> None:
+        _unknown("Expect", filters, self.FIELDS)
+        if status is None:
+            raise CaseError("Expect() needs a status: one of %s" % ", ".join(EXPECTABLE))
+        statuses = (status,) if isinstance(status, str) else tuple(status) if isinstance(status, (list, tuple)) else None
+        if not statuses or not all(isinstance(s, str) for s in statuses):
+            raise CaseError("Expect.status must be a status or a list of them, got %r" % (status,))
+        for item in statuses:
+            if item not in EXPECTABLE:
+                close = difflib.get_close_matches(item, EXPECTABLE, n=1)
+                raise CaseError("Expect.status %r is not one of %s%s" % (
+                    item, ", ".join(EXPECTABLE), " (did you mean %r?)" % close[0] if close else ""))
+        if len(set(statuses)) != len(statuses):
+            raise CaseError("Expect.status lists %r twice" % [s for s in statuses if statuses.count(s) > 1][0])
+        self.statuses = statuses
+        self.reason = reason
+        self.match = match
+        for name in self.SPECIFIERS + self.NAMES + ("options", "replayed"):
+            setattr(self, name, filters.get(name))
+        self._validate()
+
+    def _validate(self) -> None:
+        failing = [s for s in self.statuses if s != Status.PASS.value]
+        _check_type("Expect", "reason", self.reason, (str,))
+        _check_type("Expect", "match", self.match, (str,))
+        if failing and not (self.reason or "").strip():
+            raise CaseError("Expect(%r) needs a reason: every expected failure says why" % self.status)
+        if len(self.statuses) > 1 and not (self.reason or "").strip():
+            raise CaseError("Expect(%r) needs a reason: say why the outcome depends on the platform" % (self.status,))
+        if failing and not (self.match or "").strip():
+            raise CaseError("Expect(%r) needs a match: a substring of the error it expects (reason: %s)"
+                            % (self.status, self.reason))
+        for name in self.SPECIFIERS:
+            value = getattr(self, name)
+            if isinstance(value, int) and not isinstance(value, bool) and name == "opset":
+                value = self.opset = "==%d" % value
+            _check_type("Expect", name, value, (str,))
+            if value is not None:
+                try:
+                    parse_specifier(value)
+                except SpecifierError as exc:
+                    raise CaseError("Expect.%s: %s" % (name, exc))
+        for name in self.NAMES:
+            _check_type("Expect", name, getattr(self, name), (str,))
+        _check_type("Expect", "options", self.options, (dict,))
+        _check_type("Expect", "replayed", self.replayed, (bool,))
+        for key in self.options or {}:
+            if key not in EXPORT_OPTIONS:
+                raise CaseError("Expect.options key %r is not one of %s" % (key, ", ".join(EXPORT_OPTIONS)))
+
+    @property
+    def status(self) -> Union[str, List[str]]:
+        return self.statuses[0] if len(self.statuses) == 1 else list(self.statuses)
+
+    def to_dict(self) -> Dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.FIELDS}
+        data["status"] = self.status
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Expect":
+        """From a catalogue entry, without the load-time rules: the case was checked when it loaded."""
+        expect = cls.__new__(cls)
+        status = data.get("status") or Status.PASS.value
+        expect.statuses = (status,) if isinstance(status, str) else tuple(status)
+        for name in cls.FIELDS[1:]:
+            setattr(expect, name, data.get(name))
+        return expect
+
+    def __repr__(self) -> str:
+        parts = [repr(self.status)] + ["%s=%r" % (k, getattr(self, k)) for k in self.FIELDS[1:]
+                                       if getattr(self, k) is not None]
+        return "Expect(%s)" % ", ".join(parts)
+
+    def matches(self, row: Dict[str, Any]) -> bool:
+        """Whether every filter this Expect sets holds for the row."""
+        for name in self.NAMES:
+            if getattr(self, name) is not None and getattr(self, name) != row.get(name):
+                return False
+        runtime_side = {"onnx": row.get("runtime_onnx"), "onnxruntime": row.get("runtime_onnxruntime")}
+        versions = {"torch": row.get("torch"), "python": row.get("python"), "opset": row.get("opset_requested")}
+        versions.update(runtime_side)
+        for name in self.SPECIFIERS:
+            if not admits(getattr(self, name), versions[name]):
+                return False
+        if self.replayed is not None and bool(row.get("runtime_env")) != self.replayed:
+            return False
+        for key, value in (self.options or {}).items():
+            if row.get(key) != value:
+                return False
+        return True
+
+
+def judge(row: Dict[str, Any], expects: Sequence[Union[Expect, Dict[str, Any]]]) -> Dict[str, Any]:
+    """The verdict fields for a row: verdict, expected_status, expectation_reason."""
+    status = row.get("status")
+    if status == Status.SKIP.value:
+        return {"verdict": Verdict.AS_EXPECTED.value, "expected_status": Status.SKIP.value,
+                "expectation_reason": row.get("error")}
+    items = [e if isinstance(e, Expect) else Expect.from_dict(e) for e in expects]
+    expect = next((e for e in items if e.matches(row)), None)
+    expected = expect.statuses if expect else (Status.PASS.value,)
+    fields = {"expected_status": "|".join(expected), "expectation_reason": expect.reason if expect else None}
+    if status == Status.FLAKY.value:
+        verdict = Verdict.FLAKY
+    elif status in expected:
+        wrong_reason = (status != Status.PASS.value and expect is not None and expect.match
+                        and expect.match not in (row.get("error") or ""))
+        verdict = Verdict.REGRESSION if wrong_reason else Verdict.AS_EXPECTED
+    elif status == Status.PASS.value:
+        verdict = Verdict.UNEXPECTED_PASS
+    else:
+        verdict = Verdict.REGRESSION
+    fields["verdict"] = verdict.value
+    return fields
+
+
+def _finite_number(owner: str, name: str, value: Any, positive: bool) -> None:
+    _check_type(owner, name, value, (int, float))
+    if value is None:
+        return
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise CaseError("%s.%s must be a finite number %s, got %r" % (owner, name, "above 0" if positive else ">= 0",
+                                                                       value))
+
+
+class Case(object):
+    """A case's metadata. ``options`` sweeps export options: {"dynamic_axes": [False, True]}.
+
+    ``naive``/``fixed`` are filters on rows (like Expect's) picking the cells that show the
+    pitfall and its workaround for the seed-claims table; ``holds_when`` says whether the
+    claim holds where the naive cells fail ("naive-fails", a pitfall), pass ("naive-passes",
+    a capability like S6's list output) or leave more nodes off the GPU ("lower-gpu-share", S5).
+    """
+
+    FIELDS = ("title", "pitfall", "seed", "links", "atol", "rtol", "batchable", "options", "timeout", "expect",
+              "naive", "fixed", "holds_when")
+
+    def __init__(self, title: Optional[str] = None, pitfall: Optional[str] = None, seed: Sequence[str] = (),
+                 links: Sequence[str] = (), atol: float = 1e-4, rtol: float = 1e-3, batchable: bool = False,
+                 options: Optional[Dict[str, List[Any]]] = None, timeout: Optional[float] = None,
+                 expect: Sequence[Expect] = (), naive: Optional[Dict[str, Any]] = None,
+                 fixed: Optional[Dict[str, Any]] = None, holds_when: str = "naive-fails", **unknown: Any) -> None:
+        _unknown("Case", unknown, self.FIELDS)
+        _check_type("Case", "title", title, (str,), optional=False)
+        _check_type("Case", "pitfall", pitfall, (str,), optional=False)
+        self.title, self.pitfall = title, pitfall
+        self.seed = [seed] if isinstance(seed, str) else seed
+        self.links, self.expect = links, expect
+        for name in ("seed", "links", "expect"):
+            _check_type("Case", name, getattr(self, name), (list, tuple), optional=False)
+        self.seed, self.links, self.expect = list(self.seed), list(self.links), list(self.expect)
+        for item in self.seed:
+            if not isinstance(item, str) or not re.match(r"^S\d+$", item):
+                raise CaseError("Case.seed items must be claim ids like 'S12', got %r" % (item,))
+        for link in self.links:
+            if not isinstance(link, str) or not _URL.match(link):
+                raise CaseError("Case.links items must be http(s) URLs, got %r" % (link,))
+        _finite_number("Case", "atol", atol, positive=False)
+        _finite_number("Case", "rtol", rtol, positive=False)
+        _finite_number("Case", "timeout", timeout, positive=True)
+        if atol is None or rtol is None:
+            raise CaseError("Case.atol and Case.rtol must be numbers")
+        self.atol, self.rtol, self.timeout = float(atol), float(rtol), timeout
+        _check_type("Case", "batchable", batchable, (bool,), optional=False)
+        self.batchable = batchable
+        _check_type("Case", "options", options, (dict,))
+        self.options: Dict[str, List[Any]] = {}
+        for key, values in (options or {}).items():
+            if key not in EXPORT_OPTIONS:
+                raise CaseError("Case.options key %r is not one of %s" % (key, ", ".join(EXPORT_OPTIONS)))
+            _check_type("Case", "options[%r]" % key, values, (list, tuple), optional=False)
+            for value in values:
+                if not isinstance(value, bool):
+                    raise CaseError("Case.options[%r] values must be True or False, got %r" % (key, value))
+            self.options[key] = list(dict.fromkeys(values))  # a value listed twice is one column
+        for item in self.expect:
+            if not isinstance(item, Expect):
+                raise CaseError("Case.expect items must be Expect(...), got %r" % (item,))
+        for name, value in (("naive", naive), ("fixed", fixed)):
+            _check_type("Case", name, value, (dict,))
+        self.naive, self.fixed = naive, fixed
+        if holds_when not in HOLDS_WHEN:
+            raise CaseError("Case.holds_when must be one of %s, got %r" % (", ".join(HOLDS_WHEN), holds_when))
+        self.holds_when = holds_when
+
+    def option_grid(self) -> List[Dict[str, Any]]:
+        """Every combination of the swept options (one empty dict when nothing is swept)."""
+        grid: List[Dict[str, Any]] = [{}]
+        for key in EXPORT_OPTIONS:
+            values = self.options.get(key)
+            if values:
+                grid = [dict(g, **{key: v}) for g in grid for v in values]
+        if self.batchable and not self.options.get("dynamic_axes"):
+            # a batchable case is meant to run at a second batch size: mark dim 0 dynamic
+            grid = [dict(g, dynamic_axes=True) for g in grid]
+        return grid
+
+    def check_names(self, variants: Sequence[str], exporters: Sequence[str], runtimes: Sequence[str],
+                    providers: Sequence[str]) -> None:
+        """Names in expectations that match nothing are typos: an Expect that can never apply."""
+        known = {"variant": variants, "exporter": exporters, "runtime": runtimes, "provider": providers}
+        for index, expect in enumerate(self.expect):
+            for name, values in known.items():
+                value = getattr(expect, name)
+                if value is not None and value not in values:
+                    raise CaseError("expect[%d]: %s=%r is not one of %s" % (index, name, value, ", ".join(values)))
+
+    def to_dict(self) -> Dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.FIELDS}
+        data["expect"] = [e.to_dict() for e in self.expect]
+        return data
+
+
+def support_files(folder: str) -> List[str]:
+    """The helper modules of a case folder (``_*.py``): editing one changes every case's hash."""
+    return sorted(name for name in os.listdir(folder) if name.endswith(".py") and name.startswith("_"))
+
+
+def case_hash(path: str) -> str:
+    """The version of a case: its source and its folder's helpers (asv's benchmark version, in spirit)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    parts = []
+    for name in [os.path.basename(path)] + support_files(folder):
+        with open(os.path.join(folder, name), "rb") as handle:
+            parts.append(handle.read().decode("utf-8", "replace"))
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:12]

@@ -1,0 +1,152 @@
+"""The result row: flat, JSON-ready, one line of a results file, with its schema version.
+
+Stdlib only, Python 3.7 syntax. Older rows are migrated on read (as asv does), newer
+ones refused with a message.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Dict, List, Optional
+
+from matrix.wire.cell import Cell
+
+# Bump when a field changes meaning or is removed, and add a migration; adding a field keeps it.
+SCHEMA_VERSION = 2
+
+# The exact versions and host every row carries, as the worker's environment reports them.
+VERSION_FIELDS = ("python", "torch", "onnx", "onnxruntime", "onnxscript", "numpy", "protobuf", "cpu", "gpu")
+
+
+@dataclasses.dataclass
+class Row:
+    """One cell's outcome."""
+
+    # identity of the cell (Cell.identity())
+    run_id: Optional[str] = None
+    env_id: Optional[str] = None
+    cell: Optional[str] = None
+    case: Optional[str] = None
+    variant: Optional[str] = None
+    case_hash: Optional[str] = None
+    exporter: Optional[str] = None
+    opset_requested: Optional[int] = None
+    keep_initializers_as_inputs: Optional[bool] = None
+    do_constant_folding: Optional[bool] = None
+    dynamic_axes: Optional[bool] = None
+    runtime: Optional[str] = None
+    provider: Optional[str] = None
+    # where the runtime ran, when it is not the environment that exported (replay rows)
+    runtime_env: Optional[str] = None
+    # outcome
+    status: Optional[str] = None
+    stage: Optional[str] = None
+    error_type: Optional[str] = None
+    error: Optional[str] = None
+    verdict: Optional[str] = None
+    expected_status: Optional[str] = None  # "pass", or "pass|diverge" where an Expect allows several
+    expectation_reason: Optional[str] = None
+    # a cell not as expected is run again in a fresh worker: what that second run gave
+    attempts: Optional[int] = None
+    retry_status: Optional[str] = None
+    retry_error: Optional[str] = None
+    # the exact code the worker ran: the exporter's call and the runtime's load and run
+    export_call: Optional[str] = None
+    runtime_call: Optional[str] = None
+    # what the export produced
+    opset_actual: Optional[int] = None
+    checker_ok: Optional[bool] = None
+    checker_error: Optional[str] = None
+    node_count: Optional[int] = None
+    export_s: Optional[float] = None
+    # numbers
+    max_abs_err: Optional[float] = None
+    max_rel_err: Optional[float] = None
+    min_passing_atol: Optional[float] = None
+    atol: Optional[float] = None
+    rtol: Optional[float] = None
+    batch_sizes: Optional[List[int]] = None
+    latency_ms: Optional[float] = None
+    latency_p90_ms: Optional[float] = None
+    eager_ms: Optional[float] = None
+    eager_p90_ms: Optional[float] = None
+    gpu_node_share: Optional[float] = None
+    provider_node_share: Optional[float] = None
+    duration_s: Optional[float] = None
+    seed_claims: Optional[List[str]] = None
+    # the runtime's own versions: the package that ran the cell, and the onnx/onnxruntime of
+    # the environment it ran in (the exporting one's, except in replay rows)
+    runtime_version: Optional[str] = None
+    runtime_onnx: Optional[str] = None
+    runtime_onnxruntime: Optional[str] = None
+    # exact versions and host of the exporting environment
+    python: Optional[str] = None
+    torch: Optional[str] = None
+    onnx: Optional[str] = None
+    onnxruntime: Optional[str] = None
+    onnxscript: Optional[str] = None
+    numpy: Optional[str] = None
+    protobuf: Optional[str] = None
+    cpu: Optional[str] = None
+    gpu: Optional[str] = None
+    finished_at: Optional[str] = None
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def for_cell(cls, cell: Cell, versions: Optional[Dict[str, Any]] = None, **fields: Any) -> "Row":
+        """A row that answers ``cell``, carrying the exporting environment's versions."""
+        row = cls(**dict(cell.identity(), **fields))
+        for key in VERSION_FIELDS:
+            setattr(row, key, (versions or {}).get(key))
+        return row
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Row":
+        """A row from a decoded line, migrated to this schema; unknown keys (newer minor writers) are dropped."""
+        data = migrate(data)
+        missing = [name for name in REQUIRED_FIELDS if data.get(name) is None]
+        if missing:
+            raise ValueError("missing fields: %s" % ", ".join(missing))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+# A row without these cannot be placed in the matrix.
+REQUIRED_FIELDS = ("env_id", "cell", "case", "variant", "exporter", "runtime", "status")
+
+ROW_FIELDS = tuple(f.name for f in dataclasses.fields(Row))
+INT_FIELDS = ("opset_requested", "opset_actual", "node_count", "attempts")
+
+
+def _from_1(data: Dict[str, Any]) -> Dict[str, Any]:
+    """Version 1 had no runtime-side versions: a native row's runtime ran in its own environment."""
+    data = dict(data)
+    if not data.get("runtime_env"):
+        data.setdefault("runtime_onnx", data.get("onnx"))
+        data.setdefault("runtime_onnxruntime", data.get("onnxruntime"))
+        if data.get("runtime_version") is None:
+            data["runtime_version"] = {"onnxruntime": data.get("onnxruntime"), "reference": data.get("onnx"),
+                                       "caffe2": data.get("torch")}.get(data.get("runtime"))
+    data["schema_version"] = 2
+    return data
+
+
+MIGRATIONS: Dict[int, Callable[[Dict[str, Any]], Dict[str, Any]]] = {1: _from_1}
+
+
+def migrate(data: Dict[str, Any]) -> Dict[str, Any]:
+    """Bring a row of an older schema up to this one; ValueError for one this harness cannot read."""
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError("schema_version %r is not a schema version" % (version,))
+    if version > SCHEMA_VERSION:
+        raise ValueError("schema_version %d is newer than this harness reads (%d); upgrade the matrix to read it"
+                         % (version, SCHEMA_VERSION))
+    while version < SCHEMA_VERSION:
+        if version not in MIGRATIONS:
+            raise ValueError("schema_version %d is older than this harness can migrate" % version)
+        data = MIGRATIONS[version](data)
+        version = data["schema_version"]
+    return data

@@ -1,0 +1,106 @@
+"""A cell's inputs and outputs: flattening, copies, a second batch size, and the comparison with eager PyTorch.
+
+Reproductions inline this module's source, so a reproduction compares exactly as the
+worker did: keep it self-contained (numpy and torch only) and Python 3.7-safe.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy
+import torch
+
+MAX_ERROR_CHARS = 4000
+
+
+def describe(exc: BaseException) -> str:
+    """The message, then what caused it: exporters wrap the real reason ("Failed to export ... SARIF")."""
+    parts = [str(exc) or type(exc).__name__]
+    seen = {id(exc)}
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen and len(parts) < 4:
+        seen.add(id(cause))
+        parts.append("caused by %s: %s" % (type(cause).__name__, cause))
+        cause = cause.__cause__ or cause.__context__
+    return "\n".join(parts)[:MAX_ERROR_CHARS]
+
+
+class Mismatch(Exception):
+    """Outputs differ from eager PyTorch beyond the case's tolerance (``errors``: how far, where known)."""
+
+    def __init__(self, message: str, errors: Optional[Dict[str, Any]] = None) -> None:
+        Exception.__init__(self, message)
+        self.errors = errors or {}
+
+
+def flatten(value: Any) -> List[Any]:
+    """Tensors of a (nested) output in the order the exporter emits them."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in flatten(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in flatten(item)]
+    return []
+
+
+def to_numpy(tensors: Sequence[Any]) -> List[numpy.ndarray]:
+    return [t.detach().cpu().numpy() for t in tensors]
+
+
+def fresh(value: Any) -> Any:
+    """Copies of the inputs: cases with in-place ops must not see an earlier run's writes."""
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    if isinstance(value, (list, tuple)):
+        return type(value)(fresh(item) for item in value)
+    if isinstance(value, dict):
+        return {key: fresh(item) for key, item in value.items()}
+    return value
+
+
+def rebatch(value: Any, size: int) -> Any:
+    """The inputs at another batch size, by repeating rows along dim 0 (keeps index tensors valid)."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() == 0:
+            return value
+        reps = (size + value.shape[0] - 1) // value.shape[0]
+        return value.repeat(*([reps] + [1] * (value.dim() - 1)))[:size].clone()
+    if isinstance(value, (list, tuple)):
+        return type(value)(rebatch(item, size) for item in value)
+    if isinstance(value, dict):
+        return {key: rebatch(item, size) for key, item in value.items()}
+    return value
+
+
+def compare(got: Sequence[Any], want: Sequence[numpy.ndarray], atol: float, rtol: float,
+            where: str = "") -> Dict[str, Any]:
+    """Errors of ``got`` against eager ``want``; raises Mismatch when they do not agree.
+
+    ``where`` prefixes the message ("at batch size 3: ") when the mismatch is not at the
+    export's own batch size.
+    """
+    if len(got) != len(want):
+        raise Mismatch("%s%d outputs, eager PyTorch gives %d" % (where, len(got), len(want)))
+    max_abs = max_rel = need_atol = 0.0
+    for index, (g, w) in enumerate(zip(got, want)):
+        g = numpy.asarray(g)
+        if tuple(g.shape) != tuple(w.shape):
+            raise Mismatch("%soutput %d has shape %s, eager PyTorch gives %s"
+                           % (where, index, tuple(g.shape), tuple(w.shape)))
+        if g.size == 0:
+            continue
+        diff = numpy.abs(g.astype(numpy.float64) - w.astype(numpy.float64))
+        scale = numpy.abs(w.astype(numpy.float64))
+        if not numpy.all(numpy.isfinite(diff) | (g == w)):
+            max_abs = max_rel = need_atol = float("inf")
+            continue
+        diff = numpy.where(g == w, 0.0, diff)
+        max_abs = max(max_abs, float(diff.max()))
+        max_rel = max(max_rel, float((diff / numpy.maximum(scale, 1e-12)).max()))
+        need_atol = max(need_atol, float(numpy.maximum(diff - rtol * scale, 0.0).max()))
+    result = {"max_abs_err": max_abs, "max_rel_err": max_rel, "min_passing_atol": need_atol}
+    if not need_atol <= atol:  # written so that a NaN never passes
+        raise Mismatch("%smax abs error %.3g, max rel error %.3g: beyond atol=%g, rtol=%g (atol %.3g would pass)"
+                       % (where, max_abs, max_rel, atol, rtol, need_atol), result)
+    return result

@@ -1,0 +1,1 @@
+"""Cases whose outcome changes between runs, for the confirmation of unexpected cells."""
