@@ -6,7 +6,11 @@ import re
 
 from matrix.report import render_report
 from matrix.store import RunDir, append_row, write_json
-from matrix.worker.schema import Row
+from matrix.wire import Row
+
+
+EXPORT_CALL = ("import torch\n\n\ndef export_model(module, inputs, path):\n"
+               "    torch.onnx.export(module, inputs, path, opset_version=9)\n")
 
 
 def seed_results(out):
@@ -14,10 +18,11 @@ def seed_results(out):
     run.path.mkdir(parents=True)
     common = dict(run_id=run.run_id, env_id="torch-x", case="expand_minus_one", variant="default",
                   exporter="torchscript", opset_requested=9, runtime="onnxruntime", provider="CPUExecutionProvider",
-                  torch="1.4.0", python="3.7.16", finished_at="2026-01-01T00:00:00+00:00")
+                  torch="1.4.0", python="3.7.16", finished_at="2026-01-01T00:00:00+00:00", case_hash="abc")
     append_row(run.rows_file("torch-x"), Row(cell="c1", status="load-fail", stage="load", verdict="as-expected",
                                              error="<script>alert('boom')</script> Incompatible dimensions",
-                                             **common).to_dict())
+                                             opset_actual=9, node_count=5, export_call=EXPORT_CALL,
+                                             runtime_call="def load_model(path):\n    pass\n", **common).to_dict())
     append_row(run.rows_file("torch-x"), Row(cell="c2", status="pass", verdict="as-expected", max_abs_err=1e-7,
                                              latency_ms=0.01, **{**common, "variant": "workaround"}).to_dict())
     write_json(run.catalogue_file("torch-x"), {"env_id": "torch-x", "versions": {}, "capabilities": {}, "cases": [
@@ -41,6 +46,7 @@ def test_report_escapes_row_text_and_is_self_contained(tmp_path):
     assert "load-fail" in html and "torch-x" in html
     case_page = (tmp_path / "cases" / "expand_minus_one.html").read_text()
     assert "expand &lt;b&gt;" in case_page and "opset_version=9" in case_page  # the reproduction
+    assert "/x/cases" not in case_page, "a reproduction names no folder of the machine that ran it"
 
 
 def test_bad_result_files_are_named_not_fatal(tmp_path):
@@ -68,3 +74,36 @@ def test_cells_not_as_expected_are_listed(tmp_path):
     html = render_report(tmp_path)[0].read_text()
     assert "Every cell is as its case expects" not in html
     assert "<b>regression</b>:" in html and "dynamo" in html and "boom" in html
+
+
+def test_integers_show_as_integers(tmp_path):
+    seed_results(tmp_path)
+    html = render_report(tmp_path)[0].read_text()
+    assert "produced 9<" in html and "<dd>5</dd>" in html
+    assert "9.0" not in html and "5.0<" not in html
+
+
+def test_a_broken_case_is_listed_and_the_report_renders(tmp_path):
+    run = seed_results(tmp_path)
+    catalogue = json.loads(run.catalogue_file("torch-x").read_text())
+    catalogue["cases"].append({"id": "syntax_error", "file": "cases/syntax_error.py",
+                               "error": "cases/syntax_error.py: syntax error at line 3: invalid syntax"})
+    catalogue["cases"].append({"id": "no_meta", "file": "cases/no_meta.py", "error": None})  # a malformed entry
+    write_json(run.catalogue_file("torch-x"), catalogue)
+    index, problems = render_report(tmp_path)
+    html = index.read_text()
+    assert "cases/syntax_error.py: syntax error at line 3" in html
+    assert "no metadata for this case" in html
+    assert "syntax error at line 3" in (tmp_path / "cases" / "syntax_error.html").read_text()
+
+
+def test_a_row_of_an_older_case_source_is_marked_stale(tmp_path):
+    seed_results(tmp_path)
+    cases = tmp_path / "cases_now"
+    cases.mkdir()
+    (cases / "expand_minus_one.py").write_text("# edited since the run\n")
+    index, _ = render_report(tmp_path, case_dirs=[cases])
+    html = index.read_text()
+    assert "cell(s) are stale" in html and "stale" in html
+    index, _ = render_report(tmp_path, case_dirs=[])
+    assert "cell(s) are stale" not in index.read_text()
