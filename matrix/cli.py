@@ -6,13 +6,15 @@ Exit codes: 0 done; 1 a regression (or a broken case, or a failed environment);
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import signal
 import sys
 from pathlib import Path
 
 from matrix.lineup import LINEUP_FILE, LineupError, find_entry, load_lineup
 from matrix.plan import SelectionError, parse_selection
-from matrix.store import ResultsError
+from matrix.store import ResultsError, StorageError, check_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "reports"
@@ -27,9 +29,30 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+    if not math.isfinite(value) or value <= 0:  # nan and inf are not durations
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number above 0")
     return value
+
+
+def _name(kind: str):
+    def check(text: str) -> str:
+        try:
+            return check_name(kind, text)
+        except ResultsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return check
+
+
+class Terminated(BaseException):
+    """SIGTERM (what CI runners and `timeout` send): stop like Ctrl-C, with exit status 143."""
+
+
+def _stop(signum, frame) -> None:
+    """The first SIGINT or SIGTERM stops the run; later ones are ignored while it cleans up (seconds),
+    so a second Ctrl-C cannot leave the worker's children behind."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
 
 
 def _lineup_argument(parser: argparse.ArgumentParser) -> None:
@@ -45,14 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     where = run.add_mutually_exclusive_group()
     where.add_argument("--env", help="a lineup entry id: its environment is built (or reused) and run")
     where.add_argument("--python", help="run the worker with this interpreter instead (default: this one)")
-    run.add_argument("--env-id", help="the id rows get with --python (default: local-<interpreter name>)")
+    run.add_argument("--env-id", type=_name("--env-id"), help="the id rows get with --python (default: local-<interpreter name>)")
     run.add_argument("--cases", help="regular expression on 'case' or 'case/variant'")
     run.add_argument("--opsets", help="comma-separated opsets to request (default 9,11,18)")
     run.add_argument("--exporters", help="comma-separated: torchscript, dynamo")
     run.add_argument("--runtimes", help="comma-separated: ort-cpu, ort-cuda, caffe2, reference")
     run.add_argument("--timeout", type=_positive, default=300.0, help="seconds per cell (a case may set its own)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default reports/)")
-    run.add_argument("--run-id", help="write into this run (CI shards of one run share it)")
+    run.add_argument("--run-id", type=_name("--run-id"), help="write into this run (CI shards of one run share it)")
     run.add_argument("--cases-dir", type=Path, action="append", help="case folder (repeatable; default cases/)")
     run.add_argument("--memory-limit-mb", type=int, default=None,
                      help="address-space limit of each worker, 0 for none (default: 3/4 of RAM, none with a GPU)")
@@ -287,11 +310,19 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"run": cmd_run, "replay": cmd_replay, "report": cmd_report, "compare": cmd_compare, "list": cmd_list,
                "envs": cmd_envs, "triage": cmd_triage, "repro": cmd_repro, "lock": cmd_lock}[args.command]
     from matrix.repro import ReproError
+    previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         return handler(args)
-    except (SelectionError, LineupError, ResultsError, ReproError) as exc:
+    except (SelectionError, LineupError, ResultsError, ReproError, StorageError) as exc:
         _eprint(f"error: {exc}")
         return 2
     except KeyboardInterrupt:
         _eprint("interrupted: rows written so far are kept; the same command resumes")
         return 130
+    except Terminated:
+        _eprint("terminated: rows written so far are kept; the same command resumes")
+        return 128 + signal.SIGTERM
+    finally:
+        if signal.getsignal(signal.SIGINT) is _stop:  # not stopped: give the caller its handlers back
+            for number, handler in previous.items():
+                signal.signal(number, handler)

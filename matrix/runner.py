@@ -9,18 +9,21 @@ rerun of the same command resumes where the last one stopped.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
+import signal
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from matrix.plan import Selection, SelectionError, plan_cells, skip_reason
 from matrix.results import Results
-from matrix.store import ResultsError, RunDir, append_row, claim_run, read_json, read_rows, write_json
+from matrix.store import (ResultsError, RunDir, StorageError, append_row, claim_run, read_json, read_rows,
+                          write_json)
 from matrix.wire import Cell, Row, Status, Verdict, judge
 from matrix.worker_process import WorkerDied, WorkerProcess, WorkerTimeout
 
@@ -83,6 +86,17 @@ class Job:
         return request
 
 
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is done (then arrive as usual)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -125,6 +139,7 @@ class EnvRunner:
         self.log = log
         self.progress = progress
         self.exclude: list[str] = []
+        self.replaying = False  # a replay worker exports nothing: it warms up its runtimes only
         self.hello: dict[str, Any] = {}
         self.worker: WorkerProcess | None = None
 
@@ -137,7 +152,8 @@ class EnvRunner:
             self.worker = None
         for _ in range(MAX_IMPORT_DEATHS + 1):
             worker = WorkerProcess(self.python, self.case_dirs, run.exports_dir(self.env_id), run.log_file(self.env_id),
-                                   self.exclude, self.memory_limit_mb, self.time_budget_s)
+                                   self.exclude, self.memory_limit_mb, self.time_budget_s,
+                                   warm=[*(() if self.replaying else self.selection.exporters), *self.selection.runtimes])
             try:
                 self.hello = worker.start(START_TIMEOUT_S)
                 self.worker = worker
@@ -156,10 +172,15 @@ class EnvRunner:
                 raise EnvironmentBroken(f"[{self.env_id}] the worker did not start: {hung}") from None
         raise EnvironmentBroken(f"[{self.env_id}] too many cases kill the worker on import: {', '.join(self.exclude)}")
 
-    def _close(self) -> None:
+    def _close(self, interrupted: bool = False) -> None:
+        """Let the worker go: asked politely after a run, killed with its whole group at once when interrupted."""
         if self.worker is not None:
-            self.worker.close()
-            self.worker = None
+            worker, self.worker = self.worker, None
+            if interrupted:
+                with signals_held():  # a second Ctrl-C must not stop the killing half-way
+                    worker.kill()
+            else:
+                worker.close()
 
     # -- one environment's corpus -----------------------------------------------------------------
 
@@ -167,11 +188,13 @@ class EnvRunner:
         started = time.monotonic()
         with claim_run(self.out, self.env_id, self.selection.to_dict(), self.run_id) as run:
             outcome = EnvOutcome(self.env_id, run.run_id, run.rows_file(self.env_id))
-            self._start(run)
             try:
+                self._start(run)
                 self._run_cells(run, outcome)
-            finally:
-                self._close()
+            except BaseException:
+                self._close(interrupted=True)
+                raise
+            self._close()
         outcome.wall_s = time.monotonic() - started
         return outcome
 
@@ -194,6 +217,11 @@ class EnvRunner:
         run.set_env_state(self.env_id, status="running", planned=len(cells), started=_utc_now(),
                           python=str(self.python), versions=versions)
         self.run_jobs(run, run.rows_file(self.env_id), jobs, cases, outcome)
+        rows, _ = read_rows(run.rows_file(self.env_id))
+        answered = {r["cell"] for r in rows} & {job.cell.key for job in jobs}
+        if len(answered) < len(jobs):  # never "complete" with fewer rows than cells
+            raise StorageError(f"{run.rows_file(self.env_id)}: {len(jobs) - len(answered)} of {len(jobs)} cells have "
+                               f"no row after the run; it stays unfinished: run the same command to resume")
         run.set_env_state(self.env_id, status="complete", done=len(cells), finished=_utc_now())
 
     def run_jobs(self, run: RunDir, rows_file: Path, jobs: list[Job], cases: dict[str, dict[str, Any]],
@@ -201,7 +229,7 @@ class EnvRunner:
         """Answer every job not already answered in ``rows_file``: skips by the host, the rest by the worker."""
         versions = self.hello["versions"]
         caps = self.hello["capabilities"]
-        existing, problems = read_rows(rows_file) if rows_file.exists() else ([], [])
+        existing, problems = read_rows(rows_file) if rows_file.exists() else ([], [])  # a device: a problem
         for problem in problems:
             self.log(f"[{self.env_id}] {problem}")
         wanted = {job.cell.key: job for job in jobs}
@@ -227,9 +255,15 @@ class EnvRunner:
         poisoned: dict[str, dict[str, Any]] = {}
         skipped: Counter = Counter()
         index = outcome.resumed
+        changed_case = None  # a case that changed the worker's global state: restart before the next one
         for job in todo:
             index += 1
             case = cases.get(job.cell.case) or {}
+            if changed_case is not None and changed_case != job.cell.case:
+                self.log(f"[{self.env_id}] case {changed_case!r} changed the worker's global state: "
+                         f"restarting the worker before {job.cell.case!r}")
+                self._start(run)
+                changed_case = None
             reason = skip_reason(job.cell, caps)
             if reason:
                 row = Row.for_cell(job.cell, versions, case_hash=job.case_hash, status=Status.SKIP.value,
@@ -237,6 +271,8 @@ class EnvRunner:
                 skipped[reason] += 1
             else:
                 row = self._attempt(run, job, case, versions, poisoned)
+                if row.get("state_changed"):
+                    changed_case = job.cell.case
             row = self._finalise(run, row, job, case)
             if row["verdict"] in NOT_AS_EXPECTED:
                 append_row(pending_file, row)  # not a regression until a fresh worker agrees
@@ -266,7 +302,15 @@ class EnvRunner:
                                       f"not retried)", error_type=first["error_type"]).to_dict()
         limit = float((case.get("meta") or {}).get("timeout") or self.timeout_s)
         try:
-            return self.worker.run_cell(job.request(fresh), limit)
+            try:
+                return self.worker.run_cell(job.request(fresh), limit)
+            except WorkerDied as died:
+                if died.started:
+                    raise
+                # it died before taking this cell up (a thread of the last case, say): not this cell's death
+                self.log(f"[{self.env_id}] the worker died between cells ({died}); restarting it for {cell.key}")
+                self._start(run)
+                return self.worker.run_cell(job.request(fresh), limit)
         except (WorkerDied, WorkerTimeout) as failure:
             died = isinstance(failure, WorkerDied)
             row = Row.for_cell(cell, versions, case_hash=job.case_hash, status=(Status.CRASH if died else Status.TIMEOUT).value,
@@ -316,6 +360,7 @@ class EnvRunner:
         own, in its newest run that has exports, as ``<env>.replay.jsonl``.
         """
         outcomes = []
+        self.replaying = True
         for env_id, run in Results(self.out).exports(exclude=self.env_id):
             outcome = EnvOutcome(env_id, run.run_id, run.path / f"{env_id}.replay.jsonl")
             jobs = replay_jobs(run.exports_dir(env_id), env_id, self.env_id, self.selection)
@@ -337,9 +382,12 @@ class EnvRunner:
 
     def run_replay(self) -> list[EnvOutcome]:
         try:
-            return self.replay()
-        finally:
-            self._close()
+            outcomes = self.replay()
+        except BaseException:
+            self._close(interrupted=True)
+            raise
+        self._close()
+        return outcomes
 
 
 def replay_jobs(folder: Path, env_id: str, runtime_env: str, selection: Selection) -> list[Job]:

@@ -19,6 +19,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any, Iterator
@@ -32,24 +33,55 @@ class ResultsError(ValueError):
     pass
 
 
+class StorageError(Exception):
+    """The out folder refused a write (full, read-only, not a folder): the run stops here, loudly.
+
+    What is on disk stays consistent: whole rows only, and the state never says complete.
+    """
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+
+def check_name(kind: str, value: str) -> str:
+    """Run and environment ids become file and folder names: letters, digits, . _ + - only."""
+    if not isinstance(value, str) or not RUN_ID.match(value) or ".." in value:
+        raise ResultsError(f"{kind} {value!r} is not a safe name: use letters, digits and . _ + - "
+                           f"(at most 128, no '/' and no '..')")
+    return value
+
+
 def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Replace ``path`` atomically: a reader never sees half a file."""
+    """Replace ``path`` atomically: a reader never sees half a file, a failed write keeps the old one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"{path}: cannot be written ({exc.strerror or exc})", exc.errno) from None
 
 
 def read_json(path: Path) -> Any:
+    """The JSON in ``path``, None when there is no such file, ResultsError naming it when it is not JSON."""
     try:
+        if path.exists() and not path.is_file():
+            raise ResultsError(f"{path}: not a regular file")
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{path}: not JSON ({exc})") from None
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
 @contextlib.contextmanager
@@ -107,75 +139,150 @@ class RunDir:
         write_json(self.state_file(env_id), state)
 
 
+def run_started(run: RunDir) -> str:
+    """When the run started, as its run.json recorded it (a run id can be any name a user gave)."""
+    try:
+        meta = read_json(run.path / "run.json")
+    except ResultsError:
+        meta = None
+    created = meta.get("created") if isinstance(meta, dict) else None
+    if isinstance(created, str):
+        return created
+    try:  # no record: the folder's own time stands in
+        return dt.datetime.fromtimestamp(run.path.stat().st_mtime, dt.timezone.utc).isoformat()
+    except OSError:
+        return ""
+
+
 def list_runs(out: Path) -> list[RunDir]:
-    """Runs oldest first (run ids sort by their UTC start time)."""
+    """Runs oldest first, by the start time each recorded (not by name: --run-id names anything)."""
     base = out / RUNS
     if not base.is_dir():
         return []
-    return [RunDir(out, p.name) for p in sorted(base.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    runs = [RunDir(out, p.name) for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return sorted(runs, key=lambda run: (run_started(run), run.run_id))
+
+
+def _make_dirs(path: Path, created: list[Path]) -> None:
+    """mkdir -p that remembers which folders it made (to take them back if the run cannot start)."""
+    missing = []
+    for folder in [path, *path.parents]:
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        folder.mkdir()
+        created.append(folder)
+
+
+def _take_back(created: list[Path]) -> None:
+    """Remove the folders a failed start made, and the lock files in them: no empty folders left behind."""
+    for folder in reversed(created):
+        for lock in folder.glob(".*lock"):
+            lock.unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 @contextlib.contextmanager
 def claim_run(out: Path, env_id: str, selection: dict[str, Any], run_id: str | None = None) -> Iterator[RunDir]:
     """The run this invocation writes ``env_id`` into, held for the invocation.
 
-    With ``run_id`` that run (CI shards share one). Otherwise the newest run with the
-    same selection whose ``env_id`` is unfinished and not being written by another
-    process: so the next entry of ``nox -s matrix`` joins the run the first one made,
-    and the same command after an interruption resumes. Else a new run.
+    With ``run_id`` that run (CI shards share one). Otherwise the newest run (by its recorded
+    start) with the same selection whose ``env_id`` is unfinished and not being written by
+    another process: so the next entry of ``nox -s matrix`` joins the run the first one made,
+    and the same command after an interruption resumes. Else a new run. An out folder that
+    cannot be written is a StorageError, and leaves no folder behind.
     """
+    check_name("environment id", env_id)
+    if run_id is not None:
+        check_name("--run-id", run_id)
+    if out.exists() and not out.is_dir():
+        raise StorageError(f"--out {out}: is a file, not a folder")
+    created: list[Path] = []
     with contextlib.ExitStack() as held:
-        with locked(out / RUNS / ".lock"):
-            if run_id:
-                run: RunDir | None = RunDir(out, run_id)
-            else:
-                run = next((r for r in list_runs(out)[-1:] if r.selection() == selection
-                            and r.env_state(env_id).get("status") != "complete"), None)
-            if run is not None:
-                run.path.mkdir(parents=True, exist_ok=True)
-                if not held.enter_context(locked(run.env_lock(env_id), blocking=False)):
-                    if run_id:
-                        raise ResultsError(f"run {run_id}: another process is writing {env_id} into it")
-                    run = None  # being written by another process: never share it
-            if run is None:
-                run = RunDir(out, new_run_id())
-                run.path.mkdir(parents=True)
-                held.enter_context(locked(run.env_lock(env_id)))
-            if not (run.path / "run.json").exists():
-                write_json(run.path / "run.json", {"run_id": run.run_id, "selection": selection,
-                                                   "created": dt.datetime.now(dt.timezone.utc).isoformat()})
+        try:
+            _make_dirs(out / RUNS, created)
+            with locked(out / RUNS / ".lock"):
+                if run_id:
+                    run: RunDir | None = RunDir(out, run_id)
+                else:
+                    run = next((r for r in list_runs(out)[-1:] if r.selection() == selection
+                                and r.env_state(env_id).get("status") != "complete"), None)
+                if run is not None:
+                    _make_dirs(run.path, created)
+                    if not held.enter_context(locked(run.env_lock(env_id), blocking=False)):
+                        if run_id:
+                            raise ResultsError(f"run {run_id}: another process is writing {env_id} into it")
+                        run = None  # being written by another process: never share it
+                if run is None:
+                    run = RunDir(out, new_run_id())
+                    _make_dirs(run.path, created)
+                    held.enter_context(locked(run.env_lock(env_id)))
+                if not (run.path / "run.json").exists():
+                    write_json(run.path / "run.json", {"run_id": run.run_id, "selection": selection,
+                                                       "created": dt.datetime.now(dt.timezone.utc).isoformat()})
+        except OSError as exc:
+            held.close()
+            _take_back(created)
+            if isinstance(exc, StorageError):
+                raise
+            raise StorageError(f"--out {out}: cannot start a run there ({exc.strerror or exc})", exc.errno) from None
         yield run
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:
-    """Append one row as one line, under a lock, cutting off a torn last line first."""
-    line = (json.dumps(row, sort_keys=True, default=str) + "\n").encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    """Append one row as one line, under a lock, cutting off a torn last line first.
+
+    The row is written whole or not at all: a short write is continued, and a write the disk
+    refuses (full, read-only) is undone and raised as StorageError naming the file.
+    """
+    line = (json.dumps(row, sort_keys=True, default=str) + "\n").encode("utf-8", "backslashreplace")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot open the results file to append a row ({exc.strerror})", exc.errno) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         size = os.fstat(fd).st_size
         if size:
             os.lseek(fd, max(0, size - 1), os.SEEK_SET)
             if os.read(fd, 1) != b"\n":
-                _cut_torn_line(fd, size)
-        os.write(fd, line)
-        os.fsync(fd)
+                size = _cut_torn_line(fd, size)
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(fd, size)  # whole rows only: the partial line goes
+            except OSError:
+                pass  # the reader drops a torn last line, the next append cuts it
+            raise StorageError(f"{path}: a row could not be written ({exc.strerror}); the rows before it are intact",
+                               exc.errno) from None
     finally:
         os.close(fd)
 
 
-def _cut_torn_line(fd: int, size: int) -> None:
-    """Truncate to just after the last newline: the tail was a row a kill cut in half."""
+def _cut_torn_line(fd: int, size: int) -> int:
+    """Truncate to just after the last newline: the tail was a row a kill cut in half. The new size."""
     os.lseek(fd, 0, os.SEEK_SET)
     data = os.read(fd, size)
-    os.ftruncate(fd, data.rfind(b"\n") + 1)
+    keep = data.rfind(b"\n") + 1
+    os.ftruncate(fd, keep)
+    return keep
 
 
 def read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Valid rows of one results file, and a message for everything skipped (naming the file)."""
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
+    if path.exists() and not path.is_file():  # a device or a folder: never read (/dev/zero would not end)
+        return [], [f"{path}: not a regular file, skipped"]
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from matrix.store import StorageError
 from matrix.wire import protocol
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,8 +22,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 class WorkerDied(Exception):
     def __init__(self, message: str, stage: str | None, returncode: int | None, importing: str | None = None,
-                 fatal: bool = False) -> None:
+                 fatal: bool = False, started: bool = True) -> None:
         super().__init__(message)
+        self.started = started  # False: it died before taking up the request (between cells)
         self.fatal = fatal  # the worker refused to start (it said why); restarting will not help
         self.stage = stage
         self.returncode = returncode
@@ -50,7 +52,8 @@ def describe_exit(returncode: int | None) -> str:
 
 class WorkerProcess:
     def __init__(self, python: str | Path, case_dirs: list[Path], exports_dir: Path, log_path: Path,
-                 exclude: list[str] = (), memory_limit_mb: int = 0, time_budget_s: float = 1.0) -> None:
+                 exclude: list[str] = (), memory_limit_mb: int = 0, time_budget_s: float = 1.0,
+                 warm: list[str] = ()) -> None:
         self.python = str(python)
         self.case_dirs = case_dirs
         self.exports_dir = exports_dir
@@ -58,12 +61,14 @@ class WorkerProcess:
         self.exclude = list(exclude)
         self.memory_limit_mb = memory_limit_mb
         self.time_budget_s = time_budget_s
+        self.warm = list(warm)
         self.proc: subprocess.Popen | None = None
         self._buffer = b""
         self._read_fd: int | None = None
         self.stage: str | None = None
         self.importing: str | None = None
         self._seq = 0
+        self.started = False
         self.rejected: list[dict[str, Any]] = []
 
     def start(self, timeout: float) -> dict[str, Any]:
@@ -77,6 +82,8 @@ class WorkerProcess:
             command += ["--exclude", case_id]
         if self.memory_limit_mb:
             command += ["--memory-limit-mb", str(self.memory_limit_mb)]
+        if self.warm:
+            command += ["--warm", ",".join(self.warm)]
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         # the worker's cwd is scratch space: exporters drop files there (2.x's SARIF reports)
@@ -111,6 +118,7 @@ class WorkerProcess:
         self._seq += 1
         request = dict(request, seq=self._seq)
         self.stage = "plan"
+        self.started = False  # until the worker says it began this request, a death is not the cell's
         try:
             self.proc.stdin.write(protocol.encode(request))
             self.proc.stdin.flush()
@@ -124,9 +132,14 @@ class WorkerProcess:
                 self._note(f"rejected a frame that does not answer request {self._seq} ({request['key']}): "
                            f"{str(frame)[:300]}")
                 continue
-            if frame["type"] == "stage":
+            if frame["type"] == "started":
+                self.started = True
+            elif frame["type"] == "stage":
                 self.stage = frame.get("stage")
                 on_stage(self.stage or "")
+            elif frame["type"] == "fault":
+                self.kill()
+                raise StorageError(f"the worker could not write: {frame.get('error')}")
             elif frame["type"] == "row":
                 row = frame.get("row")
                 if isinstance(row, dict) and row.get("cell") == request["key"]:
@@ -162,7 +175,8 @@ class WorkerProcess:
             chunk = os.read(self._read_fd, 1 << 16)
             if not chunk:
                 returncode = self._reap()
-                raise WorkerDied(describe_exit(returncode), self.stage, returncode, self.importing)
+                raise WorkerDied(describe_exit(returncode), self.stage, returncode, self.importing,
+                                 started=self.started)
             self._buffer += chunk
 
     def _reap(self) -> int | None:
@@ -173,6 +187,10 @@ class WorkerProcess:
             self.kill()
             return None
         finally:
+            try:  # what the dead worker left in its group (a case's pool) goes with it
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
             self._close_pipes()
 
     def kill(self) -> None:

@@ -79,3 +79,28 @@ def test_malformed_pin_stops_before_anything_runs(tmp_path):
     lineup.write_text('[[env]]\nid = "x"\npython = "3.11"\npins = ["torch=2.0"]\n')
     done = matrix("run", "--lineup", str(lineup), "--env", "x", "--out", str(tmp_path / "out"))
     assert done.returncode == 2 and "'torch=2.0' is not of the form 'name==version'" in done.stderr
+
+
+def test_report_and_triage_follow_the_lineup_they_are_given(tmp_path):
+    """--lineup (or MATRIX_LINEUP) orders the environments and names the torch ranges of drafts."""
+    from matrix.store import RunDir, append_row
+    from matrix.wire import Row
+    run = RunDir(tmp_path, "r1")
+    for env, status in (("zeta-old", "pass"), ("alpha-new", "load-fail")):
+        append_row(run.rows_file(env), Row(run_id="r1", env_id=env, cell="c/default/torchscript/opset9/default/x/y",
+                                           case="c", variant="default", exporter="torchscript", opset_requested=9,
+                                           runtime="onnxruntime", provider="CPUExecutionProvider", status=status,
+                                           verdict="as-expected" if status == "pass" else "regression",
+                                           error="Incompatible dims" if status != "pass" else None,
+                                           finished_at="t").to_dict())
+    lineup = tmp_path / "lineup.toml"
+    lineup.write_text('[[env]]\nid = "zeta-old"\npython = "3.11"\npins = ["torch==1.0.0"]\n\n'
+                      '[[env]]\nid = "alpha-new"\npython = "3.11"\npins = ["torch==2.0.0"]\n')
+    done = matrix("report", "--out", str(tmp_path), env={**os.environ, "MATRIX_LINEUP": str(lineup)})
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "index.html").read_text()
+    assert html.index("<b>zeta-old</b>") < html.index("<b>alpha-new</b>"), "lineup order, not name order"
+    triage = matrix("triage", "--out", str(tmp_path), "--lineup", str(lineup))
+    assert triage.returncode == 1 and 'torch=">=2.0.0"' in triage.stdout
+    broken = matrix("triage", "--out", str(tmp_path), "--lineup", str(tmp_path / "missing.toml"))
+    assert "missing.toml" in broken.stderr and "name order" in broken.stderr

@@ -104,6 +104,11 @@ def test_bad_cases_are_named_and_the_rest_run(worker_python, tmp_path):
     assert "no_build.py: defines no build() function" in errors
     assert "wrong_meta.py: Case.atol must be float or int" in errors or "wrong_meta.py: Case.atol must be" in errors
     assert {case for case, _ in rows} == {"fine"} and rows[("fine", "onnxruntime")]["status"] == "pass"
+    # the report renders, lists the broken cases with what is wrong, and gives each a page
+    index, _ = render_report(tmp_path)
+    html = index.read_text()
+    assert "bad_cases/syntax_error.py: syntax error at line 3" in html and "no_build.py: defines no build()" in html
+    assert "syntax error at line 3" in (tmp_path / "cases" / "syntax_error.html").read_text()
 
 
 def matrix_cli(worker_python, out, *args, env=None, **kwargs):

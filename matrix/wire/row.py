@@ -49,6 +49,9 @@ class Row:
     attempts: Optional[int] = None
     retry_status: Optional[str] = None
     retry_error: Optional[str] = None
+    # what the case changed in the worker's process (default dtype, a custom symbolic, a thread, ...):
+    # restored before the next case, and the worker restarted
+    state_changed: Optional[str] = None
     # the exact code the worker ran: the exporter's call and the runtime's load and run
     export_call: Optional[str] = None
     runtime_call: Optional[str] = None

@@ -20,6 +20,8 @@ def _parse(argv):
     parser.add_argument("--exclude", action="append", default=[], help="case ids not to import")
     parser.add_argument("--time-budget", type=float, default=1.0, help="seconds of latency sampling per cell")
     parser.add_argument("--memory-limit-mb", type=int, default=0, help="address-space limit of this process")
+    parser.add_argument("--warm", default="", help="exporters and runtimes to use once on a tiny model at start, "
+                                                   "so their lazy imports are done before the clean slate is taken")
     return parser.parse_args(argv)
 
 
@@ -37,7 +39,17 @@ def _die_with_parent() -> None:
 def main(argv=None) -> int:
     args = _parse(argv)
     _die_with_parent()
+    owner = os.getpid()
+    os.set_inheritable(args.frames_fd, False)  # a case's subprocesses never get the result pipe
     frames = os.fdopen(args.frames_fd, "wb", buffering=0)
+
+    def forked_child() -> None:
+        """A case forked (a pool, a stray os.fork()): the child lets go of the result pipe at once."""
+        try:
+            os.close(args.frames_fd)
+        except OSError:
+            pass
+    os.register_at_fork(after_in_child=forked_child)
     os.dup2(2, 1)  # exporters print to stdout; send it to the log, never to the host
     sys.stdout = sys.stderr
     if args.memory_limit_mb:
@@ -47,35 +59,68 @@ def main(argv=None) -> int:
 
     from matrix.adapters import EXPORTERS, RUNTIMES
     from matrix.wire import CaseError, protocol
-    from matrix.worker.discovery import DuplicateCaseError, load_all
+    from matrix.worker.discovery import DuplicateCaseError, importable, load_all
     from matrix.worker import environment  # imports onnx, then torch
-    from matrix.worker.pipeline import Pipeline
+    from matrix.worker.pipeline import Pipeline, StorageFault, warm_up
+    from matrix.worker import faults
+    from matrix.worker.slate import Slate
+
+    def send(frame) -> None:
+        if os.getpid() != owner:  # a forked child of a case never speaks for the worker, nor runs its loop
+            os._exit(0)
+        protocol.send(frames, frame)
 
     names = {"exporters": sorted(EXPORTERS), "runtimes": sorted({a.runtime for a in RUNTIMES.values()}),
              "providers": sorted({a.provider for a in RUNTIMES.values()})}
+    versions = environment.versions()
+    capabilities = environment.capabilities()
+    importable(args.cases_dir)
+    warm_up([name for name in args.warm.split(",") if name], capabilities, args.exports_dir)
+    slate = Slate()  # after every import the pipeline needs, before any case's code runs
+    leaks = {}
+
+    def imported(case_id: str) -> None:
+        """A case module that changes the process when imported is broken: named, and the change undone."""
+        changes = slate.changes()
+        if changes:
+            leaks[case_id] = changes
+            slate.restore()
+
     try:
         cases, catalogue = load_all(args.cases_dir, names, args.exclude,
-                                    lambda case_id: protocol.send(frames, {"type": "importing", "case": case_id}))
+                                    lambda case_id: send({"type": "importing", "case": case_id}), imported)
     except (DuplicateCaseError, CaseError) as exc:
-        protocol.send(frames, {"type": "fatal", "error": str(exc)})
+        send({"type": "fatal", "error": str(exc)})
         return 2
-    versions = environment.versions()
-    protocol.send(frames, {"type": "hello", "pid": os.getpid(), "versions": versions,
-                           "capabilities": environment.capabilities(), "catalogue": catalogue})
+    for entry in catalogue:
+        if entry["id"] in leaks:
+            cases.pop(entry["id"], None)
+            entry.update(error="%s: changes the worker's global state when imported: %s"
+                         % (entry["file"], "; ".join(leaks[entry["id"]])))
+    slate = Slate() if leaks else slate
+    send({"type": "hello", "pid": owner, "versions": versions, "capabilities": capabilities, "catalogue": catalogue})
     current = {}  # the request being answered: every frame names it
 
     def on_stage(stage: str) -> None:
-        protocol.send(frames, {"type": "stage", "stage": stage, "seq": current.get("seq"), "cell": current.get("key")})
+        send({"type": "stage", "stage": stage, "seq": current.get("seq"), "cell": current.get("key")})
 
-    pipeline = Pipeline(cases, environment.capabilities(), versions, args.exports_dir, on_stage,
-                        time_budget_s=args.time_budget)
+    pipeline = Pipeline(cases, capabilities, versions, args.exports_dir, on_stage, time_budget_s=args.time_budget,
+                        slate=slate)
     for line in sys.stdin.buffer:
+        if os.getpid() != owner:
+            os._exit(0)
         request = protocol.decode(line)
         if request is None or request["type"] == "exit":
             break
         current.update(seq=request.get("seq"), key=request.get("key"))
-        row = pipeline.replay_cell(request) if request["type"] == "replay" else pipeline.run_cell(request)
-        protocol.send(frames, {"type": "row", "seq": request.get("seq"), "cell": row.cell, "row": row.to_dict()})
+        send({"type": "started", "seq": current["seq"], "cell": current["key"]})
+        try:
+            row = pipeline.replay_cell(request) if request["type"] == "replay" else pipeline.run_cell(request)
+        except StorageFault as fault:  # the disk, not the case: the host stops the run and says so
+            send({"type": "fault", "seq": current["seq"], "cell": current["key"], "error": str(fault)})
+            return 3
+        send({"type": "row", "seq": current["seq"], "cell": row.cell, "row": row.to_dict()})
+        faults.maybe_inject(row.case or "", "after")  # a death between cells, for the tests
     return 0
 
 

@@ -46,6 +46,14 @@ def display_name(path: str) -> str:
     return "%s/%s" % (os.path.basename(folder), name)
 
 
+def importable(case_dirs: List[str]) -> None:
+    """Make every case folder importable as a package (its parent on sys.path), before any case loads."""
+    for folder in case_dirs:
+        parent = os.path.dirname(os.path.abspath(folder))
+        if parent not in sys.path:
+            sys.path.insert(0, parent)
+
+
 class LoadedCase(object):
     def __init__(self, case_id: str, path: str, module: Any, case: Case,
                  builders: Dict[str, Callable[[], Any]], case_hash: str) -> None:
@@ -125,7 +133,7 @@ def broken(case_id: str, path: str, exc: BaseException) -> Dict[str, Any]:
 
 
 def load_all(case_dirs: List[str], names: Dict[str, List[str]], exclude: Optional[List[str]] = None,
-             on_import: Optional[Callable[[str], None]] = None):
+             on_import: Optional[Callable[[str], None]] = None, imported: Optional[Callable[[str], None]] = None):
     """Load every case; returns (loaded cases by id, catalogue entries)."""
     loaded: Dict[str, LoadedCase] = {}
     catalogue: List[Dict[str, Any]] = []
@@ -141,6 +149,9 @@ def load_all(case_dirs: List[str], names: Dict[str, List[str]], exclude: Optiona
         except Exception as exc:  # a broken case costs only itself
             catalogue.append(broken(case_id, path, exc))
             continue
+        finally:
+            if imported is not None:
+                imported(case_id)
         loaded[case_id] = item
         catalogue.append(describe(item))
     return loaded, catalogue

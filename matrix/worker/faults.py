@@ -2,7 +2,8 @@
 
 Set ``MATRIX_INJECT_FAULT=case:stage:kind[,...]`` in the host's environment (the worker
 inherits it); kind is ``segv`` (a NULL read), ``abort``, ``hang``, ``oom`` or ``slow`` (one
-second, to make a run long enough to be killed mid-way). It stands in
+second, to make a run long enough to be killed mid-way). Stage ``after`` is the moment after
+the worker sent a cell's row and before it reads the next request: a death between cells. It stands in
 for the native crashes real exporters and runtimes have (torch 1.4's checker segfault),
 at any stage, without waiting for one to turn up.
 """

@@ -8,6 +8,7 @@ called, and recorded in the row, so the reproduction runs the very same calls.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import random
@@ -22,9 +23,30 @@ from matrix.adapters import EXPORTERS, runtime_for
 from matrix.wire import STAGE_FAILURE, Cell, Row, Status
 from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
+from matrix.worker.slate import fresh_dynamo
 from matrix.worker.outputs import MAX_ERROR_CHARS, Mismatch, compare, describe, flatten, fresh, rebatch, to_numpy
 
 SEED = 0
+
+
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+class StorageFault(BaseException):
+    """The disk the worker writes to refused (full, read-only): not the case's failure, so never its row."""
+
+
+def storage_fault(exc: Optional[BaseException]) -> Optional[str]:
+    """The disk's complaint behind an exception (chained or in words), or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:
+            return "%s%s" % (exc.strerror, " (%s)" % exc.filename if exc.filename else "")
+        if "No space left on device" in str(exc) or "Read-only file system" in str(exc):
+            return str(exc).splitlines()[0][:300]
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 class StageFailed(Exception):
@@ -80,7 +102,8 @@ class Built(object):
 
 class Pipeline(object):
     def __init__(self, cases: Dict[str, LoadedCase], caps: Dict[str, Any], versions: Dict[str, Any],
-                 exports_dir: str, on_stage: Callable[[str], None], time_budget_s: float = 1.0) -> None:
+                 exports_dir: str, on_stage: Callable[[str], None], time_budget_s: float = 1.0,
+                 slate: Any = None) -> None:
         self.cases = cases
         self.caps = caps
         self.versions = versions
@@ -90,6 +113,9 @@ class Pipeline(object):
         self.built: Dict[str, Any] = {}
         self.exported: Dict[str, Dict[str, Any]] = {}
         self.model_path: Optional[str] = None
+        self.slate = slate
+        self.case: Optional[str] = None
+        self.case_changes: List[str] = []
 
     def portable(self, text: str) -> str:
         """An error as any machine would print it: the exported file is ``model.onnx``, as in the reproduction."""
@@ -108,6 +134,9 @@ class Pipeline(object):
         except StageFailed:
             raise
         except Exception as exc:
+            fault = storage_fault(exc)
+            if fault:
+                raise StorageFault("stage %s of %s: %s" % (name, row.cell, fault))
             raise StageFailed(STAGE_FAILURE[name], type(exc).__name__, self.portable(describe(exc)))
 
     def _runtime_fields(self, row: Row, cell: Cell) -> Any:
@@ -119,6 +148,22 @@ class Pipeline(object):
         row.runtime_onnxruntime = self.versions.get("onnxruntime")
         return adapter, caps
 
+    def _enter_case(self, case: str) -> None:
+        """A new case starts from the state the worker started with; changes are counted per case."""
+        if case != self.case:
+            if self.slate is not None:
+                self.slate.restore()
+            self.case, self.case_changes = case, []
+
+    def _note_changes(self, where: str) -> None:
+        """Record what differs from the clean slate, once, with where it was first seen: the case's own
+        build, or an exporter or runtime the harness called (torch 2.9's dynamo exporter leaves torch.jit
+        patched when it fails)."""
+        if self.slate is not None:
+            for change in self.slate.changes():
+                if not any(seen.startswith(change + " (") for seen in self.case_changes):
+                    self.case_changes.append("%s (%s)" % (change, where))
+
     def _finish(self, row: Row, work: Callable[[], None], started: float) -> Row:
         self.model_path = None
         try:
@@ -126,6 +171,9 @@ class Pipeline(object):
             row.status = Status.PASS.value
         except StageFailed as failed:
             row.status, row.error_type, row.error = failed.status.value, failed.error_type, failed.error
+        self._note_changes("seen after %s" % row.cell)
+        if self.case_changes:  # said in every row of the case; the host restarts the worker after it
+            row.state_changed = "; ".join(self.case_changes)
         row.duration_s = round(time.perf_counter() - started, 4)
         return row
 
@@ -134,6 +182,7 @@ class Pipeline(object):
         started = time.perf_counter()
         cell = Cell.from_dict(request["cell"])
         loaded = self.cases[cell.case]
+        self._enter_case(cell.case)
         row = Row.for_cell(cell, self.versions, case_hash=loaded.case_hash, seed_claims=list(loaded.case.seed),
                            atol=loaded.case.atol, rtol=loaded.case.rtol, stage="plan")
         adapter, caps = self._runtime_fields(row, cell)
@@ -141,6 +190,10 @@ class Pipeline(object):
         def work() -> None:
             with self.stage(row, "build"):
                 built = self._build(loaded, cell.variant)
+            self._note_changes("in the case's build_%s()" % cell.variant if cell.variant != "default"
+                               else "in the case's build()")
+            if self.slate is not None:  # the exporter and runtime functions the harness captured at start
+                self.slate.restore_functions()
             with self.stage(row, "export"):
                 exported = self._export(loaded, cell, built, fresh_export=bool(request.get("fresh")))
             self._run_exported(row, adapter, caps, exported, {
@@ -162,6 +215,7 @@ class Pipeline(object):
         """Run a file another environment exported, with this environment's runtime (``runtime_env``)."""
         started = time.perf_counter()
         cell = Cell.from_dict(request["cell"])
+        self._enter_case("replay:" + cell.case)
         with open(request["export"]) as handle:
             exported = json.load(handle)
         row = Row.for_cell(cell, exported.get("versions"), case_hash=exported.get("case_hash"),
@@ -279,10 +333,15 @@ class Pipeline(object):
                                  scripted=isinstance(built.module, torch.jit.ScriptModule))
         result: Dict[str, Any] = {"ok": False, "path": path, "export_call": source}
         started = time.perf_counter()
+        if cell.exporter == "dynamo":
+            fresh_dynamo()
         try:
             compiled(source, "<%s export>" % exporter.name)["export_model"](built.module, fresh(built.inputs), path)
             result["ok"] = True
         except Exception as exc:
+            fault = storage_fault(exc)
+            if fault:
+                raise StorageFault("exporting %s: %s" % (cell.key, fault))
             self.model_path = path
             result.update(error_type=type(exc).__name__, error=self.portable(describe(exc)))
         result["export_s"] = round(time.perf_counter() - started, 4)
@@ -340,3 +399,38 @@ def inspect_model(path: str) -> Dict[str, Any]:
         info["checker_error"] = ("%s: %s" % (type(exc).__name__, exc))[:MAX_ERROR_CHARS]
         info["checker_ok"] = False
     return info
+
+
+def warm_up(names: List[str], caps: Dict[str, Any], scratch: str) -> None:
+    """Use each named exporter and runtime once on a tiny model: what they import and set up lazily
+    (torch._dynamo wraps torch.manual_seed, inductor sets its cache folder) happens now, before the
+    clean slate is taken, and is not taken for a case's doing. Failures are ignored: a cell will say."""
+    import tempfile
+    from matrix.adapters import RUNTIMES
+    folder = tempfile.mkdtemp(prefix=".warm-", dir=scratch if os.path.isdir(scratch) else None)
+    module, inputs = torch.nn.Linear(2, 2).eval(), (torch.ones(1, 2),)
+    names_io = {"inputs": ["input_0"], "outputs": ["output_0"]}
+    files = []
+    for name in names:
+        exporter = EXPORTERS.get(name)
+        if exporter is None or exporter.unavailable(11, caps["exporters"][name]):
+            continue
+        path = os.path.join(folder, name + ".onnx")
+        try:
+            source = exporter.source(11, {}, names_io, caps["exporters"][name], scripted=False)
+            compiled(source, "<%s export>" % name)["export_model"](module, inputs, path)
+            files.append(path)
+        except Exception:
+            pass
+    for name in names:
+        adapter = RUNTIMES.get(name)
+        if adapter is None or adapter.unavailable(caps["runtimes"][name]):
+            continue
+        for path in files:
+            try:
+                code = compiled(adapter.source(caps["runtimes"][name]), "<%s runtime>" % name)
+                code["run_model"](code["load_model"](path), [numpy.ones((1, 2), numpy.float32)])
+            except Exception:
+                pass
+    import shutil
+    shutil.rmtree(folder, ignore_errors=True)

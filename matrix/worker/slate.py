@@ -1,0 +1,268 @@
+"""A clean slate for every case: what a case can change in the worker, restored before it and checked after.
+
+The worker is long-lived, so whatever a case changes in the process would change every later
+case's rows: the default dtype, grad mode, the ONNX exporter's symbolic registry, the
+exporter and runtime functions (a wrapper around ``torch.onnx.export``), the environment,
+the working directory, threads and child processes it leaves behind. ``Slate`` captures all
+of it once the worker has imported everything, puts back what can be put back before each
+case, and describes what differs after each cell; the host restarts the worker before the
+next case when anything does. Python 3.7 syntax; torch 1.4 to the newest.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import types
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy
+import torch
+
+# Modules whose functions the pipeline calls (directly or through the exporters): a case that
+# replaces one of their attributes changes how every later cell is exported, loaded or run.
+WATCHED = ("torch", "torch.onnx", "torch.onnx.utils", "torch.jit", "torch.nn.functional", "onnx", "onnx.checker",
+           "onnx.shape_inference", "onnxruntime", "numpy", "caffe2.python.onnx.backend")
+REGISTRY_MODULES = ("torch.onnx._internal.torchscript_exporter.registration", "torch.onnx._internal.registration")
+
+
+def _setting(get: Callable[[], Any], put: Callable[[Any], Any]) -> Tuple[Callable[[], Any], Callable[[Any], Any]]:
+    return get, put
+
+
+def _settings() -> Dict[str, Tuple[Callable[[], Any], Callable[[Any], Any]]]:
+    """Process-wide settings a case can change, each with how to read it and how to put it back."""
+    table = {
+        "torch default dtype": _setting(torch.get_default_dtype, torch.set_default_dtype),
+        "torch grad mode": _setting(torch.is_grad_enabled, torch.set_grad_enabled),
+        "torch threads": _setting(torch.get_num_threads, torch.set_num_threads),
+        "torch anomaly detection": _setting(torch.is_anomaly_enabled, torch.set_anomaly_enabled),
+        "numpy error handling": _setting(numpy.geterr, lambda v: numpy.seterr(**v)),
+        "numpy print options": _setting(numpy.get_printoptions, lambda v: numpy.set_printoptions(**v)),
+        "working directory": _setting(os.getcwd, os.chdir),
+        "environment variables": _setting(lambda: dict(os.environ), _put_environ),
+        "sys.path": _setting(lambda: list(sys.path), lambda v: sys.path.__setitem__(slice(None), v)),
+        # libraries add filters as they import; what changes outcomes is a warning made an error
+        "warnings made errors": _setting(lambda: [f for f in warnings.filters if f[0] == "error"],
+                                         lambda v: _put_filters()),
+        "recursion limit": _setting(sys.getrecursionlimit, sys.setrecursionlimit),
+        "sys.stdout/stderr": _setting(lambda: (sys.stdout, sys.stderr), _put_streams),
+        "signal handlers": _setting(_handlers, _put_handlers),
+        "pending alarm (signal.alarm)": _setting(_peek_alarm, signal.alarm),
+    }
+    if hasattr(getattr(torch, "backends", None), "mkldnn"):
+        table["torch mkldnn"] = _setting(lambda: torch.backends.mkldnn.enabled,
+                                         lambda v: setattr(torch.backends.mkldnn, "enabled", v))
+    if hasattr(torch, "are_deterministic_algorithms_enabled"):  # torch >= 1.8
+        table["torch deterministic algorithms"] = _setting(torch.are_deterministic_algorithms_enabled,
+                                                           torch.use_deterministic_algorithms)
+    if hasattr(torch, "get_float32_matmul_precision"):  # torch >= 1.12
+        table["torch float32 matmul precision"] = _setting(torch.get_float32_matmul_precision,
+                                                           torch.set_float32_matmul_precision)
+    if hasattr(torch, "get_default_device"):  # torch >= 2.3
+        table["torch default device"] = _setting(lambda: str(torch.get_default_device()), torch.set_default_device)
+    return table
+
+
+_FILTERS: List[Any] = []
+
+
+def _put_filters() -> None:
+    warnings.filters[:] = _FILTERS
+
+
+def fresh_dynamo() -> None:
+    """Forget what dynamo compiled and cached for earlier exports: each export then depends on its own
+    module only (torch 2.4's exporter fails on some modules depending on what it exported before)."""
+    dynamo = sys.modules.get("torch._dynamo")
+    if dynamo is not None and hasattr(dynamo, "reset"):
+        dynamo.reset()
+
+
+def _put_environ(saved: Dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _put_streams(saved: Tuple[Any, Any]) -> None:
+    sys.stdout, sys.stderr = saved
+
+
+SIGNALS = [s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGCHLD, signal.SIGPIPE)]
+
+
+def _peek_alarm() -> int:
+    """Seconds until a SIGALRM a case scheduled (it would kill the worker in a later cell), leaving it set."""
+    left = signal.alarm(0)
+    if left:
+        signal.alarm(left)
+    return left
+
+
+def _handlers() -> Dict[int, Any]:
+    return {int(s): signal.getsignal(s) for s in SIGNALS}
+
+
+def _put_handlers(saved: Dict[int, Any]) -> None:
+    for number, handler in saved.items():
+        if handler is not None:
+            signal.signal(number, handler)
+
+
+def _registry() -> Optional[Dict[str, Any]]:
+    """The TorchScript exporter's symbolic registry: torch >= 1.13 (name -> group), or torch 1.x's dict."""
+    for name in REGISTRY_MODULES:
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "registry"):
+            return module.registry._registry
+    module = sys.modules.get("torch.onnx.symbolic_registry")
+    return getattr(module, "_registry", None)
+
+
+def _custom_symbolics(registry: Optional[Dict[Any, Any]]) -> Dict[Any, Any]:
+    """Symbolic functions registered on top of the exporter's own: what register_custom_op_symbolic adds.
+
+    torch >= 1.13 keeps them as overrides of each name's group; torch 1.x in domains other
+    than the standard one (its API refuses to override onnx, aten and prim ops). The exporter's
+    own entries fill in lazily (per opset in 1.x), so they are not compared.
+    """
+    found = {}  # type: Dict[Any, Any]
+    if not registry:
+        return found
+    for key, value in list(registry.items()):
+        functions = getattr(value, "_functions", None)
+        if functions is not None:
+            for opset, function in getattr(functions, "_overrides", {}).items():
+                found[(key, opset)] = function
+        elif isinstance(value, dict):
+            domain = key[0] if isinstance(key, tuple) else key
+            if domain != "":
+                for op, function in value.items():
+                    found[(key, op)] = function
+    return found
+
+
+def _restore_symbolics(registry: Optional[Dict[Any, Any]], saved: Dict[Any, Any]) -> None:
+    if not registry:
+        return
+    for (key, opset), function in _custom_symbolics(registry).items():
+        if saved.get((key, opset)) is function:
+            continue
+        value = registry.get(key)
+        functions = getattr(value, "_functions", None)
+        if functions is not None:
+            if hasattr(functions, "remove_override"):
+                functions.remove_override(opset)
+        elif isinstance(value, dict):
+            value.pop(opset, None)
+    for (key, opset), function in saved.items():
+        value = registry.get(key)
+        functions = getattr(value, "_functions", None)
+        if functions is not None and hasattr(functions, "override"):
+            functions.override(opset, function)
+        elif isinstance(value, dict):
+            value[opset] = function
+
+
+def _children() -> List[int]:
+    """Processes whose parent is this worker (left behind by a case: a fork, a pool)."""
+    me, found = os.getpid(), []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and fields[1] == str(me).encode() and fields[0] != b"Z":
+            found.append(int(entry))
+    return found
+
+
+class Slate(object):
+    """The worker's state as it was once everything was imported."""
+
+    def __init__(self) -> None:
+        _FILTERS[:] = list(warnings.filters)
+        self.settings, self.saved = {}, {}
+        for name, (get, put) in _settings().items():
+            try:
+                self.saved[name] = get()
+            except Exception:  # a setting this torch cannot read is one it does not have
+                continue
+            self.settings[name] = (get, put)
+        self.modules = {name: sys.modules[name] for name in WATCHED if name in sys.modules}
+        self.attributes = {name: dict(vars(module)) for name, module in self.modules.items()}
+        self.symbolics = _custom_symbolics(_registry())
+        self.threads = {t.ident for t in threading.enumerate()}
+
+    def restore_functions(self) -> None:
+        """Put back the functions of the watched modules: the harness calls the ones captured at start."""
+        for name, module in self.modules.items():
+            current = vars(module)
+            for attribute, value in self.attributes[name].items():
+                if current.get(attribute, _MISSING) is not value and value is not None:
+                    setattr(module, attribute, value)
+
+    def restore(self) -> None:
+        """Put back what a case may have changed (the worker calls this before each case)."""
+        for name, (get, put) in self.settings.items():
+            try:
+                if get() != self.saved[name]:
+                    put(self.saved[name])
+            except Exception:  # a setting that cannot be put back shows in changes(): the host restarts
+                pass
+        self.restore_functions()
+        _restore_symbolics(_registry(), self.symbolics)
+        warnings.filters[:] = _FILTERS
+        fresh_dynamo()
+
+    def changes(self) -> List[str]:
+        """What differs from the captured state, in words (empty: nothing)."""
+        found = []
+        for name, (get, _) in self.settings.items():
+            try:
+                now = get()
+            except Exception as exc:
+                now = "unreadable (%s)" % exc
+            if now != self.saved[name]:
+                found.append("%s changed (%s)" % (name, _difference(self.saved[name], now)))
+        for name, module in self.modules.items():
+            current = vars(module)
+            # a module's None filled in later (torch.jit's builtin table) is its own lazy set-up, not a case's
+            replaced = sorted(a for a, v in self.attributes[name].items()
+                              if current.get(a, _MISSING) is not v and v is not None
+                              and not isinstance(v, types.ModuleType))
+            if replaced:
+                found.append("%s replaced: %s" % (name, ", ".join("%s.%s" % (name, a) for a in replaced[:5])))
+        symbolics = _custom_symbolics(_registry())
+        if symbolics != self.symbolics:
+            added = sorted({str(k[0]) for k in set(symbolics) ^ set(self.symbolics)})
+            found.append("ONNX symbolic registry changed (custom symbolic for %s)" % (", ".join(added[:5]) or "an op"))
+        threads = [t for t in threading.enumerate() if t.ident not in self.threads and t.is_alive()]
+        if threads:
+            found.append("%d thread(s) left running (%s)" % (len(threads), ", ".join(t.name for t in threads[:3])))
+        children = _children()
+        if children:
+            found.append("%d child process(es) left running (pid %s)" % (len(children), ", ".join(map(str, children[:5]))))
+        return found
+
+
+_MISSING = object()
+
+
+def _difference(before: Any, after: Any) -> str:
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = sorted(set(before) | set(after), key=str)
+        changed = [k for k in keys if before.get(k, _MISSING) != after.get(k, _MISSING)]
+        return ", ".join("%s: %r -> %r" % (k, before.get(k), after.get(k)) for k in changed[:3])[:300]
+    if isinstance(before, list) and isinstance(after, list):
+        return "%d -> %d entries" % (len(before), len(after))
+    return ("%r -> %r" % (before, after))[:300]
