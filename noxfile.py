@@ -42,14 +42,28 @@ def _out_args(posargs: list[str]) -> list[str]:
     return []
 
 
+# The matrix(<id>) sessions nox selected, run together by the `environments` session: several at once
+# (-- --jobs N; by default what the machine's cores and memory allow), in one live display.
+SELECTED: list[str] = []
+
+
 @nox.session(venv_backend="none")
 @nox.parametrize("entry", [nox.param(e.id, id=e.id, tags=list(e.tags)) for e in LINEUP])
 def matrix(session: nox.Session, entry: str) -> None:
-    """Run the corpus in one lineup environment (built on first use), then the report."""
+    """Run the corpus in one lineup environment (built on first use), then replay and report."""
+    SELECTED.append(entry)
+    session.notify("environments", posargs=session.posargs)
     session.notify("replay", posargs=_out_args(session.posargs))
     session.notify("report", posargs=_out_args(session.posargs))
-    session.run(sys.executable, "-m", "matrix", "run", "--env", entry, "--no-report", *session.posargs,
-                external=True)
+
+
+@nox.session(venv_backend="none", default=False)
+def environments(session: nox.Session) -> None:
+    """Run the selected matrix(<id>) entries, --jobs at once (nox -s matrix runs them through here)."""
+    if not SELECTED:
+        session.skip("no matrix(<id>) session selected: nox -s matrix, nox -t quick or nox -s 'matrix(<id>)'")
+    envs = [arg for entry in SELECTED for arg in ("--env", entry)]
+    session.run(sys.executable, "-m", "matrix", "run", *envs, "--no-report", *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none")
@@ -77,7 +91,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
 def bench(session: nox.Session) -> None:
-    """The harness's own overhead per cell, worker start and row appends (timings live here, not in tests)."""
+    """The harness against a one-process loop, a re-run with nothing changed, and --jobs 2 (timings live here)."""
     session.install("-r", HOST_REQUIREMENTS)
     entry = find_entry(LINEUP, TESTS_WORKER_ENTRY)
     links = [arg for folder in pip_find_links() for arg in ("--find-links", folder)] if entry.find_links else []

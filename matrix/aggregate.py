@@ -43,13 +43,25 @@ def current_view(frame: pd.DataFrame, hashes: dict[str, str] | None = None) -> p
     return frame.reset_index(drop=True)
 
 
-def shown_columns(view: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Matrix columns with at least one cell that ran, and the skipped ones with their reasons."""
+def shown_columns(view: pd.DataFrame, skips: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Matrix columns with at least one cell that ran, and the columns not applicable, with their reasons.
+
+    Skipped columns come from the runs' records (one per column); older runs wrote a skip row per
+    cell, which count the same way.
+    """
     if view.empty:
-        empty = pd.DataFrame(columns=COLUMN_KEYS)
-        return empty, empty.assign(reason=pd.Series(dtype=str))
-    ran = view.assign(ran=view["status"] != "skip")
-    by_column = ran.groupby(COLUMN_KEYS, dropna=False).agg(ran=("ran", "any"), reason=("error", "first")).reset_index()
-    shown = by_column[by_column["ran"]][COLUMN_KEYS]
-    hidden = by_column[~by_column["ran"]][COLUMN_KEYS + ["reason"]]
-    return shown.sort_values(COLUMN_KEYS).reset_index(drop=True), hidden.sort_values(COLUMN_KEYS).reset_index(drop=True)
+        shown = pd.DataFrame(columns=COLUMN_KEYS)
+        hidden = pd.DataFrame(columns=COLUMN_KEYS + ["reason"])
+    else:
+        ran = view.assign(ran=view["status"] != "skip")
+        by_column = ran.groupby(COLUMN_KEYS, dropna=False).agg(ran=("ran", "any"),
+                                                                 reason=("error", "first")).reset_index()
+        shown = by_column[by_column["ran"]][COLUMN_KEYS]
+        hidden = by_column[~by_column["ran"]][COLUMN_KEYS + ["reason"]]
+    if skips is not None and not skips.empty:
+        recorded = skips[COLUMN_KEYS + ["reason"]]
+        hidden = pd.concat([hidden, recorded], ignore_index=True).drop_duplicates(COLUMN_KEYS)
+        present = set(map(tuple, shown[COLUMN_KEYS].astype(str).values.tolist()))
+        hidden = hidden[[tuple(map(str, k)) not in present for k in hidden[COLUMN_KEYS].values.tolist()]]
+    return (shown.sort_values(COLUMN_KEYS).reset_index(drop=True),
+            hidden.sort_values(COLUMN_KEYS, key=lambda c: c.astype(str)).reset_index(drop=True))

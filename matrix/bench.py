@@ -1,76 +1,102 @@
-"""The harness's own overhead, measured on a trivial case: what a cell costs beyond its work.
+"""The harness's own cost, as ratios measured in one run (timing goals live here, never in a test).
 
-    python -m matrix bench [--python PATH] [--cells N]
+    python -m matrix.bench [--python PATH] [--skip-lineup]
 
-Reports the worker's start (importing torch and the cases), the host's time per cell beyond
-the worker's own ``duration_s`` (framing, judging, the row's append), and row appends per
-second. Timing goals belong here, never in a test.
+1. The harness against the project's one-process loop (matrix/bench_loop.py) on the corpus's
+   TorchScript cells on onnxruntime's CPU provider, worker start included (goal: <= 1.25x).
+2. The same command again with nothing changed (goal: <= 2 s), and after one case is edited
+   (only its cells run).
+3. The quick lineup serially and with --jobs 2 (faster on 2 cores, the same statuses).
+Also where the worker's start goes, as the worker itself reports it.
 """
 from __future__ import annotations
 
+import argparse
 import json
-import statistics
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from matrix.plan import Selection
-from matrix.runner import EnvRunner
-from matrix.store import append_row, read_rows
-from matrix.wire import Row
-from matrix.worker_process import WorkerProcess
+from matrix.results import Results
 
-BENCH_CASES = Path(__file__).resolve().parent.parent / "tests" / "fake_cases"
+REPO = Path(__file__).resolve().parent.parent
+CASES = REPO / "cases"
+TORCHSCRIPT = ["--exporters", "torchscript", "--runtimes", "ort-cpu", "--opsets", "9,11,13,17", "--time-budget", "0.01"]
+QUICK = ["torch-1.4.0", "torch-2.13.0"]
 
 
-def bench(python: str, cells: int) -> dict:
+def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, **kwargs)
+    wall = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return wall, done
+
+
+def harness(python: str, out: Path, cases: Path, *extra: str) -> tuple[float, subprocess.CompletedProcess]:
+    return timed([sys.executable, "-m", "matrix", "run", "--python", python, "--env-id", "bench", "--out", str(out),
+                  "--cases-dir", str(cases), "--no-report", "--verbose", *TORCHSCRIPT, *extra])
+
+
+def statuses(out: Path) -> dict[tuple[str, str], str]:
+    rows = Results(out).rows()
+    return {(r["env_id"], r["cell"]): r["status"] for r in rows.to_dict("records")}
+
+
+def bench(python: str, lineup: bool) -> dict:
+    report: dict = {"python": python}
     with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch)
-        worker = WorkerProcess(python, [BENCH_CASES], out / "exports", out / "worker.log")
-        started = time.perf_counter()
-        worker.start(300)
-        start_s = time.perf_counter() - started
-        worker.close()
-
-        opsets = tuple(range(9, 9 + max(1, cells // 2)))
-        selection = Selection(cases="^passes$", opsets=opsets, exporters=("torchscript",),
-                              runtimes=("ort-cpu", "reference"))
-        runner = EnvRunner("bench", python, out, selection, [BENCH_CASES], time_budget_s=0.01,
-                           log=lambda message: None, progress=False)
-        started = time.perf_counter()
-        outcome = runner.run()
-        wall = time.perf_counter() - started
-        rows, _ = read_rows(outcome.rows_file)
-        worker_s = sum(r["duration_s"] or 0 for r in rows)
-
-        path = out / "append.jsonl"
-        row = Row(env_id="bench", cell="c", case="c", variant="default", exporter="torchscript",
-                  runtime="onnxruntime", status="pass", error="x" * 200).to_dict()
-        samples = []
-        for _ in range(5):
-            began = time.perf_counter()
-            for _ in range(200):
-                append_row(path, row)
-            samples.append(200 / (time.perf_counter() - began))
-    return {
-        "python": python,
-        "worker_start_s": round(start_s, 3),
-        "cells": len(rows),
-        "run_wall_s": round(wall, 3),
-        "worker_cell_s": round(worker_s, 3),
-        "host_overhead_per_cell_ms": round((wall - worker_s - start_s) / max(1, len(rows)) * 1000, 2),
-        "row_appends_per_s": round(statistics.median(samples)),
-    }
+        scratch = Path(scratch)
+        corpus = scratch / "cases"
+        shutil.copytree(CASES, corpus)
+        # 1. the floor, then the harness on the same cells (each once before, so both read warm files)
+        timed([python, "-m", "matrix.bench_loop", "--cases-dir", str(corpus), "--opsets", "9", "--time-budget", "0.01"])
+        loop_s, loop = timed([python, "-m", "matrix.bench_loop", "--cases-dir", str(corpus), "--opsets", "9,11,13,17",
+                              "--time-budget", "0.01"])
+        floor = json.loads(loop.stdout.strip().splitlines()[-1])
+        harness_s, run = harness(python, scratch / "out", corpus, "--fresh")
+        cells = len(Results(scratch / "out").rows())
+        start = json.loads((next((scratch / "out" / "runs").glob("*/bench.state.json"))).read_text()).get("start_s")
+        report["loop"] = {"wall_s": round(loop_s, 2), "cells": floor["cells"], "imports_s": floor["imports_s"],
+                          "cells_s": floor["cells_s"]}
+        report["harness"] = {"wall_s": round(harness_s, 2), "rows": cells, "worker_start_s": start}
+        report["harness_vs_loop"] = round(harness_s / loop_s, 2)
+        # 2. nothing changed; then one case edited
+        again_s, _ = harness(python, scratch / "out", corpus)
+        report["rerun_nothing_changed_s"] = round(again_s, 2)
+        case = corpus / "expand_minus_one.py"
+        case.write_text(case.read_text() + "\n# edited for the benchmark\n")
+        edited_s, edited = harness(python, scratch / "out", corpus)
+        ran = [line for line in edited.stderr.splitlines() if "run now" in line]
+        report["rerun_one_case_edited"] = {"wall_s": round(edited_s, 2), "summary": ran[-1] if ran else ""}
+        # 3. the quick lineup, serially then two at a time
+        if lineup:
+            args = [sys.executable, "-m", "matrix", "run", *[a for e in QUICK for a in ("--env", e)], "--fresh",
+                    "--no-report", "--verbose", "--time-budget", "0.05"]
+            timed([*args, "--jobs", "1", "--out", str(scratch / "warm"), "--cases", "basic_export"])  # builds envs
+            serial_s, _ = timed([*args, "--jobs", "1", "--out", str(scratch / "serial")])
+            parallel_s, _ = timed([*args, "--jobs", "2", "--out", str(scratch / "parallel")])
+            same = statuses(scratch / "serial") == statuses(scratch / "parallel")
+            report["quick_lineup"] = {"serial_s": round(serial_s, 1), "jobs_2_s": round(parallel_s, 1),
+                                      "speedup": round(serial_s / parallel_s, 2), "same_statuses": same}
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
     parser = argparse.ArgumentParser(prog="python -m matrix.bench")
     parser.add_argument("--python", default=sys.executable, help="worker interpreter (needs torch, onnx, onnxruntime)")
-    parser.add_argument("--cells", type=int, default=20)
+    parser.add_argument("--skip-lineup", action="store_true", help="leave out the quick lineup serial vs --jobs 2")
     args = parser.parse_args(argv)
-    print(json.dumps(bench(args.python, args.cells), indent=1))
+    result = bench(args.python, not args.skip_lineup)
+    print(json.dumps(result, indent=1))
+    print(f"harness / one-process loop: {result['harness_vs_loop']}x (goal <= 1.25); nothing changed: "
+          f"{result['rerun_nothing_changed_s']} s (goal <= 2 s)"
+          + (f"; quick lineup --jobs 2 vs serial: {result['quick_lineup']['speedup']}x faster, same statuses: "
+             f"{result['quick_lineup']['same_statuses']}" if "quick_lineup" in result else ""))
     return 0
 
 

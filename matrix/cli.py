@@ -34,6 +34,12 @@ def _positive(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number above 0")
+    return int(text)
+
+
 def _name(kind: str):
     def check(text: str) -> str:
         try:
@@ -66,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the matrix in one environment, then render the report")
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--env", help="a lineup entry id: its environment is built (or reused) and run")
+    where.add_argument("--env", action="append", help="a lineup entry id: its environment is built (or reused) "
+                       "and run; repeat it to run several (--jobs at once)")
     where.add_argument("--python", help="run the worker with this interpreter instead (default: this one)")
     run.add_argument("--env-id", type=_name("--env-id"), help="the id rows get with --python (default: local-<interpreter name>)")
     run.add_argument("--cases", help="regular expression on 'case' or 'case/variant'")
@@ -83,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the lineup file (default matrix/lineup.toml)")
     run.add_argument("--time-budget", type=_positive, default=1.0, help="seconds of latency sampling per cell")
     run.add_argument("--no-report", action="store_true", help="do not render the report afterwards")
+    run.add_argument("--jobs", type=_count, default=None,
+                     help="environments to run at once (default: what this machine's cores and memory allow)")
+    run.add_argument("--fresh", action="store_true",
+                     help="run every cell again, even when an earlier run answered it with this environment and case")
+    run.add_argument("--verbose", action="store_true",
+                     help="one line per cell instead of the live display (the default when not in a terminal)")
     run.add_argument("--allow-regressions", action="store_true", help="exit 0 even when a cell regressed")
 
     replay = sub.add_parser("replay", help="run every environment's exported files with one environment's runtimes")
@@ -128,54 +141,96 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from matrix.runner import CorpusError, EnvironmentBroken, EnvRunner, default_memory_limit_mb
+    from matrix.console import make_console
+    from matrix.parallel import Task, default_jobs, run_all
+    from matrix.runner import EnvRunner, default_memory_limit_mb
     selection = parse_selection(args.cases, args.opsets, args.exporters, args.runtimes)
     case_dirs = [p.resolve() for p in (args.cases_dir or [REPO_ROOT / "cases"])]
     for folder in case_dirs:
         if not folder.is_dir():
             raise SelectionError(f"--cases-dir {folder} is not a folder")
-    if args.env:
-        from matrix.envs import EnvBuildError, UnresolvablePins, ensure_env
-        from matrix.interpreters import InterpreterNotFound
-        entry = find_entry(load_lineup(args.lineup), args.env)
-        try:
-            python = ensure_env(entry, log=_eprint)
-        except (InterpreterNotFound, UnresolvablePins) as exc:
-            raise LineupError(f"{args.lineup}: {exc}") from None
-        except EnvBuildError as exc:
-            _eprint(str(exc))
-            return 1
-        env_id = entry.id
+    memory = default_memory_limit_mb() if args.memory_limit_mb is None else args.memory_limit_mb
+    out = args.out.resolve()
+    envs = list(dict.fromkeys(args.env or []))
+    if len(envs) > 1 and args.run_id is None and args.env_id:
+        raise SelectionError("--env-id names the environment of --python; it cannot go with several --env")
+    jobs = args.jobs or default_jobs(max(1, len(envs)))
+    console = make_console(args.verbose)
+
+    def runner(env_id: str, python: str, fingerprint: str | None) -> EnvRunner:
+        return EnvRunner(env_id, python, out, selection, case_dirs, timeout_s=args.timeout, run_id=args.run_id,
+                         time_budget_s=args.time_budget, memory_limit_mb=memory, log=console.note,
+                         on_cell=console.cell, fingerprint=fingerprint, fresh=args.fresh,
+                         concurrent_envs=min(jobs, max(1, len(envs))))
+
+    tasks = []
+    if envs:
+        from matrix.envs import ensure_env, env_fingerprint
+        lineup = load_lineup(args.lineup)
+        for env_id in envs:
+            entry = find_entry(lineup, env_id)
+
+            def make(entry=entry) -> EnvRunner:
+                python = ensure_env(entry, log=console.note)
+                return runner(entry.id, str(python), env_fingerprint(entry))
+            tasks.append(Task(entry.id, make))
     else:
+        from matrix.reuse import python_fingerprint
         python = os.path.abspath(args.python) if args.python else sys.executable  # the worker runs in another cwd
         if not os.access(python, os.X_OK) or os.path.isdir(python):
             raise SelectionError(f"--python {args.python}: not an executable interpreter")
         env_id = args.env_id or "local-" + Path(python).parent.parent.name
-    runner = EnvRunner(env_id, python, args.out.resolve(), selection, case_dirs, timeout_s=args.timeout,
-                       run_id=args.run_id, time_budget_s=args.time_budget,
-                       memory_limit_mb=default_memory_limit_mb() if args.memory_limit_mb is None else args.memory_limit_mb)
-    try:
-        outcome = runner.run()
-    except CorpusError as exc:
-        raise SelectionError(str(exc)) from None
-    except EnvironmentBroken as exc:
-        _eprint(str(exc))
-        return 1
-    statuses = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items()))
-    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(outcome.verdicts.items()))
-    _eprint(f"[{env_id}] run {outcome.run_id}: {outcome.planned} cells ({outcome.ran} run now, "
-            f"{outcome.resumed} resumed) in {outcome.wall_s:.1f} s: {statuses}; {verdicts}")
-    _eprint(f"[{env_id}] rows: {outcome.rows_file}")
-    if not args.no_report:
+        check_name("--env-id", env_id)
+        tasks.append(Task(env_id, lambda: runner(env_id, python, python_fingerprint(python))))
+    with console:
+        run_all(tasks, jobs)
+        outcomes = [task.result for task in tasks if task.result is not None]
+        for outcome in outcomes:
+            console.end(outcome)
+    return _finish_run(args, tasks, outcomes)
+
+
+def _finish_run(args: argparse.Namespace, tasks: list, outcomes: list) -> int:
+    """Say how each environment went, render the report, and choose the exit status (worst wins)."""
+    from matrix.envs import EnvBuildError, UnresolvablePins
+    from matrix.interpreters import InterpreterNotFound
+    from matrix.runner import CorpusError, EnvironmentBroken
+    status = 0
+    for task in tasks:
+        error = task.error
+        if error is None:
+            continue
+        if isinstance(error, (InterpreterNotFound, UnresolvablePins)):
+            _eprint(f"error: {args.lineup}: {error}")
+            status = max(status, 2)
+        elif isinstance(error, (SelectionError, LineupError, ResultsError, StorageError, CorpusError)):
+            _eprint(f"error: {error}")
+            status = max(status, 2)
+        elif isinstance(error, (EnvBuildError, EnvironmentBroken)):
+            _eprint(str(error))
+            status = max(status, 1)
+        elif isinstance(error, (KeyboardInterrupt, SystemExit)) or not isinstance(error, Exception):
+            raise error
+        else:
+            raise error
+    for outcome in outcomes:
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items()))
+        verdicts = ", ".join(f"{n} {v}" for v, n in sorted(outcome.verdicts.items()))
+        how = "up to date" if outcome.up_to_date else (f"{outcome.ran} run now, {outcome.reused} reused, "
+                                                       f"{outcome.resumed} resumed, {outcome.skipped} not applicable")
+        _eprint(f"[{outcome.env_id}] run {outcome.run_id}: {outcome.planned} cells ({how}) in {outcome.wall_s:.1f} s: "
+                f"{statuses}; {verdicts}")
+        if outcome.verdicts.get("flaky"):
+            _eprint(f"[{outcome.env_id}] {outcome.verdicts['flaky']} flaky cell(s): two runs disagreed "
+                    f"(not counted as regressions)")
+        if outcome.broken_cases:
+            status = max(status, 1)
+        if outcome.verdicts.get("regression") and not args.allow_regressions:
+            _eprint(f"[{outcome.env_id}] {outcome.verdicts['regression']} regression(s); --allow-regressions to exit 0")
+            status = max(status, 1)
+    if outcomes and not args.no_report:
         cmd_report(argparse.Namespace(out=args.out, lineup=args.lineup))
-    if outcome.verdicts.get("flaky"):
-        _eprint(f"[{env_id}] {outcome.verdicts['flaky']} flaky cell(s): two runs disagreed (not counted as regressions)")
-    if outcome.broken_cases:
-        return 1
-    if outcome.verdicts.get("regression") and not args.allow_regressions:
-        _eprint(f"[{env_id}] {outcome.verdicts['regression']} regression(s); --allow-regressions to exit 0")
-        return 1
-    return 0
+    return status
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

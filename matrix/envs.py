@@ -78,6 +78,14 @@ def built_entries(entries: list[Entry], envs_dir: Path = ENVS_DIR) -> list[Entry
     return ready
 
 
+def env_fingerprint(entry: Entry, envs_dir: Path = ENVS_DIR) -> str | None:
+    """The identity of the built environment (its pins, Python and wheel folders), as its marker recorded it."""
+    try:
+        return json.loads((envs_dir / entry.id / MARKER).read_text()).get("fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def env_python(env_dir: Path) -> Path:
     return env_dir / "bin" / "python"
 

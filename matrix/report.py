@@ -8,6 +8,7 @@ render never leaves a broken or empty page where a good one was.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import os
 from pathlib import Path
@@ -78,7 +79,10 @@ def _header_spans(columns: list[dict], depth: int) -> list[dict]:
 
 def cell_summary(row: dict) -> str:
     parts = []
-    if row.get("max_abs_err") is not None and row["status"] in ("pass", "diverge", "batch-fail"):
+    error = row.get("error") or ""
+    if row["status"] == "diverge" and ("has shape" in error or "outputs, eager PyTorch gives" in error):
+        parts.append("shape" if "has shape" in error else "outputs")  # a wrong shape has no error to show
+    elif row.get("max_abs_err") is not None and row["status"] in ("pass", "diverge", "batch-fail"):
         parts.append("Δ" + _fmt(row["max_abs_err"]))
     if row.get("latency_ms") is not None:
         parts.append(_fmt(row["latency_ms"], "ms"))
@@ -101,7 +105,8 @@ def reproduction(row: dict, case: dict | None, entries: dict[str, Entry]) -> str
                                         entries.get(row.get("runtime_env") or row["env_id"]))
     except ReproError as exc:
         return f"# no reproduction: {exc}"
-    return shell_snippet(script, commands, f"repro-{row['case']}")
+    digest = hashlib.sha256(f"{row['env_id']} {row['cell']}".encode()).hexdigest()[:6]
+    return shell_snippet(script, commands, f"repro-{row['case']}-{digest}")  # one folder per snippet
 
 
 def _env_key(rank: dict[str, int]):
@@ -111,7 +116,8 @@ def _env_key(rank: dict[str, int]):
 def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
     view = current_view(results.rows(), results.current_hashes())
     catalogue = results.catalogue()
-    shown, hidden = shown_columns(view)
+    skips = results.skips()
+    shown, hidden = shown_columns(view, skips)
     entries = {e.id: e for e in lineup}
     env_key = _env_key({e.id: i for i, e in enumerate(lineup)})  # lineup order: oldest torch first
     columns = [_column_label({k: _clean(v) for k, v in c.items()}) for c in shown.to_dict("records")]
@@ -141,10 +147,14 @@ def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
     for env_id in env_ids:
         sub = view[(view["env_id"] == env_id) & (view["runtime_env"] == "")]
         last = sub.iloc[-1] if len(sub) else None
+        statuses = sub["status"].value_counts().to_dict()
+        not_applicable = int(skips[skips["env_id"] == env_id]["cells"].sum()) if not skips.empty else 0
+        if not_applicable:
+            statuses["skip"] = statuses.get("skip", 0) + not_applicable
         env_rows.append({"id": env_id, "versions": {k: _clean(last.get(k)) if last is not None else None
                                                     for k in VERSION_FIELDS},
-                         "note": entries[env_id].note if env_id in entries else "", "cells": len(sub),
-                         "statuses": sub["status"].value_counts().to_dict(),
+                         "note": entries[env_id].note if env_id in entries else "",
+                         "cells": len(sub) + not_applicable, "statuses": statuses,
                          "verdicts": sub["verdict"].value_counts().to_dict(),
                          "stale": int(sub["stale"].sum()), "run_id": sub["run_id"].max() if len(sub) else ""})
     cases = [_case_entry(catalogue[c]) for c in sorted(catalogue)]

@@ -163,8 +163,12 @@ class ReproError(ValueError):
 
 
 def literal(text: str) -> str:
-    """A Python literal for ``text``: a readable raw triple-quoted string when that is exact, else repr()."""
-    if "'''" not in text and not text.endswith("\\") and "\r" not in text and "\\" not in text:
+    """A Python literal for ``text``: a readable raw triple-quoted string when that is exact, else repr().
+
+    A raw string keeps every backslash as written; it only cannot hold its own delimiter, end in a
+    backslash or a quote, or carry a carriage return through a copy-paste.
+    """
+    if "'''" not in text and not text.endswith(("\\", "'")) and "\r" not in text:
         return "r'''" + text + "'''"
     return repr(text)
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from matrix.store import RUNS, ResultsError, RunDir, read_json, read_rows
-from matrix.wire import ROW_FIELDS, case_hash
+from matrix.store import RUNS, ResultsError, RunDir, current_hashes, read_json, read_rows
+from matrix.wire import ROW_FIELDS
 
 ROWS_SUFFIXES = (".jsonl",)
+SKIP_KEYS = ("exporter", "opset_requested", "runtime", "provider", "runtime_env", "reason", "cells")
 NOT_ROWS = (".unconfirmed.jsonl",)
 
 
@@ -33,19 +34,6 @@ def _created(run: RunDir) -> str:
         return dt.datetime.fromtimestamp(run.path.stat().st_mtime, dt.timezone.utc).isoformat()
     except OSError:
         return ""
-
-
-def current_hashes(case_dirs: list[Path]) -> dict[str, str]:
-    """The case hash of every case module as it is on disk now (stdlib: the host imports no case)."""
-    hashes = {}
-    for folder in case_dirs:
-        if folder.is_dir():
-            for path in sorted(folder.glob("[!_]*.py")):
-                try:
-                    hashes[path.stem] = case_hash(str(path))
-                except OSError:
-                    continue
-    return hashes
 
 
 class Results:
@@ -120,6 +108,26 @@ class Results:
             if isinstance(case, dict) and case.get("id") == case_id:
                 return case
         return None
+
+    def skips(self) -> pd.DataFrame:
+        """The columns each environment could not have, with the reason and how many cells, newest run's word."""
+        found: dict[tuple, dict] = {}
+        for run in self.runs:
+            for path in sorted(run.path.glob("*.skips.json")):
+                try:
+                    data = read_json(path)
+                except ResultsError as exc:
+                    self.problems.append(str(exc))
+                    continue
+                if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
+                    self.problems.append(f"{path}: not a record of skipped columns, skipped")
+                    continue
+                for column in data["columns"]:
+                    if isinstance(column, dict) and isinstance(column.get("reason"), str):
+                        entry = {"env_id": data.get("env_id"), **{k: column.get(k) for k in SKIP_KEYS}}
+                        entry["runtime_env"] = entry["runtime_env"] or ""
+                        found[tuple(entry[k] for k in ("env_id", *SKIP_KEYS[:-2]))] = entry
+        return pd.DataFrame(list(found.values()), columns=["env_id", *SKIP_KEYS])
 
     def current_hashes(self) -> dict[str, str]:
         return current_hashes(self.case_dirs)

@@ -5,7 +5,12 @@ its limit becomes ``timeout`` and the worker's process tree is killed. Either wa
 worker is restarted and the next cell runs. A cell that is not as its case expects is
 run once more, in a fresh worker, before it is called a regression: if the two runs
 disagree the row says ``flaky`` and keeps both. Rows are appended as they come, so a
-rerun of the same command resumes where the last one stopped.
+rerun of the same command resumes where the last one stopped, and a finished run whose
+environment and cases are unchanged is not run again (see reuse.py).
+
+Cells that cannot exist here (no dynamo exporter in torch 1.4, no GPU, an opset above the
+exporter's maximum) are decided once per column from the worker's probes and recorded once,
+in ``<env>.skips.json``: they cost no row, no time and no line.
 """
 from __future__ import annotations
 
@@ -21,9 +26,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from matrix.plan import Selection, SelectionError, plan_cells, skip_reason
-from matrix.results import Results
-from matrix.store import (ResultsError, RunDir, StorageError, append_row, claim_run, read_json, read_rows,
-                          write_json)
+from matrix.reuse import carry_exports, reusable_rows, up_to_date
+from matrix.store import (ResultsError, RunDir, StorageError, append_row, append_rows, claim_run, read_json,
+                          read_rows, sync_file, write_json)
 from matrix.wire import Cell, Row, Status, Verdict, judge
 from matrix.worker_process import WorkerDied, WorkerProcess, WorkerTimeout
 
@@ -44,6 +49,10 @@ class CorpusError(ValueError):
     """The corpus as a whole cannot run (two cases with one id): nothing runs."""
 
 
+class Stopped(BaseException):
+    """The run was stopped (Ctrl-C, SIGTERM) while this environment was working: no worker is restarted."""
+
+
 def default_memory_limit_mb() -> int:
     """3/4 of physical memory: a runaway case fails its cell, not the machine. None with an
     NVIDIA GPU: CUDA reserves far more address space than it uses, and RLIMIT_AS breaks it."""
@@ -60,10 +69,14 @@ class EnvOutcome:
     planned: int = 0
     ran: int = 0
     resumed: int = 0
+    reused: int = 0
+    skipped: int = 0
     confirmed: int = 0
+    up_to_date: bool = False
     statuses: Counter = dataclasses.field(default_factory=Counter)
     verdicts: Counter = dataclasses.field(default_factory=Counter)
     broken_cases: list[str] = dataclasses.field(default_factory=list)
+    start_s: dict[str, float] = dataclasses.field(default_factory=dict)
     wall_s: float = 0.0
 
 
@@ -111,22 +124,48 @@ def settle(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _progress(env_id: str, index: int, total: int, cell: Cell, row: dict[str, Any], stream=sys.stderr) -> None:
-    width = len(str(total))
-    provider = cell.provider.replace("ExecutionProvider", "")
-    what = f"{cell.case}/{cell.variant} {cell.exporter} opset{cell.opset} {cell.runtime}/{provider}"
-    tail = row.get("status", "?")
-    if row.get("verdict") and row["verdict"] != Verdict.AS_EXPECTED.value:
-        tail += f" ({row['verdict']})"
-    print(f"[{env_id} {index:>{width}}/{total}] {what:<64} {tail} {row.get('duration_s') or 0:.1f}s",
-          file=stream, flush=True)
+def count(outcome: EnvOutcome, row: dict[str, Any]) -> None:
+    outcome.statuses[row["status"]] += 1
+    outcome.verdicts[row.get("verdict") or "?"] += 1
+
+
+def _column(cell: Cell) -> tuple:
+    """A column of the matrix: where a cell can or cannot exist does not depend on the case."""
+    return (cell.exporter, cell.opset, cell.runtime, cell.provider, cell.runtime_env)
+
+
+def skips_file(rows_file: Path) -> Path:
+    return rows_file.with_suffix(".skips.json")
+
+
+def outcome_of(run: RunDir, env_id: str, rows_file: Path) -> EnvOutcome:
+    """The outcome of a finished run, read back (what an up-to-date command reports)."""
+    outcome = EnvOutcome(env_id, run.run_id, rows_file, up_to_date=True)
+    rows, _ = read_rows(rows_file)
+    for row in rows:
+        count(outcome, row)
+    try:
+        skips = read_json(skips_file(rows_file)) or {}
+    except ResultsError:
+        skips = {}
+    for column in skips.get("columns", []):
+        outcome.statuses[Status.SKIP.value] += int(column.get("cells", 0))
+        outcome.verdicts[Verdict.AS_EXPECTED.value] += int(column.get("cells", 0))
+    try:
+        catalogue = read_json(run.catalogue_file(env_id)) or {}
+    except ResultsError:
+        catalogue = {}
+    outcome.broken_cases = [c["error"] for c in catalogue.get("cases", []) if isinstance(c, dict) and c.get("error")]
+    outcome.planned = sum(outcome.statuses.values())
+    return outcome
 
 
 class EnvRunner:
     def __init__(self, env_id: str, python: str | Path, out: Path, selection: Selection, case_dirs: list[Path],
                  timeout_s: float = 300.0, run_id: str | None = None, memory_limit_mb: int = 0,
                  time_budget_s: float = 1.0, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
-                 progress: bool = True) -> None:
+                 on_cell: Callable[[str, int, int, Cell, dict], None] | None = None, fingerprint: str | None = None,
+                 fresh: bool = False, concurrent_envs: int = 1) -> None:
         self.env_id = env_id
         self.python = python
         self.out = out
@@ -137,23 +176,30 @@ class EnvRunner:
         self.memory_limit_mb = memory_limit_mb
         self.time_budget_s = time_budget_s
         self.log = log
-        self.progress = progress
+        self.on_cell = on_cell or (lambda *args: None)
+        self.fingerprint = fingerprint  # the environment's identity: rows of the same one can be reused
+        self.fresh = fresh
+        self.concurrent_envs = concurrent_envs
         self.exclude: list[str] = []
         self.replaying = False  # a replay worker exports nothing: it warms up its runtimes only
         self.hello: dict[str, Any] = {}
         self.worker: WorkerProcess | None = None
+        self.abort: Any = None  # a threading.Event set when the whole run stops (parallel.py)
 
     # -- the worker ------------------------------------------------------------------------------
 
     def _start(self, run: RunDir) -> WorkerProcess:
         """A ready worker; a case whose import kills the worker is excluded and named."""
+        if self.abort is not None and self.abort.is_set():
+            raise Stopped()
         if self.worker is not None:
             self.worker.close()
             self.worker = None
+        planned = [*(() if self.replaying else self.selection.exporters), *self.selection.runtimes]
         for _ in range(MAX_IMPORT_DEATHS + 1):
             worker = WorkerProcess(self.python, self.case_dirs, run.exports_dir(self.env_id), run.log_file(self.env_id),
-                                   self.exclude, self.memory_limit_mb, self.time_budget_s,
-                                   warm=[*(() if self.replaying else self.selection.exporters), *self.selection.runtimes])
+                                   self.exclude, self.memory_limit_mb, self.time_budget_s, planned=planned,
+                                   timing_lock=self.out / "runs" / ".timing.lock")
             try:
                 self.hello = worker.start(START_TIMEOUT_S)
                 self.worker = worker
@@ -186,10 +232,19 @@ class EnvRunner:
 
     def run(self) -> EnvOutcome:
         started = time.monotonic()
+        if not self.fresh and self.run_id is None:
+            done = up_to_date(self.out, self.env_id, self.fingerprint, self.selection.to_dict(), self.case_dirs)
+            if done is not None:
+                outcome = outcome_of(done, self.env_id, done.rows_file(self.env_id))
+                self.log(f"[{self.env_id}] up to date: run {done.run_id} answered these cells with this "
+                         f"environment and these cases (--fresh to run them again)")
+                outcome.wall_s = time.monotonic() - started
+                return outcome
         with claim_run(self.out, self.env_id, self.selection.to_dict(), self.run_id) as run:
             outcome = EnvOutcome(self.env_id, run.run_id, run.rows_file(self.env_id))
             try:
                 self._start(run)
+                outcome.start_s = dict(self.hello.get("start_s") or {})
                 self._run_cells(run, outcome)
             except BaseException:
                 self._close(interrupted=True)
@@ -215,20 +270,43 @@ class EnvRunner:
             raise SelectionError(f"--cases {self.selection.cases!r} matches no case (cases: {known})")
         jobs = [Job(cell, case_hash=cases[cell.case].get("case_hash")) for cell in cells]
         run.set_env_state(self.env_id, status="running", planned=len(cells), started=_utc_now(),
-                          python=str(self.python), versions=versions)
+                          python=str(self.python), versions=versions, fingerprint=self.fingerprint,
+                          start_s=self.hello.get("start_s"))
+        if not self.fresh:
+            self._carry_over(run, jobs, outcome)
         self.run_jobs(run, run.rows_file(self.env_id), jobs, cases, outcome)
         rows, _ = read_rows(run.rows_file(self.env_id))
         answered = {r["cell"] for r in rows} & {job.cell.key for job in jobs}
-        if len(answered) < len(jobs):  # never "complete" with fewer rows than cells
-            raise StorageError(f"{run.rows_file(self.env_id)}: {len(jobs) - len(answered)} of {len(jobs)} cells have "
-                               f"no row after the run; it stays unfinished: run the same command to resume")
+        missing = len(jobs) - outcome.skipped - len(answered)
+        if missing > 0:  # never "complete" with fewer rows than cells
+            raise StorageError(f"{run.rows_file(self.env_id)}: {missing} of {len(jobs)} cells have no row after "
+                               f"the run; it stays unfinished: run the same command to resume")
         run.set_env_state(self.env_id, status="complete", done=len(cells), finished=_utc_now())
+
+    def _carry_over(self, run: RunDir, jobs: list[Job], outcome: EnvOutcome) -> None:
+        """Copy the rows an earlier run of this environment wrote for cells whose case did not change."""
+        source, previous = reusable_rows(self.out, self.env_id, self.fingerprint, exclude=run.run_id)
+        if source is None:
+            return
+        already, _ = read_rows(run.rows_file(self.env_id)) if run.rows_file(self.env_id).exists() else ([], [])
+        present = {r["cell"] for r in already}
+        carried, stems = [], set()
+        for job in jobs:
+            row = previous.get(job.cell.key)
+            if row is None or job.cell.key in present or not job.case_hash or row.get("case_hash") != job.case_hash:
+                continue
+            carried.append(dict(row, run_id=run.run_id, reused_from=row.get("reused_from") or row["run_id"]))
+            stems.add(job.cell.export_stem(job.case_hash))
+        if carried:
+            append_rows(run.rows_file(self.env_id), carried)
+            carry_exports(source, run, self.env_id, stems)
+            outcome.reused = len(carried)
+            self.log(f"[{self.env_id}] {len(carried)} of {len(jobs)} cells reused from run {source.run_id} "
+                     f"(same environment, same case source)")
 
     def run_jobs(self, run: RunDir, rows_file: Path, jobs: list[Job], cases: dict[str, dict[str, Any]],
                  outcome: EnvOutcome) -> None:
         """Answer every job not already answered in ``rows_file``: skips by the host, the rest by the worker."""
-        versions = self.hello["versions"]
-        caps = self.hello["capabilities"]
         existing, problems = read_rows(rows_file) if rows_file.exists() else ([], [])  # a device: a problem
         for problem in problems:
             self.log(f"[{self.env_id}] {problem}")
@@ -243,18 +321,36 @@ class EnvRunner:
                 stale += 1  # answers an older version of the case: run it again
                 continue
             done[row["cell"]] = row
+        try:  # columns decided not applicable in this run already: done, nothing to ask the worker
+            recorded = (read_json(skips_file(rows_file)) or {}).get("columns", [])
+        except ResultsError:
+            recorded = []
+        skip_columns = {(c.get("exporter"), c.get("opset_requested"), c.get("runtime"), c.get("provider"),
+                         c.get("runtime_env")) for c in recorded if isinstance(c, dict)}
+        skipped_before = [job for job in jobs if _column(job.cell) in skip_columns]
+        if skipped_before:
+            outcome.skipped = len(skipped_before)
+            outcome.statuses[Status.SKIP.value] += len(skipped_before)
+            outcome.verdicts[Verdict.AS_EXPECTED.value] += len(skipped_before)
+            for job in skipped_before:
+                done.setdefault(job.cell.key, None)
         pending_file = rows_file.with_suffix(".unconfirmed.jsonl")
         unconfirmed = {r["cell"]: r for r in (read_rows(pending_file)[0] if pending_file.exists() else [])
                        if r["cell"] in wanted and r["cell"] not in done}
         todo = [job for job in jobs if job.cell.key not in done and job.cell.key not in unconfirmed]
-        outcome.planned, outcome.resumed = len(jobs), len(jobs) - len(todo)
-        if outcome.resumed:
+        outcome.planned = len(jobs)
+        outcome.resumed = len(done) + len(unconfirmed) - outcome.reused - outcome.skipped
+        if outcome.resumed > 0:
             self.log(f"[{self.env_id}] resuming run {run.run_id}: {outcome.resumed} of {len(jobs)} cells already done")
         if stale:
             self.log(f"[{self.env_id}] {stale} row(s) answer an older version of their case: running them again")
+        if todo and self.worker is None:  # everything answered: no worker, no seconds spent on one
+            self._start(run)
+        todo = self._skip_columns(rows_file, todo, outcome) if todo else todo
+        versions = self.hello.get("versions") or {}
         poisoned: dict[str, dict[str, Any]] = {}
-        skipped: Counter = Counter()
-        index = outcome.resumed
+        synced = time.monotonic()
+        index = len(jobs) - len(todo) - outcome.skipped
         changed_case = None  # a case that changed the worker's global state: restart before the next one
         for job in todo:
             index += 1
@@ -264,32 +360,71 @@ class EnvRunner:
                          f"restarting the worker before {job.cell.case!r}")
                 self._start(run)
                 changed_case = None
-            reason = skip_reason(job.cell, caps)
-            if reason:
-                row = Row.for_cell(job.cell, versions, case_hash=job.case_hash, status=Status.SKIP.value,
-                                   stage="plan", error=reason).to_dict()
-                skipped[reason] += 1
-            else:
-                row = self._attempt(run, job, case, versions, poisoned)
-                if row.get("state_changed"):
-                    changed_case = job.cell.case
+            row = self._attempt(run, job, case, versions, poisoned)
+            if row.get("state_changed"):
+                changed_case = job.cell.case
             row = self._finalise(run, row, job, case)
             if row["verdict"] in NOT_AS_EXPECTED:
                 append_row(pending_file, row)  # not a regression until a fresh worker agrees
                 unconfirmed[job.cell.key] = row
             else:
-                append_row(rows_file, row)
-                self._count(outcome, row)
+                synced = self._append(rows_file, row, synced)
+                count(outcome, row)
             outcome.ran += 1
-            if self.progress and row["status"] != Status.SKIP.value:
-                _progress(self.env_id, index, len(jobs), job.cell, row)
-        for reason, count in skipped.items():
-            self.log(f"[{self.env_id}] {count} cells skipped: {reason}")
+            self.on_cell(self.env_id, index, len(jobs) - outcome.skipped, job.cell, row)
+        if todo:
+            sync_file(rows_file)
         if unconfirmed:
             self._confirm(run, rows_file, [wanted[key] for key in unconfirmed], unconfirmed, cases, versions, outcome)
             pending_file.unlink(missing_ok=True)
-        for row in done.values():  # the verdicts of resumed rows count too: the run's outcome is all its cells
-            self._count(outcome, row)
+        for row in done.values():  # the verdicts of resumed and reused rows count too: the outcome is all cells
+            if row is not None:
+                count(outcome, row)
+
+    @staticmethod
+    def _append(rows_file: Path, row: dict[str, Any], synced: float) -> float:
+        """Append a row; wait for the disk at most twice a second (and once at the end of the jobs)."""
+        now = time.monotonic()
+        append_row(rows_file, row, sync=now - synced >= 0.5)
+        return now if now - synced >= 0.5 else synced
+
+    def _skip_columns(self, rows_file: Path, todo: list[Job], outcome: EnvOutcome) -> list[Job]:
+        """Decide, once per column, the cells this environment cannot have; record each column once."""
+        caps = self.hello["capabilities"]
+        reasons: dict[tuple, str | None] = {}
+        columns: dict[tuple, dict[str, Any]] = {}
+        runnable = []
+        for job in todo:
+            cell = job.cell
+            column = _column(cell)
+            if column not in reasons:
+                reasons[column] = skip_reason(cell, caps)
+            if reasons[column] is None:
+                runnable.append(job)
+                continue
+            entry = columns.setdefault(column, {"exporter": cell.exporter, "opset_requested": cell.opset,
+                                                "runtime": cell.runtime, "provider": cell.provider,
+                                                "runtime_env": cell.runtime_env, "reason": reasons[column],
+                                                "cells": 0})
+            entry["cells"] += 1
+        skipped = sum(c["cells"] for c in columns.values())
+        if columns:
+            try:
+                recorded = (read_json(skips_file(rows_file)) or {}).get("columns", [])
+            except ResultsError:
+                recorded = []
+            write_json(skips_file(rows_file), {"env_id": todo[0].env_id or self.env_id,
+                                               "columns": recorded + list(columns.values())})
+            by_reason = Counter()
+            for column in columns.values():
+                by_reason[column["reason"]] += column["cells"]
+            for reason, cells in by_reason.items():
+                self.log(f"[{self.env_id}] {cells} cells not applicable here, recorded once per column: {reason}")
+        if skipped:
+            outcome.skipped += skipped
+            outcome.statuses[Status.SKIP.value] += skipped
+            outcome.verdicts[Verdict.AS_EXPECTED.value] += skipped
+        return runnable
 
     def _attempt(self, run: RunDir, job: Job, case: dict[str, Any], versions: dict[str, Any],
                  poisoned: dict[str, dict[str, Any]], fresh: bool = False) -> dict[str, Any]:
@@ -324,7 +459,8 @@ class EnvRunner:
             return row
 
     def _finalise(self, run: RunDir, row: dict[str, Any], job: Job, case: dict[str, Any]) -> dict[str, Any]:
-        row.update(run_id=run.run_id, env_id=job.env_id or self.env_id, finished_at=_utc_now())
+        row.update(run_id=run.run_id, env_id=job.env_id or self.env_id, finished_at=_utc_now(),
+                   concurrent_envs=self.concurrent_envs, cpu_cores=len(os.sched_getaffinity(0)))
         row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
         return row
 
@@ -340,15 +476,9 @@ class EnvRunner:
             row = settle(first_rows[job.cell.key], second)
             row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
             append_row(rows_file, row)
-            self._count(outcome, row)
+            count(outcome, row)
             outcome.confirmed += 1
-            if self.progress:
-                _progress(self.env_id, outcome.confirmed, len(jobs), job.cell, row)
-
-    @staticmethod
-    def _count(outcome: EnvOutcome, row: dict[str, Any]) -> None:
-        outcome.statuses[row["status"]] += 1
-        outcome.verdicts[row.get("verdict") or "?"] += 1
+            self.on_cell(self.env_id, outcome.confirmed, len(jobs), job.cell, row)
 
     # -- other environments' exported files ---------------------------------------------------------
 
@@ -359,6 +489,7 @@ class EnvRunner:
         environment's runtime is the runtime's. Rows go beside the exporting environment's
         own, in its newest run that has exports, as ``<env>.replay.jsonl``.
         """
+        from matrix.results import Results  # pandas: only when replaying
         outcomes = []
         self.replaying = True
         for env_id, run in Results(self.out).exports(exclude=self.env_id):
@@ -367,8 +498,6 @@ class EnvRunner:
             if not jobs:
                 continue
             started = time.monotonic()
-            if self.worker is None:
-                self._start(run)
             try:
                 catalogue = read_json(run.catalogue_file(env_id)) or {}
             except ResultsError as exc:
@@ -405,5 +534,6 @@ def replay_jobs(folder: Path, env_id: str, runtime_env: str, selection: Selectio
             adapter = RUNTIMES[name]
             cell = Cell(exported["case"], exported["variant"], exported["exporter"], exported["opset"],
                         adapter.runtime, adapter.provider, exported.get("options") or {}, runtime_env=runtime_env)
-            jobs.append(Job(cell, kind="replay", export=str(sidecar), env_id=env_id))
+            jobs.append(Job(cell, kind="replay", export=str(sidecar), case_hash=exported.get("case_hash"),
+                            env_id=env_id))
     return jobs

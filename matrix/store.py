@@ -24,7 +24,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Iterator
 
-from matrix.wire import Row
+from matrix.wire import Row, case_hash
 
 RUNS = "runs"
 
@@ -171,7 +171,12 @@ def _make_dirs(path: Path, created: list[Path]) -> None:
             break
         missing.append(folder)
     for folder in reversed(missing):
-        folder.mkdir()
+        try:
+            folder.mkdir()
+        except FileExistsError:  # another run made it a moment ago: theirs, not ours to take back
+            if folder.is_dir():
+                continue
+            raise
         created.append(folder)
 
 
@@ -233,13 +238,42 @@ def claim_run(out: Path, env_id: str, selection: dict[str, Any], run_id: str | N
         yield run
 
 
-def append_row(path: Path, row: dict[str, Any]) -> None:
+def _line(row: dict[str, Any]) -> bytes:
+    return (json.dumps(row, sort_keys=True, default=str) + "\n").encode("utf-8", "backslashreplace")
+
+
+def append_row(path: Path, row: dict[str, Any], sync: bool = True) -> None:
     """Append one row as one line, under a lock, cutting off a torn last line first.
 
     The row is written whole or not at all: a short write is continued, and a write the disk
-    refuses (full, read-only) is undone and raised as StorageError naming the file.
+    refuses (full, read-only) is undone and raised as StorageError naming the file. ``sync``
+    waits for the disk too (a crash of the host never loses a written row either way; a power
+    cut could lose the unsynced ones, which the same command then runs again).
     """
-    line = (json.dumps(row, sort_keys=True, default=str) + "\n").encode("utf-8", "backslashreplace")
+    _append(path, _line(row), sync)
+
+
+def sync_file(path: Path) -> None:
+    """Wait until what was appended to ``path`` is on the disk."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        raise StorageError(f"{path}: the rows could not be flushed to the disk ({exc.strerror})", exc.errno) from None
+    finally:
+        os.close(fd)
+
+
+def append_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Append many rows in one write and one fsync (rows carried over from an earlier run), all or none."""
+    if rows:
+        _append(path, b"".join(_line(row) for row in rows))
+
+
+def _append(path: Path, data: bytes, sync: bool = True) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -253,10 +287,11 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
             if os.read(fd, 1) != b"\n":
                 size = _cut_torn_line(fd, size)
         try:
-            view = memoryview(line)
+            view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         except OSError as exc:
             try:
                 os.ftruncate(fd, size)  # whole rows only: the partial line goes
@@ -307,3 +342,16 @@ def read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         except (ValueError, TypeError) as exc:
             problems.append(f"{path}:{number}: {exc}, skipped")
     return rows, problems
+
+
+def current_hashes(case_dirs: list[Path]) -> dict[str, str]:
+    """The case hash of every case module as it is on disk now (stdlib: the host imports no case)."""
+    hashes = {}
+    for folder in case_dirs:
+        if folder.is_dir():
+            for path in sorted(folder.glob("[!_]*.py")):
+                try:
+                    hashes[path.stem] = case_hash(str(path))
+                except OSError:
+                    continue
+    return hashes

@@ -53,7 +53,7 @@ def describe_exit(returncode: int | None) -> str:
 class WorkerProcess:
     def __init__(self, python: str | Path, case_dirs: list[Path], exports_dir: Path, log_path: Path,
                  exclude: list[str] = (), memory_limit_mb: int = 0, time_budget_s: float = 1.0,
-                 warm: list[str] = ()) -> None:
+                 planned: list[str] = (), timing_lock: Path | None = None) -> None:
         self.python = str(python)
         self.case_dirs = case_dirs
         self.exports_dir = exports_dir
@@ -61,7 +61,8 @@ class WorkerProcess:
         self.exclude = list(exclude)
         self.memory_limit_mb = memory_limit_mb
         self.time_budget_s = time_budget_s
-        self.warm = list(warm)
+        self.planned = list(planned)
+        self.timing_lock = timing_lock
         self.proc: subprocess.Popen | None = None
         self._buffer = b""
         self._read_fd: int | None = None
@@ -82,12 +83,15 @@ class WorkerProcess:
             command += ["--exclude", case_id]
         if self.memory_limit_mb:
             command += ["--memory-limit-mb", str(self.memory_limit_mb)]
-        if self.warm:
-            command += ["--warm", ",".join(self.warm)]
+        if self.planned:
+            command += ["--planned", ",".join(self.planned)]
+        if self.timing_lock is not None:
+            command += ["--timing-lock", str(self.timing_lock)]
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         # the worker's cwd is scratch space: exporters drop files there (2.x's SARIF reports)
         self.exports_dir.mkdir(parents=True, exist_ok=True)
+        spawned = time.monotonic()
         with open(self.log_path, "ab") as log:
             log.write(f"\n=== worker start {time.strftime('%Y-%m-%dT%H:%M:%S')}: {' '.join(command)}\n".encode())
             self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=log, cwd=self.exports_dir,
@@ -105,6 +109,7 @@ class WorkerProcess:
                 raise WorkerDied(frame.get("error", "the worker refused to start"), "start", None, fatal=True)
             elif frame["type"] == "hello":
                 self.importing = None
+                frame.setdefault("start_s", {})["spawn_to_hello"] = round(time.monotonic() - spawned, 3)
                 return frame
 
     def run_cell(self, request: dict[str, Any], timeout: float, on_stage: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
@@ -207,15 +212,18 @@ class WorkerProcess:
             pass
         self._close_pipes()
 
-    def close(self) -> None:
-        """Ask the worker to exit, then make sure it has."""
+    def close(self, grace_s: float = 0.5) -> None:
+        """Ask the worker to exit, give it a moment, then make sure it and its group are gone.
+
+        Every row is on the host already: waiting for torch's interpreter teardown buys nothing.
+        """
         if self.proc is None:
             return
         try:
             if self.proc.stdin and not self.proc.stdin.closed:
                 self.proc.stdin.write(protocol.encode({"type": "exit"}))
                 self.proc.stdin.close()
-            self.proc.wait(timeout=30)
+            self.proc.wait(timeout=grace_s)
         except (OSError, ValueError, subprocess.TimeoutExpired):
             pass
         self.kill()

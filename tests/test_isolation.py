@@ -31,7 +31,7 @@ def run_hostile(worker_python, out, cases, **env):
     logged: list[str] = []
     try:
         runner = EnvRunner("hostile", worker_python, out, Selection(cases=cases, **ONE_EXPORT_TWO_RUNTIMES),
-                           [HOSTILE], timeout_s=60, time_budget_s=0.02, log=logged.append, progress=False)
+                           [HOSTILE], timeout_s=60, time_budget_s=0.02, log=logged.append)
         outcome = runner.run()
     finally:
         for key, value in old.items():

@@ -72,6 +72,8 @@ class TorchScript(Exporter):
                 "parameters": _parameters(torch.onnx.export)}
 
     def unavailable(self, opset: int, caps: Dict[str, Any]) -> Optional[str]:
+        if caps.get("missing"):
+            return caps["missing"]
         top = caps["max_opset"]
         if opset > top:
             return "opset %d is above the TorchScript exporter's maximum (%d) in torch %s" % (opset, top, caps["torch"])
@@ -110,6 +112,8 @@ class Dynamo(Exporter):
                 "save_parameters": _parameters(program.save) if program is not None else []}
 
     def unavailable(self, opset, caps):
+        if caps.get("missing"):
+            return caps["missing"]
         if not caps.get("api"):
             return "torch %s has no dynamo exporter (it arrived in 2.1)" % caps["torch"]
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 
 def _parse(argv):
@@ -20,8 +21,10 @@ def _parse(argv):
     parser.add_argument("--exclude", action="append", default=[], help="case ids not to import")
     parser.add_argument("--time-budget", type=float, default=1.0, help="seconds of latency sampling per cell")
     parser.add_argument("--memory-limit-mb", type=int, default=0, help="address-space limit of this process")
-    parser.add_argument("--warm", default="", help="exporters and runtimes to use once on a tiny model at start, "
-                                                   "so their lazy imports are done before the clean slate is taken")
+    parser.add_argument("--timing-lock", help="a file every worker of the run locks while it samples latencies, "
+                        "so environments running at once never time at the same moment")
+    parser.add_argument("--planned", default="", help="the exporters and runtimes the host plans to use: only "
+                        "these are probed, and each is used once on a tiny model before the clean slate is taken")
     return parser.parse_args(argv)
 
 
@@ -37,6 +40,7 @@ def _die_with_parent() -> None:
 
 
 def main(argv=None) -> int:
+    started = time.monotonic()
     args = _parse(argv)
     _die_with_parent()
     owner = os.getpid()
@@ -57,6 +61,12 @@ def main(argv=None) -> int:
         limit = args.memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
+    timings = {}
+
+    def lap(name: str) -> None:
+        """Where the worker's start goes: reported in the hello frame (nox -s bench prints it)."""
+        timings[name] = round(time.monotonic() - started - sum(timings.values()), 3)
+
     from matrix.adapters import EXPORTERS, RUNTIMES
     from matrix.wire import CaseError, protocol
     from matrix.worker.discovery import DuplicateCaseError, importable, load_all
@@ -64,6 +74,7 @@ def main(argv=None) -> int:
     from matrix.worker.pipeline import Pipeline, StorageFault, warm_up
     from matrix.worker import faults
     from matrix.worker.slate import Slate
+    lap("imports")
 
     def send(frame) -> None:
         if os.getpid() != owner:  # a forked child of a case never speaks for the worker, nor runs its loop
@@ -72,10 +83,13 @@ def main(argv=None) -> int:
 
     names = {"exporters": sorted(EXPORTERS), "runtimes": sorted({a.runtime for a in RUNTIMES.values()}),
              "providers": sorted({a.provider for a in RUNTIMES.values()})}
+    planned = [name for name in args.planned.split(",") if name] or list(EXPORTERS) + list(RUNTIMES)
     versions = environment.versions()
-    capabilities = environment.capabilities()
+    capabilities = environment.capabilities(planned)
+    lap("probes")
     importable(args.cases_dir)
-    warm_up([name for name in args.warm.split(",") if name], capabilities, args.exports_dir)
+    warm_up(planned, capabilities, args.exports_dir)
+    lap("warm_up")
     slate = Slate()  # after every import the pipeline needs, before any case's code runs
     leaks = {}
 
@@ -98,14 +112,16 @@ def main(argv=None) -> int:
             entry.update(error="%s: changes the worker's global state when imported: %s"
                          % (entry["file"], "; ".join(leaks[entry["id"]])))
     slate = Slate() if leaks else slate
-    send({"type": "hello", "pid": owner, "versions": versions, "capabilities": capabilities, "catalogue": catalogue})
+    lap("cases")
+    send({"type": "hello", "pid": owner, "versions": versions, "capabilities": capabilities, "catalogue": catalogue,
+          "start_s": timings})
     current = {}  # the request being answered: every frame names it
 
     def on_stage(stage: str) -> None:
         send({"type": "stage", "stage": stage, "seq": current.get("seq"), "cell": current.get("key")})
 
     pipeline = Pipeline(cases, capabilities, versions, args.exports_dir, on_stage, time_budget_s=args.time_budget,
-                        slate=slate)
+                        slate=slate, timing_lock=args.timing_lock)
     for line in sys.stdin.buffer:
         if os.getpid() != owner:
             os._exit(0)

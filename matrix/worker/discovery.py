@@ -129,7 +129,12 @@ def broken(case_id: str, path: str, exc: BaseException) -> Dict[str, Any]:
         what = str(exc)
     else:
         what = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return {"id": case_id, "file": display_name(path), "error": "%s: %s" % (display_name(path), what)}
+    try:
+        digest = case_hash(path)  # a broken case is up to date until its file changes, like any other
+    except OSError:
+        digest = None
+    return {"id": case_id, "file": display_name(path), "case_hash": digest,
+            "error": "%s: %s" % (display_name(path), what)}
 
 
 def load_all(case_dirs: List[str], names: Dict[str, List[str]], exclude: Optional[List[str]] = None,
@@ -139,7 +144,7 @@ def load_all(case_dirs: List[str], names: Dict[str, List[str]], exclude: Optiona
     catalogue: List[Dict[str, Any]] = []
     for case_id, path in case_files(case_dirs):
         if exclude and case_id in exclude:
-            catalogue.append({"id": case_id, "file": display_name(path),
+            catalogue.append({"id": case_id, "file": display_name(path), "case_hash": case_hash(path),
                               "error": "%s: the worker died while importing it" % display_name(path)})
             continue
         if on_import is not None:

@@ -5,8 +5,10 @@ Import order matters: on torch 1.4, importing torch before onnx makes
 """
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
+import sys
 from typing import Any, Dict, Optional
 
 import onnx  # noqa: F401  (must precede torch, see the module docstring)
@@ -14,12 +16,25 @@ import numpy
 import torch
 
 
-def _version(module_name: str) -> Optional[str]:
+def _version(distribution: str) -> Optional[str]:
+    """An installed distribution's version, read from its metadata: importing onnxscript to ask costs a second."""
     try:
-        module = __import__(module_name, fromlist=["__version__"])
-    except ImportError:
+        from importlib import metadata  # Python >= 3.8
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            return None
+    except ImportError:  # Python 3.7: the dist-info folder's name says it
+        prefix = distribution.replace("-", "_").lower() + "-"
+        for folder in sys.path:
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                continue
+            for name in names:
+                if name.lower().startswith(prefix) and name.endswith((".dist-info", ".egg-info")):
+                    return name[len(prefix):].rsplit(".", 1)[0].split("-")[0]
         return None
-    return getattr(module, "__version__", None)
 
 
 def _cpu_name() -> str:
@@ -31,6 +46,15 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def _runtime_version() -> Optional[str]:
+    """onnxruntime's own idea of its version (onnxruntime-gpu installs the same module)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    return onnxruntime.__version__
 
 
 _GPU: list = []
@@ -56,10 +80,10 @@ def versions() -> Dict[str, Optional[str]]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "onnx": onnx.__version__,
-        "onnxruntime": _version("onnxruntime"),
+        "onnxruntime": _runtime_version(),
         "onnxscript": _version("onnxscript"),
         "numpy": numpy.__version__,
-        "protobuf": _version("google.protobuf"),
+        "protobuf": _version("protobuf"),
         "cpu": _cpu_name(),
         "gpu": gpu_name(),
     }
@@ -68,12 +92,18 @@ def versions() -> Dict[str, Optional[str]]:
 _CAPS: Dict[str, Any] = {}
 
 
-def capabilities() -> Dict[str, Any]:
-    """Each adapter's probe, sent to the host in the hello frame: the host decides the skips from it."""
+def capabilities(planned: Optional[list] = None) -> Dict[str, Any]:
+    """Each planned adapter's probe, sent to the host in the hello frame: the host decides the skips from it.
+
+    Only planned adapters are probed (probing imports: onnx.reference, Caffe2's backend); the others
+    say so, and no cell asks for them.
+    """
     if not _CAPS:
         from matrix.adapters import EXPORTERS, RUNTIMES
-        _CAPS.update(exporters={name: adapter.probe() for name, adapter in EXPORTERS.items()},
-                     runtimes={name: adapter.probe() for name, adapter in RUNTIMES.items()})
+        wanted = set(planned) if planned else set(EXPORTERS) | set(RUNTIMES)
+        skip = {"missing": "not probed: no cell of this run asks for it"}
+        _CAPS.update(exporters={n: a.probe() if n in wanted else dict(skip) for n, a in EXPORTERS.items()},
+                     runtimes={n: a.probe() if n in wanted else dict(skip) for n, a in RUNTIMES.items()})
     return _CAPS
 
 

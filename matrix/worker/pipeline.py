@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import random
+import sys
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -103,7 +104,7 @@ class Built(object):
 class Pipeline(object):
     def __init__(self, cases: Dict[str, LoadedCase], caps: Dict[str, Any], versions: Dict[str, Any],
                  exports_dir: str, on_stage: Callable[[str], None], time_budget_s: float = 1.0,
-                 slate: Any = None) -> None:
+                 slate: Any = None, timing_lock: Optional[str] = None) -> None:
         self.cases = cases
         self.caps = caps
         self.versions = versions
@@ -114,6 +115,7 @@ class Pipeline(object):
         self.exported: Dict[str, Dict[str, Any]] = {}
         self.model_path: Optional[str] = None
         self.slate = slate
+        self.timing_lock = timing_lock
         self.case: Optional[str] = None
         self.case_changes: List[str] = []
 
@@ -121,7 +123,25 @@ class Pipeline(object):
         """An error as any machine would print it: the exported file is ``model.onnx``, as in the reproduction."""
         if self.model_path:
             text = text.replace(self.model_path, "model.onnx")
+        # C++ stack traces name the environment's files: keep the part any machine has (lib/python3.x/...)
+        for prefix in sorted({sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix)}, key=len, reverse=True):
+            text = text.replace(prefix + os.sep, "")
         return text.replace(os.path.abspath(self.exports_dir) + os.sep, "")
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Latency is sampled while no other environment of the run samples its own (environments may
+        run at once: their timing phases never overlap, and rows note how many ran)."""
+        if not self.timing_lock:
+            yield
+            return
+        import fcntl
+        with open(self.timing_lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
     def stage(self, row: Row, name: str) -> Iterator[None]:
@@ -155,12 +175,12 @@ class Pipeline(object):
                 self.slate.restore()
             self.case, self.case_changes = case, []
 
-    def _note_changes(self, where: str) -> None:
+    def _note_changes(self, where: str, processes: bool = True) -> None:
         """Record what differs from the clean slate, once, with where it was first seen: the case's own
         build, or an exporter or runtime the harness called (torch 2.9's dynamo exporter leaves torch.jit
         patched when it fails)."""
         if self.slate is not None:
-            for change in self.slate.changes():
+            for change in self.slate.changes(processes):
                 if not any(seen.startswith(change + " (") for seen in self.case_changes):
                     self.case_changes.append("%s (%s)" % (change, where))
 
@@ -171,7 +191,7 @@ class Pipeline(object):
             row.status = Status.PASS.value
         except StageFailed as failed:
             row.status, row.error_type, row.error = failed.status.value, failed.error_type, failed.error
-        self._note_changes("seen after %s" % row.cell)
+        self._note_changes("seen after %s" % row.cell, processes=False)
         if self.case_changes:  # said in every row of the case; the host restarts the worker after it
             row.state_changed = "; ".join(self.case_changes)
         row.duration_s = round(time.perf_counter() - started, 4)
@@ -188,10 +208,12 @@ class Pipeline(object):
         adapter, caps = self._runtime_fields(row, cell)
 
         def work() -> None:
+            ran_build = "%s/%s" % (loaded.id, cell.variant) not in self.built
             with self.stage(row, "build"):
                 built = self._build(loaded, cell.variant)
-            self._note_changes("in the case's build_%s()" % cell.variant if cell.variant != "default"
-                               else "in the case's build()")
+            if ran_build:  # the case's own code ran: what it left behind is its doing
+                self._note_changes("in the case's build_%s()" % cell.variant if cell.variant != "default"
+                                   else "in the case's build()")
             if self.slate is not None:  # the exporter and runtime functions the harness captured at start
                 self.slate.restore_functions()
             with self.stage(row, "export"):
@@ -207,7 +229,8 @@ class Pipeline(object):
                     def eager() -> None:
                         with torch.no_grad():
                             module(*inputs)
-                    built.eager_ms = latency(eager, self.time_budget_s)
+                    with self.quiet():
+                        built.eager_ms = latency(eager, self.time_budget_s)
                 row.eager_ms, row.eager_p90_ms = built.eager_ms
         return self._finish(row, work, started)
 
@@ -265,13 +288,12 @@ class Pipeline(object):
                     raise
             batch.append(size)
         row.batch_sizes = batch or None
-        with self.stage(row, "time"):
+        with self.stage(row, "time"), self.quiet():
             row.latency_ms, row.latency_p90_ms = latency(lambda: run_model(session, arrays), self.time_budget_s)
-        with self.stage(row, "place"):
-            share = adapter.placement(exported["path"], arrays, os.path.join(self.exports_dir, "profiles"))
-            row.provider_node_share = share
-            if share is not None and adapter.provider == "CUDAExecutionProvider":
-                row.gpu_node_share = share
+        if adapter.provider == "CUDAExecutionProvider":  # on the CPU provider every node is the CPU's
+            with self.stage(row, "place"):
+                share = adapter.placement(exported["path"], arrays, os.path.join(self.exports_dir, "profiles"))
+                row.provider_node_share = row.gpu_node_share = share
 
     def _build(self, loaded: LoadedCase, variant: str) -> Built:
         key = "%s/%s" % (loaded.id, variant)

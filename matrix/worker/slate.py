@@ -224,8 +224,12 @@ class Slate(object):
         warnings.filters[:] = _FILTERS
         fresh_dynamo()
 
-    def changes(self) -> List[str]:
-        """What differs from the captured state, in words (empty: nothing)."""
+    def changes(self, processes: bool = True) -> List[str]:
+        """What differs from the captured state, in words (empty: nothing).
+
+        ``processes`` also scans for child processes (a walk of /proc): after a case's own code,
+        where a fork or a pool comes from; the exporters and runtimes start none.
+        """
         found = []
         for name, (get, _) in self.settings.items():
             try:
@@ -249,7 +253,7 @@ class Slate(object):
         threads = [t for t in threading.enumerate() if t.ident not in self.threads and t.is_alive()]
         if threads:
             found.append("%d thread(s) left running (%s)" % (len(threads), ", ".join(t.name for t in threads[:3])))
-        children = _children()
+        children = _children() if processes else []
         if children:
             found.append("%d child process(es) left running (pid %s)" % (len(children), ", ".join(map(str, children[:5]))))
         return found

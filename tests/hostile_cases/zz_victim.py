@@ -1,5 +1,4 @@
 """Runs after every other case here and checks that none of them reached it."""
-import os
 
 import torch
 
