@@ -131,6 +131,23 @@ def build_parser() -> argparse.ArgumentParser:
     envs.add_argument("--env", action="append", help="entry id (repeatable; default all)")
     envs.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
 
+    publishing = sub.add_parser("publish", help="make finished runs the reference results (results/), keeping history")
+    publishing.add_argument("--from", dest="source", type=Path, default=DEFAULT_OUT, help="out folder (default reports/)")
+    publishing.add_argument("--to", dest="target", type=Path, default=REPO_ROOT / "results",
+                            help="results folder (default results/)")
+    publishing.add_argument("--env", action="append", help="environment id (repeatable; default every finished one)")
+    publishing.add_argument("--run", help="publish this run (default: each environment's newest finished run)")
+    _lineup_argument(publishing)
+
+    diffing = sub.add_parser("diff", help="cells that broke, got fixed or fail differently from one environment to another")
+    diffing.add_argument("before", help="environment id, e.g. torch-2.13.0")
+    diffing.add_argument("after", help="environment id, e.g. torch-2.15.0")
+    diffing.add_argument("--out", type=Path, default=DEFAULT_OUT, help="out or results folder (default reports/)")
+
+    merging = sub.add_parser("merge", help="gather shards' out folders (one run id) into one out folder")
+    merging.add_argument("shards", nargs="+", type=Path, help="out folders of the shards")
+    merging.add_argument("--out", type=Path, required=True)
+
     locking = sub.add_parser("lock", help="re-resolve entries' requires into pins and rewrite the lineup")
     locking.add_argument("--env", help="entry id (default all)")
     locking.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
@@ -353,6 +370,42 @@ def cmd_repro(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from matrix.publish import environments, publish, references
+    source, target = args.source.resolve(), args.target.resolve()
+    envs = args.env or environments(source)
+    if not envs:
+        raise ResultsError(f"nothing to publish: no finished run under {source / 'runs'}")
+    entries = {e.id: e for e in load_lineup_or_none(args.lineup)}
+    for item in publish(source, target, envs, entries, args.run):
+        print(f"{item.env_id:<14} run {item.run_id}: {item.rows} rows, {item.replay_rows} replay rows, "
+              f"{item.exports} exported files, {item.bytes / 2 ** 20:.2f} MiB")
+    from matrix.results_readme import write_readme
+    write_readme(target, references(target))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from matrix.aggregate import current_view
+    from matrix.diff import print_diff, release_diff
+    from matrix.results import Results
+    results = Results(args.out.resolve())
+    view = current_view(results.rows())
+    known = sorted(set(view["env_id"])) if not view.empty else []
+    for env_id in (args.before, args.after):
+        if env_id not in known:
+            raise ResultsError(f"no rows of {env_id!r} under {args.out}; environments there: {', '.join(known) or 'none'}")
+    print_diff(release_diff(view, args.before, args.after), args.before, args.after)
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from matrix.publish import merge
+    runs = merge([p.resolve() for p in args.shards], args.out.resolve())
+    print(f"merged {len(args.shards)} shard(s) into {args.out}: run(s) {', '.join(runs)}")
+    return 0
+
+
 def cmd_lock(args: argparse.Namespace) -> int:
     from matrix.lock import lock
     for entry in lock(load_lineup(args.lineup), args.env, args.lineup):
@@ -363,7 +416,8 @@ def cmd_lock(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"run": cmd_run, "replay": cmd_replay, "report": cmd_report, "compare": cmd_compare, "list": cmd_list,
-               "envs": cmd_envs, "triage": cmd_triage, "repro": cmd_repro, "lock": cmd_lock}[args.command]
+               "envs": cmd_envs, "triage": cmd_triage, "repro": cmd_repro, "lock": cmd_lock, "publish": cmd_publish,
+               "merge": cmd_merge, "diff": cmd_diff}[args.command]
     from matrix.repro import ReproError
     previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -371,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     except (SelectionError, LineupError, ResultsError, ReproError, StorageError) as exc:
         _eprint(f"error: {exc}")
         return 2
+    except BrokenPipeError:  # `... | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         _eprint("interrupted: rows written so far are kept; the same command resumes")
         return 130

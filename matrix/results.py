@@ -65,7 +65,8 @@ class Results:
 
     @staticmethod
     def row_files(run: RunDir) -> list[Path]:
-        return sorted(p for p in run.path.glob("*.jsonl") if not p.name.endswith(NOT_ROWS))
+        found = [*run.path.glob("*.jsonl"), *run.path.glob("*.jsonl.gz")]
+        return sorted(p for p in found if not p.name.replace(".gz", "").endswith(NOT_ROWS))
 
     def rows(self, runs: list[RunDir] | None = None) -> pd.DataFrame:
         """Every readable row of these runs (default all), oldest run first, as a frame with every field."""
@@ -81,7 +82,7 @@ class Results:
         """The newest catalogue entry of every case, whichever environment wrote it."""
         cases: dict[str, dict] = {}
         for run in self.runs:
-            for path in sorted(run.path.glob("*.catalogue.json")):
+            for path in sorted(run.path.glob("*.catalogue.json*")):
                 try:
                     data = read_json(path)
                 except ResultsError as exc:

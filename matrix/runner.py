@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from matrix.plan import Selection, SelectionError, plan_cells, skip_reason
+from matrix.provenance import identity
 from matrix.reuse import carry_exports, reusable_rows, up_to_date
 from matrix.store import (ResultsError, RunDir, StorageError, append_row, append_rows, claim_run, read_json,
                           read_rows, sync_file, write_json)
@@ -240,7 +241,7 @@ class EnvRunner:
                          f"environment and these cases (--fresh to run them again)")
                 outcome.wall_s = time.monotonic() - started
                 return outcome
-        with claim_run(self.out, self.env_id, self.selection.to_dict(), self.run_id) as run:
+        with claim_run(self.out, self.env_id, self.selection.to_dict(), self.run_id, meta=identity()) as run:
             outcome = EnvOutcome(self.env_id, run.run_id, run.rows_file(self.env_id))
             try:
                 self._start(run)

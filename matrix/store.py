@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import gzip
 import json
 import os
 import re
@@ -75,10 +76,12 @@ def read_json(path: Path) -> Any:
     try:
         if path.exists() and not path.is_file():
             raise ResultsError(f"{path}: not a regular file")
+        if path.suffix == ".gz":
+            return json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
         raise ResultsError(f"{path}: not JSON ({exc})") from None
     except OSError as exc:
         raise ResultsError(f"{path}: cannot be read ({exc.strerror})") from None
@@ -100,6 +103,15 @@ def locked(path: Path, blocking: bool = True) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def readable(path: Path) -> Path:
+    """``path``, or its compressed twin (``.gz``) where only that exists: published results are compressed."""
+    if not path.exists():
+        packed = path.with_name(path.name + ".gz")
+        if packed.exists():
+            return packed
+    return path
+
+
 class RunDir:
     """One run's folder; every environment writes only its own files in it."""
 
@@ -115,7 +127,7 @@ class RunDir:
         return self.path / f"{env_id}.state.json"
 
     def catalogue_file(self, env_id: str) -> Path:
-        return self.path / f"{env_id}.catalogue.json"
+        return readable(self.path / f"{env_id}.catalogue.json")
 
     def log_file(self, env_id: str) -> Path:
         return self.path / f"{env_id}.worker.log"
@@ -192,7 +204,8 @@ def _take_back(created: list[Path]) -> None:
 
 
 @contextlib.contextmanager
-def claim_run(out: Path, env_id: str, selection: dict[str, Any], run_id: str | None = None) -> Iterator[RunDir]:
+def claim_run(out: Path, env_id: str, selection: dict[str, Any], run_id: str | None = None,
+              meta: dict[str, Any] | None = None) -> Iterator[RunDir]:
     """The run this invocation writes ``env_id`` into, held for the invocation.
 
     With ``run_id`` that run (CI shards share one). Otherwise the newest run (by its recorded
@@ -228,7 +241,8 @@ def claim_run(out: Path, env_id: str, selection: dict[str, Any], run_id: str | N
                     held.enter_context(locked(run.env_lock(env_id)))
                 if not (run.path / "run.json").exists():
                     write_json(run.path / "run.json", {"run_id": run.run_id, "selection": selection,
-                                                       "created": dt.datetime.now(dt.timezone.utc).isoformat()})
+                                                       "created": dt.datetime.now(dt.timezone.utc).isoformat(),
+                                                       **(meta or {})})
         except OSError as exc:
             held.close()
             _take_back(created)
@@ -320,8 +334,10 @@ def read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         return [], [f"{path}: not a regular file, skipped"]
     try:
         data = path.read_bytes()
-    except OSError as exc:
-        return [], [f"{path}: cannot read ({exc.strerror})"]
+        if path.suffix == ".gz":  # published results are compressed
+            data = gzip.decompress(data)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        return [], [f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})"]
     lines = data.split(b"\n")
     torn = lines.pop() if lines else b""
     if torn.strip():

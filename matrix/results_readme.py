@@ -1,0 +1,31 @@
+"""results/README.md: what the reference results are, how old, and where they were made (written by publish)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+HEAD = """# results/: the published reference
+
+What `python -m matrix publish` copied here from finished runs: every lineup environment's rows, catalogue
+(the cases as they ran), skipped columns and exported files, compressed, with `<env>.published.json` saying
+when, where and with which harness each was made. It is an out folder like `reports/`: `python -m matrix
+report --out results`, `compare results reports`, `replay --from results` and `nox -s site` read it.
+The newest run of an environment is its reference; older runs stay as its history (rows only).
+
+| environment | run | finished | machine | harness | rows | replay rows | exported files |
+|---|---|---|---|---|---|---|---|
+"""
+
+
+def write_readme(target: Path, references: list[dict[str, Any]]) -> Path:
+    lines = [HEAD]
+    for meta in sorted(references, key=lambda m: m.get("env_id", "")):
+        made = meta.get("made_with") or {}
+        where = " / ".join(str(x) for x in (meta.get("cpu"), meta.get("gpu") or "no GPU") if x)
+        commit = (made.get("commit") or "?")[:12]
+        lines.append(f"| {meta.get('env_id')} | {meta.get('run_id')} | {meta.get('run_finished') or '?'} | {where} | "
+                     f"{made.get('harness_version') or '?'} @ {commit} | {meta.get('rows')} | {meta.get('replay_rows')} | "
+                     f"{meta.get('exports')} |\n")
+    path = target / "README.md"
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
