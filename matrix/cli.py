@@ -111,10 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=DEFAULT_OUT)
     _lineup_argument(report)
 
-    compare = sub.add_parser("compare", help="regressions between two runs (non-zero exit on one)")
-    compare.add_argument("base", help="run id or run folder")
-    compare.add_argument("new", help="run id or run folder")
-    compare.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    compare = sub.add_parser("compare", help="regressions between two runs or results folders (non-zero exit on one)")
+    compare.add_argument("base", help="a run id, a run folder, or an out folder (results, reports)")
+    compare.add_argument("new", help="a run id, a run folder, or an out folder (results, reports)")
+    compare.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where run ids are looked up (default reports/)")
+    compare.add_argument("--junit", type=Path, help="write JUnit XML: a testcase per cell of NEW")
+    compare.add_argument("--markdown", type=Path, help="write a Markdown summary (for $GITHUB_STEP_SUMMARY)")
 
     triage = sub.add_parser("triage", help="cells that are not as expected, grouped, with the narrowest draft Expect")
     triage.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -160,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     from matrix.console import make_console
     from matrix.parallel import Task, default_jobs, run_all
-    from matrix.runner import EnvRunner, default_memory_limit_mb
+    from matrix.runner import EnvRunner, Slots, default_memory_limit_mb
     selection = parse_selection(args.cases, args.opsets, args.exporters, args.runtimes)
     case_dirs = [p.resolve() for p in (args.cases_dir or [REPO_ROOT / "cases"])]
     for folder in case_dirs:
@@ -171,14 +173,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     envs = list(dict.fromkeys(args.env or []))
     if len(envs) > 1 and args.run_id is None and args.env_id:
         raise SelectionError("--env-id names the environment of --python; it cannot go with several --env")
-    jobs = args.jobs or default_jobs(max(1, len(envs)))
+    jobs = args.jobs or default_jobs()
+    slots = Slots(jobs)
     console = make_console(args.verbose)
 
     def runner(env_id: str, python: str, fingerprint: str | None) -> EnvRunner:
         return EnvRunner(env_id, python, out, selection, case_dirs, timeout_s=args.timeout, run_id=args.run_id,
                          time_budget_s=args.time_budget, memory_limit_mb=memory, log=console.note,
-                         on_cell=console.cell, fingerprint=fingerprint, fresh=args.fresh,
-                         concurrent_envs=min(jobs, max(1, len(envs))))
+                         on_cell=console.cell, fingerprint=fingerprint, fresh=args.fresh, slots=slots)
 
     tasks = []
     if envs:
@@ -200,7 +202,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_name("--env-id", env_id)
         tasks.append(Task(env_id, lambda: runner(env_id, python, python_fingerprint(python))))
     with console:
-        run_all(tasks, jobs)
+        run_all(tasks, slots)
         outcomes = [task.result for task in tasks if task.result is not None]
         for outcome in outcomes:
             console.end(outcome)
@@ -287,9 +289,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from matrix.compare import compare_runs, print_comparison
+    from matrix.compare import compare_runs, print_comparison, write_junit, write_markdown
     result = compare_runs(args.out.resolve(), args.base, args.new)
     print_comparison(result)
+    if args.junit:
+        print(f"junit: {write_junit(result, args.junit)}")
+    if args.markdown:
+        print(f"markdown: {write_markdown(result, args.markdown)}")
     return 1 if len(result.regressions) else 0
 
 

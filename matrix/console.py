@@ -41,7 +41,7 @@ def _counts(counter: Counter) -> str:
 class Console:
     """Plain lines: one per cell that ran, notes, and the summary table."""
 
-    def __init__(self, stream: TextIO = sys.stderr, verbose: bool = True) -> None:
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
         self.stream = stream
         self.lock = threading.Lock()
         self.outcomes: list[Any] = []
@@ -130,13 +130,13 @@ class LiveConsole(Console):
 def summary_table(outcomes: list[Any]) -> Table:
     """One line per environment: cells by status, verdicts that need a look, and the time it took."""
     table = Table(title="the matrix, this run", title_justify="left")
-    table.add_column("environment")
+    table.add_column("environment", no_wrap=True, min_width=14)
     table.add_column("cells", justify="right")
     seen = [s for s in ORDER if any(o.statuses.get(s) for o in outcomes)]
     for status in seen:
         table.add_column(status, justify="right", style=STYLE.get(status, ""))
     table.add_column("not as expected", justify="right")
-    table.add_column("run")
+    table.add_column("run", no_wrap=True)
     table.add_column("wall", justify="right")
     for outcome in outcomes:
         bad = sum(outcome.verdicts.get(v.value, 0) for v in Verdict if v is not Verdict.AS_EXPECTED)

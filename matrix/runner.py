@@ -14,12 +14,14 @@ in ``<env>.skips.json``: they cost no row, no time and no line.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
 import os
 import signal
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -111,6 +113,36 @@ def signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+class Slots:
+    """How many workers may run at once, across the environments of one command (--jobs).
+
+    An environment holds one slot while it runs; when no other environment is waiting for one, it
+    may take more for extra workers (lanes), each taking whole cases, so one slow environment does
+    not leave a core idle.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self.waiting = 0  # environments not started yet: they come before extra lanes
+        self.lock = threading.Lock()
+
+    def take(self, extra: bool = False) -> bool:
+        with self.lock:
+            if self.used >= self.total or (extra and self.waiting):
+                return False
+            self.used += 1
+            return True
+
+    def give(self) -> None:
+        with self.lock:
+            self.used -= 1
+
+    def in_use(self) -> int:
+        with self.lock:
+            return self.used
+
+
 def _utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -161,12 +193,101 @@ def outcome_of(run: RunDir, env_id: str, rows_file: Path) -> EnvOutcome:
     return outcome
 
 
+class Lane:
+    """One worker of an environment: started, restarted after a death or a case that changed it, closed."""
+
+    def __init__(self, runner: "EnvRunner", number: int) -> None:
+        self.runner = runner
+        self.number = number
+        self.worker: WorkerProcess | None = None
+        self.hello: dict[str, Any] = {}
+
+    def log_file(self, run: RunDir) -> Path:
+        path = run.log_file(self.runner.env_id)
+        return path if self.number == 0 else path.with_name(path.name.replace(".worker.log", f".worker-{self.number}.log"))
+
+    def start(self, run: RunDir) -> WorkerProcess:
+        """A ready worker; a case whose import kills the worker is excluded and named."""
+        runner = self.runner
+        if runner.abort is not None and runner.abort.is_set():
+            raise Stopped()
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+        planned = [*(() if runner.replaying else runner.selection.exporters), *runner.selection.runtimes]
+        for _ in range(MAX_IMPORT_DEATHS + 1):
+            worker = WorkerProcess(runner.python, runner.case_dirs, run.exports_dir(runner.env_id), self.log_file(run),
+                                   runner.exclude, runner.memory_limit_mb, runner.time_budget_s, planned=planned,
+                                   timing_lock=runner.out / "runs" / ".timing.lock")
+            try:
+                self.hello = worker.start(START_TIMEOUT_S)
+                self.worker = worker
+                return worker
+            except WorkerDied as died:
+                if died.fatal:
+                    raise CorpusError(str(died)) from None
+                if died.importing and died.importing not in runner.exclude:
+                    runner.log(f"[{runner.env_id}] case {died.importing!r} killed the worker while importing "
+                               f"({died}); running the others without it")
+                    runner.exclude.append(died.importing)
+                    continue
+                raise EnvironmentBroken(f"[{runner.env_id}] the worker did not start: {died}; "
+                                        f"see {self.log_file(run)}") from None
+            except WorkerTimeout as hung:
+                raise EnvironmentBroken(f"[{runner.env_id}] the worker did not start: {hung}") from None
+        raise EnvironmentBroken(f"[{runner.env_id}] too many cases kill the worker on import: "
+                                f"{', '.join(runner.exclude)}")
+
+    def close(self, interrupted: bool = False) -> None:
+        """Let the worker go: asked politely after a run, killed with its whole group at once when interrupted."""
+        if self.worker is not None:
+            worker, self.worker = self.worker, None
+            if interrupted:
+                with signals_held():  # a second Ctrl-C must not stop the killing half-way
+                    worker.kill()
+            else:
+                worker.close()
+
+    def attempt(self, run: RunDir, job: Job, case: dict[str, Any], versions: dict[str, Any],
+                poisoned: dict[str, dict[str, Any]], fresh: bool = False) -> dict[str, Any]:
+        """The worker's row for a job, or the host's when the worker died or hung on it."""
+        cell = job.cell
+        first = poisoned.get(cell.export_key) or poisoned.get(cell.build_key)
+        if first is not None:
+            return Row.for_cell(cell, versions, case_hash=job.case_hash, status=first["status"], stage=first["stage"],
+                                error=f"{first['error']} (in cell {first['cell']}, which shares this build or export; "
+                                      f"not retried)", error_type=first["error_type"]).to_dict()
+        limit = float((case.get("meta") or {}).get("timeout") or self.runner.timeout_s)
+        try:
+            try:
+                return self.worker.run_cell(job.request(fresh), limit)
+            except WorkerDied as died:
+                if died.started:
+                    raise
+                # it died before taking this cell up (a thread of the last case, say): not this cell's death
+                self.runner.log(f"[{self.runner.env_id}] the worker died between cells ({died}); restarting it for "
+                                f"{cell.key}")
+                self.start(run)
+                return self.worker.run_cell(job.request(fresh), limit)
+        except (WorkerDied, WorkerTimeout) as failure:
+            died = isinstance(failure, WorkerDied)
+            row = Row.for_cell(cell, versions, case_hash=job.case_hash,
+                               status=(Status.CRASH if died else Status.TIMEOUT).value, stage=failure.stage,
+                               error=str(failure), error_type="WorkerDied" if died else "Timeout").to_dict()
+            if failure.stage == "build":  # every cell of this case variant would die the same way
+                poisoned[cell.build_key] = row
+            elif failure.stage in EXPORT_STAGES:  # every runtime of this export would
+                poisoned[cell.export_key] = row
+            self.start(run)
+            return row
+
+
 class EnvRunner:
     def __init__(self, env_id: str, python: str | Path, out: Path, selection: Selection, case_dirs: list[Path],
                  timeout_s: float = 300.0, run_id: str | None = None, memory_limit_mb: int = 0,
                  time_budget_s: float = 1.0, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
                  on_cell: Callable[[str, int, int, Cell, dict], None] | None = None, fingerprint: str | None = None,
-                 fresh: bool = False, concurrent_envs: int = 1) -> None:
+                 fresh: bool = False, slots: Slots | None = None) -> None:
         self.env_id = env_id
         self.python = python
         self.out = out
@@ -180,54 +301,27 @@ class EnvRunner:
         self.on_cell = on_cell or (lambda *args: None)
         self.fingerprint = fingerprint  # the environment's identity: rows of the same one can be reused
         self.fresh = fresh
-        self.concurrent_envs = concurrent_envs
+        self.slots = slots  # None: one worker; else extra lanes when the command's slots allow
         self.exclude: list[str] = []
         self.replaying = False  # a replay worker exports nothing: it warms up its runtimes only
-        self.hello: dict[str, Any] = {}
-        self.worker: WorkerProcess | None = None
+        self.lanes = [Lane(self, 0)]
+        self.lock = threading.Lock()  # lanes share the outcome, the pending rows and the progress count
         self.abort: Any = None  # a threading.Event set when the whole run stops (parallel.py)
 
-    # -- the worker ------------------------------------------------------------------------------
+    @property
+    def hello(self) -> dict[str, Any]:
+        return self.lanes[0].hello
+
+    @property
+    def worker(self) -> WorkerProcess | None:
+        return self.lanes[0].worker
 
     def _start(self, run: RunDir) -> WorkerProcess:
-        """A ready worker; a case whose import kills the worker is excluded and named."""
-        if self.abort is not None and self.abort.is_set():
-            raise Stopped()
-        if self.worker is not None:
-            self.worker.close()
-            self.worker = None
-        planned = [*(() if self.replaying else self.selection.exporters), *self.selection.runtimes]
-        for _ in range(MAX_IMPORT_DEATHS + 1):
-            worker = WorkerProcess(self.python, self.case_dirs, run.exports_dir(self.env_id), run.log_file(self.env_id),
-                                   self.exclude, self.memory_limit_mb, self.time_budget_s, planned=planned,
-                                   timing_lock=self.out / "runs" / ".timing.lock")
-            try:
-                self.hello = worker.start(START_TIMEOUT_S)
-                self.worker = worker
-                return worker
-            except WorkerDied as died:
-                if died.fatal:
-                    raise CorpusError(str(died)) from None
-                if died.importing and died.importing not in self.exclude:
-                    self.log(f"[{self.env_id}] case {died.importing!r} killed the worker while importing "
-                             f"({died}); running the others without it")
-                    self.exclude.append(died.importing)
-                    continue
-                raise EnvironmentBroken(f"[{self.env_id}] the worker did not start: {died}; "
-                                        f"see {run.log_file(self.env_id)}") from None
-            except WorkerTimeout as hung:
-                raise EnvironmentBroken(f"[{self.env_id}] the worker did not start: {hung}") from None
-        raise EnvironmentBroken(f"[{self.env_id}] too many cases kill the worker on import: {', '.join(self.exclude)}")
+        return self.lanes[0].start(run)
 
     def _close(self, interrupted: bool = False) -> None:
-        """Let the worker go: asked politely after a run, killed with its whole group at once when interrupted."""
-        if self.worker is not None:
-            worker, self.worker = self.worker, None
-            if interrupted:
-                with signals_held():  # a second Ctrl-C must not stop the killing half-way
-                    worker.kill()
-            else:
-                worker.close()
+        for lane in list(self.lanes):
+            lane.close(interrupted)
 
     # -- one environment's corpus -----------------------------------------------------------------
 
@@ -348,46 +442,89 @@ class EnvRunner:
         if todo and self.worker is None:  # everything answered: no worker, no seconds spent on one
             self._start(run)
         todo = self._skip_columns(rows_file, todo, outcome) if todo else todo
-        versions = self.hello.get("versions") or {}
-        poisoned: dict[str, dict[str, Any]] = {}
-        synced = time.monotonic()
-        index = len(jobs) - len(todo) - outcome.skipped
-        changed_case = None  # a case that changed the worker's global state: restart before the next one
-        for job in todo:
-            index += 1
-            case = cases.get(job.cell.case) or {}
-            if changed_case is not None and changed_case != job.cell.case:
-                self.log(f"[{self.env_id}] case {changed_case!r} changed the worker's global state: "
-                         f"restarting the worker before {job.cell.case!r}")
-                self._start(run)
-                changed_case = None
-            row = self._attempt(run, job, case, versions, poisoned)
-            if row.get("state_changed"):
-                changed_case = job.cell.case
-            row = self._finalise(run, row, job, case)
-            if row["verdict"] in NOT_AS_EXPECTED:
-                append_row(pending_file, row)  # not a regression until a fresh worker agrees
-                unconfirmed[job.cell.key] = row
-            else:
-                synced = self._append(rows_file, row, synced)
-                count(outcome, row)
-            outcome.ran += 1
-            self.on_cell(self.env_id, index, len(jobs) - outcome.skipped, job.cell, row)
+        groups: collections.deque = collections.deque()
+        for job in todo:  # whole cases: a case's cells share its build, its exports and its worker's state
+            if not groups or groups[-1][0].cell.case != job.cell.case:
+                groups.append([])
+            groups[-1].append(job)
+        progress = {"index": len(jobs) - len(todo) - outcome.skipped, "total": len(jobs) - outcome.skipped,
+                    "synced": time.monotonic()}
+        shared = (run, rows_file, pending_file, cases, outcome, unconfirmed, progress)
+        extra: list[tuple[Lane, threading.Thread, list]] = []
+        while True:  # the primary lane works here; extra lanes join while cases are left and slots free
+            with self.lock:
+                group = groups.popleft() if groups else None
+            if group is None:
+                break
+            if groups and self.slots is not None and len(self.lanes) < len(groups) + 1 and self.slots.take(extra=True):
+                lane = Lane(self, len(self.lanes))
+                self.lanes.append(lane)
+                failures: list = []
+                thread = threading.Thread(target=self._lane, args=(lane, groups, shared, failures),
+                                          name=f"{self.env_id} lane {lane.number}", daemon=True)
+                thread.start()
+                extra.append((lane, thread, failures))
+            self._cases(self.lanes[0], [group], shared)
+        for lane, thread, failures in extra:
+            thread.join()
+            if failures:
+                raise failures[0]
         if todo:
             sync_file(rows_file)
         if unconfirmed:
-            self._confirm(run, rows_file, [wanted[key] for key in unconfirmed], unconfirmed, cases, versions, outcome)
+            self._confirm(run, rows_file, [wanted[key] for key in unconfirmed], unconfirmed, cases,
+                          self.hello.get("versions") or {}, outcome)
             pending_file.unlink(missing_ok=True)
         for row in done.values():  # the verdicts of resumed and reused rows count too: the outcome is all cells
             if row is not None:
                 count(outcome, row)
 
-    @staticmethod
-    def _append(rows_file: Path, row: dict[str, Any], synced: float) -> float:
-        """Append a row; wait for the disk at most twice a second (and once at the end of the jobs)."""
-        now = time.monotonic()
-        append_row(rows_file, row, sync=now - synced >= 0.5)
-        return now if now - synced >= 0.5 else synced
+    def _lane(self, lane: Lane, groups: collections.deque, shared: tuple, failures: list) -> None:
+        """An extra worker of this environment: takes whole cases until none is left, then gives its slot back."""
+        try:
+            lane.start(shared[0])
+            while True:
+                with self.lock:
+                    group = groups.popleft() if groups else None
+                if group is None:
+                    return
+                self._cases(lane, [group], shared)
+        except BaseException as exc:  # the primary lane raises it once every lane is done
+            failures.append(exc)
+        finally:
+            lane.close(interrupted=bool(failures))
+            with self.lock:
+                self.lanes.remove(lane)
+            self.slots.give()
+
+    def _cases(self, lane: Lane, groups: list[list[Job]], shared: tuple) -> None:
+        """Run whole cases on one lane; a case that changed the worker's state gets it restarted after it."""
+        run, rows_file, pending_file, cases, outcome, unconfirmed, progress = shared
+        poisoned: dict[str, dict[str, Any]] = {}
+        for group in groups:
+            changed = False
+            for job in group:
+                case = cases.get(job.cell.case) or {}
+                versions = lane.hello.get("versions") or {}
+                row = self._finalise(run, lane.attempt(run, job, case, versions, poisoned), job, case)
+                changed = changed or bool(row.get("state_changed"))
+                with self.lock:
+                    if row["verdict"] in NOT_AS_EXPECTED:
+                        append_row(pending_file, row)  # not a regression until a fresh worker agrees
+                        unconfirmed[job.cell.key] = row
+                    else:
+                        now = time.monotonic()
+                        append_row(rows_file, row, sync=now - progress["synced"] >= 0.5)  # the disk twice a second
+                        progress["synced"] = now if now - progress["synced"] >= 0.5 else progress["synced"]
+                        count(outcome, row)
+                    outcome.ran += 1
+                    progress["index"] += 1
+                    index = progress["index"]
+                self.on_cell(self.env_id, index, progress["total"], job.cell, row)
+            if changed:
+                self.log(f"[{self.env_id}] case {group[0].cell.case!r} changed the worker's global state: "
+                         f"restarting the worker")
+                lane.start(run)
 
     def _skip_columns(self, rows_file: Path, todo: list[Job], outcome: EnvOutcome) -> list[Job]:
         """Decide, once per column, the cells this environment cannot have; record each column once."""
@@ -427,41 +564,10 @@ class EnvRunner:
             outcome.verdicts[Verdict.AS_EXPECTED.value] += skipped
         return runnable
 
-    def _attempt(self, run: RunDir, job: Job, case: dict[str, Any], versions: dict[str, Any],
-                 poisoned: dict[str, dict[str, Any]], fresh: bool = False) -> dict[str, Any]:
-        """The worker's row for a job, or the host's when the worker died or hung on it."""
-        cell = job.cell
-        first = poisoned.get(cell.export_key) or poisoned.get(cell.build_key)
-        if first is not None:
-            return Row.for_cell(cell, versions, case_hash=job.case_hash, status=first["status"], stage=first["stage"],
-                                error=f"{first['error']} (in cell {first['cell']}, which shares this build or export; "
-                                      f"not retried)", error_type=first["error_type"]).to_dict()
-        limit = float((case.get("meta") or {}).get("timeout") or self.timeout_s)
-        try:
-            try:
-                return self.worker.run_cell(job.request(fresh), limit)
-            except WorkerDied as died:
-                if died.started:
-                    raise
-                # it died before taking this cell up (a thread of the last case, say): not this cell's death
-                self.log(f"[{self.env_id}] the worker died between cells ({died}); restarting it for {cell.key}")
-                self._start(run)
-                return self.worker.run_cell(job.request(fresh), limit)
-        except (WorkerDied, WorkerTimeout) as failure:
-            died = isinstance(failure, WorkerDied)
-            row = Row.for_cell(cell, versions, case_hash=job.case_hash, status=(Status.CRASH if died else Status.TIMEOUT).value,
-                               stage=failure.stage, error=str(failure),
-                               error_type="WorkerDied" if died else "Timeout").to_dict()
-            if failure.stage == "build":  # every cell of this case variant would die the same way
-                poisoned[cell.build_key] = row
-            elif failure.stage in EXPORT_STAGES:  # every runtime of this export would
-                poisoned[cell.export_key] = row
-            self._start(run)
-            return row
-
     def _finalise(self, run: RunDir, row: dict[str, Any], job: Job, case: dict[str, Any]) -> dict[str, Any]:
         row.update(run_id=run.run_id, env_id=job.env_id or self.env_id, finished_at=_utc_now(),
-                   concurrent_envs=self.concurrent_envs, cpu_cores=len(os.sched_getaffinity(0)))
+                   concurrent_workers=self.slots.in_use() if self.slots is not None else 1,
+                   cpu_cores=len(os.sched_getaffinity(0)))
         row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
         return row
 
@@ -473,7 +579,8 @@ class EnvRunner:
         poisoned: dict[str, dict[str, Any]] = {}
         for job in jobs:
             case = cases.get(job.cell.case) or {}
-            second = self._finalise(run, self._attempt(run, job, case, versions, poisoned, fresh=True), job, case)
+            second = self._finalise(run, self.lanes[0].attempt(run, job, case, versions, poisoned, fresh=True),
+                                    job, case)
             row = settle(first_rows[job.cell.key], second)
             row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
             append_row(rows_file, row)

@@ -54,8 +54,9 @@ class Row:
     state_changed: Optional[str] = None
     # carried over from this run, which answered the cell with the same environment and case source
     reused_from: Optional[str] = None
-    # how the latencies were measured: environments running at once, and the cores this process may use
-    concurrent_envs: Optional[int] = None
+    # how the latencies were measured: workers running at once (never timing at the same moment), and the
+    # cores the harness may use
+    concurrent_workers: Optional[int] = None
     cpu_cores: Optional[int] = None
     # the exact code the worker ran: the exporter's call and the runtime's load and run
     export_call: Optional[str] = None
@@ -125,7 +126,7 @@ class Row:
 REQUIRED_FIELDS = ("env_id", "cell", "case", "variant", "exporter", "runtime", "status")
 
 ROW_FIELDS = tuple(f.name for f in dataclasses.fields(Row))
-INT_FIELDS = ("opset_requested", "opset_actual", "node_count", "attempts", "concurrent_envs", "cpu_cores")
+INT_FIELDS = ("opset_requested", "opset_actual", "node_count", "attempts", "concurrent_workers", "cpu_cores")
 
 
 def _from_1(data: Dict[str, Any]) -> Dict[str, Any]:
