@@ -99,7 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-regressions", action="store_true", help="exit 0 even when a cell regressed")
 
     replay = sub.add_parser("replay", help="run every environment's exported files with one environment's runtimes")
-    replay.add_argument("--env", help="the runtime environment (default: the newest lineup entry built here)")
+    replay_where = replay.add_mutually_exclusive_group()
+    replay_where.add_argument("--env", help="the runtime environment (default: the newest lineup entry built here)")
+    replay_where.add_argument("--python", help="run the runtimes of this interpreter instead (torch, onnx and a runtime)")
+    replay.add_argument("--env-id", type=_name("--env-id"), help="the id of --python's environment in the rows")
+    replay.add_argument("--from", dest="source", type=Path,
+                        help="replay the files of this out folder, e.g. results (default: --out itself)")
     replay.add_argument("--runtimes", default="ort-cpu,reference", help="comma-separated (default ort-cpu,reference)")
     replay.add_argument("--timeout", type=_positive, default=300.0)
     replay.add_argument("--time-budget", type=_positive, default=1.0)
@@ -155,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     locking.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
 
     listing = sub.add_parser("list", help="the lineup, and whether each entry's Python is here")
+    listing.add_argument("--json", action="store_true", help="the entries as JSON (id, python, torch, tags, pins)")
     listing.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
     return parser
 
@@ -255,25 +261,34 @@ def _finish_run(args: argparse.Namespace, tasks: list, outcomes: list) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from matrix.envs import built_entries, ensure_env
     from matrix.runner import EnvRunner, default_memory_limit_mb
-    entries = load_lineup(args.lineup)
-    if args.env:
-        entry = find_entry(entries, args.env)
-    else:
-        built = built_entries(entries)
-        if not built:
-            raise SelectionError("no lineup environment is built yet: run `nox -s matrix` first")
-        entry = built[-1]
     selection = parse_selection(None, None, None, args.runtimes)
-    python = ensure_env(entry, log=_eprint)
-    runner = EnvRunner(entry.id, python, args.out.resolve(), selection, [REPO_ROOT / "cases"], timeout_s=args.timeout,
+    if args.python:
+        python = os.path.abspath(args.python)
+        if not os.access(python, os.X_OK) or os.path.isdir(python):
+            raise SelectionError(f"--python {args.python}: not an executable interpreter")
+        env_id = check_name("--env-id", args.env_id or "local-" + Path(python).parent.parent.name)
+    else:
+        entries = load_lineup(args.lineup)
+        if args.env:
+            entry = find_entry(entries, args.env)
+        else:
+            built = built_entries(entries)
+            if not built:
+                raise SelectionError("no lineup environment is built yet: run `nox -s matrix` first")
+            entry = built[-1]
+        python, env_id = str(ensure_env(entry, log=_eprint)), entry.id
+    source = args.source.resolve() if args.source else None
+    if source is not None and not (source / "runs").is_dir():
+        raise SelectionError(f"--from {args.source}: no runs/ folder there (try results or reports)")
+    runner = EnvRunner(env_id, python, args.out.resolve(), selection, [REPO_ROOT / "cases"], timeout_s=args.timeout,
                        time_budget_s=args.time_budget, memory_limit_mb=default_memory_limit_mb())
-    outcomes = runner.run_replay()
+    outcomes = runner.run_replay(source)
     for outcome in outcomes:
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items()))
-        _eprint(f"[{outcome.env_id} files, {entry.id} runtimes] {outcome.planned} cells in {outcome.wall_s:.1f} s: "
+        _eprint(f"[{outcome.env_id} files, {env_id} runtimes] {outcome.planned} cells in {outcome.wall_s:.1f} s: "
                 f"{statuses}")
     if not outcomes:
-        _eprint(f"replay: no other environment's exports under {args.out} to run with {entry.id}")
+        _eprint(f"replay: no other environment's exports under {source or args.out} to run with {env_id}")
     if not args.no_report:
         cmd_report(argparse.Namespace(out=args.out, lineup=args.lineup))
     return 0
@@ -301,6 +316,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from matrix.interpreters import InterpreterNotFound, find_python
+    if args.json:
+        import json
+        print(json.dumps([{"id": e.id, "python": e.python, "torch": e.torch, "tags": list(e.tags), "pins": list(e.pins),
+                           "session": f"matrix({e.id})"} for e in load_lineup(args.lineup)]))
+        return 0
     for entry in load_lineup(args.lineup):
         try:
             where = find_python(entry.python)

@@ -17,6 +17,7 @@ from matrix.store import RUNS, ResultsError, RunDir, current_hashes, read_json, 
 from matrix.wire import ROW_FIELDS
 
 ROWS_SUFFIXES = (".jsonl",)
+EXPORTS_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "exports"
 SKIP_KEYS = ("exporter", "opset_requested", "runtime", "provider", "runtime_env", "reason", "cells")
 NOT_ROWS = (".unconfirmed.jsonl",)
 
@@ -133,16 +134,29 @@ class Results:
     def current_hashes(self) -> dict[str, str]:
         return current_hashes(self.case_dirs)
 
-    def exports(self, exclude: str | None = None) -> list[tuple[str, RunDir]]:
-        """(env_id, run) for each environment's newest run that kept exported files."""
-        found: dict[str, RunDir] = {}
+    def exports(self, exclude: str | None = None) -> list[tuple[str, RunDir, Path]]:
+        """(env_id, run, folder of its files) for each environment's newest run that kept exported files.
+
+        Published results keep them as ``exports/<env>.tar.gz``: those are unpacked once into a
+        cache folder outside the results (``.cache/exports/``), so replay and the site read plain files.
+        """
+        found: dict[str, tuple[RunDir, Path]] = {}
         for run in self.runs:
             exports = run.path / "exports"
-            if exports.is_dir():
-                for folder in exports.iterdir():
-                    if folder.is_dir() and folder.name != exclude and any(folder.glob("*.json")):
-                        found[folder.name] = run
-        return sorted(found.items())
+            if not exports.is_dir():
+                continue
+            for item in exports.iterdir():
+                if item.is_dir() and item.name != exclude and any(item.glob("*.json")):
+                    found[item.name] = (run, item)
+                elif item.name.endswith(".tar.gz") and item.name[:-len(".tar.gz")] != exclude:
+                    found[item.name[:-len(".tar.gz")]] = (run, item)
+        result = []
+        for env_id, (run, item) in sorted(found.items()):
+            if item.is_file():
+                from matrix.publish import unpack_exports
+                item = unpack_exports(item, EXPORTS_CACHE / run.run_id / env_id)
+            result.append((env_id, run, item))
+        return result
 
 
 def _collapse(issues: list[str]) -> list[str]:

@@ -590,36 +590,43 @@ class EnvRunner:
 
     # -- other environments' exported files ---------------------------------------------------------
 
-    def replay(self) -> list[EnvOutcome]:
+    def replay(self, source: Path | None = None) -> list[EnvOutcome]:
         """Run every other environment's exported files with this environment's runtimes.
 
         A file that fails everywhere is the exporter's bug; one that fails only on its own
-        environment's runtime is the runtime's. Rows go beside the exporting environment's
-        own, in its newest run that has exports, as ``<env>.replay.jsonl``.
+        environment's runtime is the runtime's. The files come from ``source`` (default: the out
+        folder itself; ``results`` replays every era's published files); rows go into the out
+        folder, in a run of the same id as the exporting one, as ``<env>.replay.jsonl``.
         """
         from matrix.results import Results  # pandas: only when replaying
         outcomes = []
         self.replaying = True
-        for env_id, run in Results(self.out).exports(exclude=self.env_id):
+        for env_id, origin, folder in Results(source or self.out).exports(exclude=self.env_id):
+            run = RunDir(self.out, origin.run_id)
             outcome = EnvOutcome(env_id, run.run_id, run.path / f"{env_id}.replay.jsonl")
-            jobs = replay_jobs(run.exports_dir(env_id), env_id, self.env_id, self.selection)
+            jobs = replay_jobs(folder, env_id, self.env_id, self.selection)
             if not jobs:
                 continue
             started = time.monotonic()
             try:
-                catalogue = read_json(run.catalogue_file(env_id)) or {}
+                catalogue = read_json(origin.catalogue_file(env_id)) or {}
             except ResultsError as exc:
                 self.log(f"[{self.env_id}] {exc}; replaying {env_id} without its expectations")
                 catalogue = {}
+            if run.path != origin.path:  # the out folder's report then knows the cases and their expectations
+                run.path.mkdir(parents=True, exist_ok=True)
+                if not (run.path / "run.json").exists():
+                    write_json(run.path / "run.json", read_json(origin.path / "run.json") or {"run_id": run.run_id})
+                write_json(run.path / f"{env_id}.catalogue.json", catalogue)
             cases = {c["id"]: c for c in catalogue.get("cases", []) if isinstance(c, dict) and "id" in c}
             self.run_jobs(run, outcome.rows_file, jobs, cases, outcome)
             outcome.wall_s = time.monotonic() - started
             outcomes.append(outcome)
         return outcomes
 
-    def run_replay(self) -> list[EnvOutcome]:
+    def run_replay(self, source: Path | None = None) -> list[EnvOutcome]:
         try:
-            outcomes = self.replay()
+            outcomes = self.replay(source)
         except BaseException:
             self._close(interrupted=True)
             raise

@@ -1,0 +1,124 @@
+"""Published results: publish with history, compare against the reference, release diffs, shards merged,
+replay from results/, and the CI workflow that runs it all (checked by actionlint)."""
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from conftest import FAKE_CASES, REPO
+from matrix.aggregate import current_view
+from matrix.diff import release_diff
+from matrix.publish import publish, references
+from matrix.results import Results
+from matrix.store import list_runs
+
+FAST = ["--exporters", "torchscript", "--opsets", "11", "--runtimes", "ort-cpu,reference", "--time-budget", "0.02",
+        "--no-report", "--verbose", "--cases", "passes|raises"]
+
+
+def matrix(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "matrix", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=900)
+
+
+def run_into(worker_python, out, env_id, *extra, cases=FAKE_CASES):
+    done = matrix("run", "--python", worker_python, "--env-id", env_id, "--out", str(out), "--cases-dir", str(cases),
+                  *FAST, *extra)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    return done
+
+
+def test_the_workflow_passes_actionlint():
+    done = subprocess.run(["actionlint", str(REPO / ".github" / "workflows" / "matrix.yml")], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_two_shards_merged_give_the_rows_of_one_run(worker_python, tmp_path):
+    for env_id in ("shard-a", "shard-b"):
+        run_into(worker_python, tmp_path / env_id, env_id, "--run-id", "ci-1")
+        run_into(worker_python, tmp_path / "one", env_id, "--run-id", "ci-1", "--fresh")
+    done = matrix("merge", str(tmp_path / "shard-a"), str(tmp_path / "shard-b"), "--out", str(tmp_path / "merged"))
+    assert done.returncode == 0, done.stderr
+    strip = lambda frame: {(r["env_id"], r["cell"]): r["status"] for r in frame.to_dict("records")}
+    merged, one = Results(tmp_path / "merged").rows(), Results(tmp_path / "one").rows()
+    assert strip(merged) == strip(one) and len(merged) == 8
+    assert [r.run_id for r in list_runs(tmp_path / "merged")] == ["ci-1"]
+
+
+def test_publish_keeps_history_and_compare_finds_a_planted_regression(worker_python, tmp_path):
+    reports, results = tmp_path / "reports", tmp_path / "results"
+    run_into(worker_python, reports, "fake")
+    publish(reports, results, ["fake"], {})
+    first = list_runs(results)[0]
+    assert (first.path / "fake.jsonl.gz").exists() and (first.path / "exports" / "fake.tar.gz").exists()
+    assert len(Results(results).rows()) == 4
+    clean = matrix("compare", str(results), str(reports), "--junit", str(tmp_path / "j.xml"),
+                   "--markdown", str(tmp_path / "m.md"))
+    assert clean.returncode == 0 and "0 regression(s)" in clean.stdout, clean.stdout + clean.stderr
+    # a later run in which a passing cell fails: planted by editing its row
+    run_into(worker_python, reports, "fake", "--fresh")
+    newest = list_runs(reports)[-1]
+    lines = newest.rows_file("fake").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    victim = next(r for r in rows if r["status"] == "pass")
+    victim.update(status="load-fail", error="planted", verdict="regression")
+    newest.rows_file("fake").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    bad = matrix("compare", str(results), str(reports), "--junit", str(tmp_path / "j.xml"),
+                 "--markdown", str(tmp_path / "m.md"))
+    assert bad.returncode == 1 and f"REGRESSION: [fake] {victim['cell']}: pass -> load-fail" in bad.stdout
+    junit = (tmp_path / "j.xml").read_text()
+    assert "<failure" in junit and "<skipped" in junit and victim["cell"] in junit
+    assert "**1 regression(s)**" in (tmp_path / "m.md").read_text()
+    # publishing the newer run makes it the reference; the older run stays, rows only
+    publish(reports, results, ["fake"], {})
+    old, new = list_runs(results)
+    assert (old.path / "fake.jsonl.gz").exists() and not (old.path / "exports" / "fake.tar.gz").exists()
+    assert (new.path / "exports" / "fake.tar.gz").exists()
+    assert [m["run_id"] for m in references(results)] == [new.run_id]
+    with gzip.open(new.path / "fake.jsonl.gz", "rt") as handle:
+        assert sum(1 for _ in handle) == 4
+
+
+def test_a_changed_case_is_changed_not_a_regression(worker_python, tmp_path):
+    corpus = tmp_path / "fake_cases"
+    shutil.copytree(FAKE_CASES, corpus)
+    run_into(worker_python, tmp_path / "a", "fake", cases=corpus)
+    (corpus / "passes.py").write_text((corpus / "passes.py").read_text().replace("2.0", "-2.0") + "\n")
+    run_into(worker_python, tmp_path / "b", "fake", cases=corpus)
+    done = matrix("compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert done.returncode == 0 and "2 changed case(s)" in done.stdout, done.stdout
+
+
+def test_replay_reads_the_published_files(worker_python, tmp_path):
+    reports, results = tmp_path / "reports", tmp_path / "results"
+    run_into(worker_python, reports, "old-era")
+    publish(reports, results, ["old-era"], {})
+    done = matrix("replay", "--from", str(results), "--python", worker_python, "--env-id", "today",
+                  "--out", str(tmp_path / "again"), "--no-report")
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = Results(tmp_path / "again").rows()
+    assert len(rows) == 2 and set(rows["runtime_env"]) == {"today"} and set(rows["env_id"]) == {"old-era"}
+    assert not list(results.rglob("*.replay.jsonl")), "results/ is read, never written, by a replay"
+
+
+def test_a_release_diff_lists_what_broke_got_fixed_or_fails_differently():
+    base = {"case": "c", "variant": "default", "exporter": "torchscript", "opset_requested": 9, "options": "",
+            "runtime": "onnxruntime", "provider": "CPUExecutionProvider", "runtime_env": "", "error": None}
+    rows = []
+    for env, statuses in (("old", ["pass", "load-fail", "run-fail", "export-fail"]),
+                          ("new", ["load-fail", "pass", "diverge", "export-fail"])):
+        for index, status in enumerate(statuses):
+            rows.append({**base, "env_id": env, "opset_requested": 9 + index, "status": status,
+                         "error": None if status == "pass" else f"{status} because"})
+    frame = release_diff(pd.DataFrame(rows), "old", "new")
+    assert list(zip(frame["change"], frame["opset_requested"])) == [("broke", 9), ("fixed", 10),
+                                                                    ("fails differently", 11)]
+    assert release_diff(pd.DataFrame(rows), "old", "missing").empty
+    assert current_view is not None
