@@ -79,6 +79,20 @@ def report(session: nox.Session) -> None:
     session.run("python", "-m", "matrix", "report", *session.posargs)
 
 
+@nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
+def site(session: nox.Session) -> None:
+    """Build the static compatibility site (site/) from results/: pandas, jinja2 and matplotlib, never torch."""
+    session.install("-r", HOST_REQUIREMENTS)
+    session.run("python", "-m", "matrix.site", *session.posargs)
+
+
+@nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
+def publish(session: nox.Session) -> None:
+    """Make each environment's newest finished run in reports/ the reference in results/ (keeps history)."""
+    session.install("-r", HOST_REQUIREMENTS)
+    session.run("python", "-m", "matrix", "publish", *session.posargs)
+
+
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True)
 def tests(session: nox.Session) -> None:
     """The test suite: host parts, the real pipeline here, and torch-1.4.0 end to end."""

@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     diffing.add_argument("after", help="environment id, e.g. torch-2.15.0")
     diffing.add_argument("--out", type=Path, default=DEFAULT_OUT, help="out or results folder (default reports/)")
 
+    from matrix.site.cli import add_arguments as site_arguments
+    site_arguments(sub.add_parser("site", help="build the static site (site/) from published results (results/)"))
+
     merging = sub.add_parser("merge", help="gather shards' out folders (one run id) into one out folder")
     merging.add_argument("shards", nargs="+", type=Path, help="out folders of the shards")
     merging.add_argument("--out", type=Path, required=True)
@@ -425,6 +428,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    from matrix.site.cli import run
+    return run(args)
+
+
 def cmd_merge(args: argparse.Namespace) -> int:
     from matrix.publish import merge
     runs = merge([p.resolve() for p in args.shards], args.out.resolve())
@@ -443,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"run": cmd_run, "replay": cmd_replay, "report": cmd_report, "compare": cmd_compare, "list": cmd_list,
                "envs": cmd_envs, "triage": cmd_triage, "repro": cmd_repro, "lock": cmd_lock, "publish": cmd_publish,
-               "merge": cmd_merge, "diff": cmd_diff}[args.command]
+               "merge": cmd_merge, "diff": cmd_diff, "site": cmd_site}[args.command]
     from matrix.repro import ReproError
     previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:

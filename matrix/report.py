@@ -157,7 +157,7 @@ def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
                          "cells": len(sub) + not_applicable, "statuses": statuses,
                          "verdicts": sub["verdict"].value_counts().to_dict(),
                          "stale": int(sub["stale"].sum()), "run_id": sub["run_id"].max() if len(sub) else ""})
-    cases = [_case_entry(catalogue[c]) for c in sorted(catalogue)]
+    cases = [case_entry(catalogue[c]) for c in sorted(catalogue)]
     return {
         "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "columns": columns,
@@ -205,7 +205,7 @@ def meta_problem(meta: Any) -> str | None:
     return None
 
 
-def _case_entry(case: dict) -> dict:
+def case_entry(case: dict) -> dict:
     """A catalogue entry the templates can trust: a broken case keeps its error, a malformed one gets one."""
     meta = case.get("meta")
     error = case.get("error")
@@ -237,7 +237,7 @@ def case_pages(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if detail["failing"] and kind not in seen:
                 seen.add(kind)
                 as_run = context["results"].case_as_run(row["run_id"], row["env_id"], row["case"])
-                failing.append({**detail, "repro": reproduction(row, _case_entry(as_run) if as_run else case,
+                failing.append({**detail, "repro": reproduction(row, case_entry(as_run) if as_run else case,
                                                                  context["entries"])})
         pages[case["id"]] = {**context, "case": case, "rows": rows, "details": details, "failing": failing}
     return pages

@@ -122,3 +122,14 @@ def test_a_release_diff_lists_what_broke_got_fixed_or_fails_differently():
                                                                     ("fails differently", 11)]
     assert release_diff(pd.DataFrame(rows), "old", "missing").empty
     assert current_view is not None
+
+
+def test_the_committed_reference_builds_a_site_of_small_pages(tmp_path):
+    """results/ in the repository: every lineup environment, as-expected, and a site from it alone."""
+    from matrix.lineup import load_lineup
+    from matrix.site import build_site
+    view = current_view(Results(REPO / "results").rows())
+    assert set(view["env_id"]) == {e.id for e in load_lineup()}
+    assert set(view["verdict"]) == {"as-expected"}
+    built = build_site(REPO / "results", tmp_path / "site")
+    assert built.index.exists() and not built.oversized and built.largest[1] < 2 * 2 ** 20
