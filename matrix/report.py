@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from matrix.repro import ReproError, build_script, shell_snippet
 from matrix.results import Results
 from matrix.store import write_json
 from matrix.triage import triage_view
+from matrix.values import clean, number
 from matrix.wire import VERSION_FIELDS
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -31,34 +31,6 @@ REPO_CASES = Path(__file__).resolve().parent.parent / "cases"
 SHORT = {"CPUExecutionProvider": "CPU", "CUDAExecutionProvider": "CUDA"}
 STATUSES = ["pass", "diverge", "batch-fail", "export-fail", "load-fail", "run-fail", "build-fail", "crash", "timeout",
             "flaky", "skip"]
-
-
-def _clean(value: Any) -> Any:
-    """pandas' NaN/NA to None, numpy scalars to Python, so templates test plain values."""
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple, dict)):
-        return value
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value.item() if hasattr(value, "item") else value
-
-
-def _fmt(value: Any, unit: str = "") -> str:
-    value = _clean(value)
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "inf"
-        if math.isnan(value):
-            return "nan"
-        text = f"{value:.2g}" if (value and (abs(value) < 0.01 or abs(value) >= 1000)) else f"{value:.3g}"
-        return text + unit
-    return f"{value}{unit}"
 
 
 def _column_label(column: dict) -> dict:
@@ -83,9 +55,9 @@ def cell_summary(row: dict) -> str:
     if row["status"] == "diverge" and ("has shape" in error or "outputs, eager PyTorch gives" in error):
         parts.append("shape" if "has shape" in error else "outputs")  # a wrong shape has no error to show
     elif row.get("max_abs_err") is not None and row["status"] in ("pass", "diverge", "batch-fail"):
-        parts.append("Δ" + _fmt(row["max_abs_err"]))
+        parts.append("Δ" + number(row["max_abs_err"]))
     if row.get("latency_ms") is not None:
-        parts.append(_fmt(row["latency_ms"], "ms"))
+        parts.append(number(row["latency_ms"], "ms"))
     return " · ".join(parts)
 
 
@@ -94,7 +66,7 @@ def _group_hidden(hidden: pd.DataFrame) -> list[dict]:
     groups: dict[tuple, list[str]] = {}
     for h in hidden.to_dict("records"):
         label = f"{h['exporter']} opset {h['opset_requested']} {h['runtime']}/{SHORT.get(h['provider'], h['provider'])}"
-        groups.setdefault((h["env_id"], _clean(h["reason"]) or "skipped"), []).append(label)
+        groups.setdefault((h["env_id"], clean(h["reason"]) or "skipped"), []).append(label)
     return [{"env_id": env, "reason": reason, "columns": cols} for (env, reason), cols in groups.items()]
 
 
@@ -120,14 +92,14 @@ def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
     shown, hidden = shown_columns(view, skips)
     entries = {e.id: e for e in lineup}
     env_key = _env_key({e.id: i for i, e in enumerate(lineup)})  # lineup order: oldest torch first
-    columns = [_column_label({k: _clean(v) for k, v in c.items()}) for c in shown.to_dict("records")]
+    columns = [_column_label({k: clean(v) for k, v in c.items()}) for c in shown.to_dict("records")]
     columns.sort(key=lambda c: (env_key(c["env_id"]), c["exporter"], c["opset_requested"] or 0, c["runtime_env"] or "",
                                 c["runtime"], c["provider"]))
     index = {tuple(c[k] for k in COLUMN_KEYS): i for i, c in enumerate(columns)}
     rows: dict[tuple, dict] = {}
     details = []
     for record in view.to_dict("records"):
-        record = {k: _clean(v) for k, v in record.items()}
+        record = {k: clean(v) for k, v in record.items()}
         position = index.get(tuple(record[k] for k in COLUMN_KEYS))
         if position is None:
             continue
@@ -151,7 +123,7 @@ def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
         not_applicable = int(skips[skips["env_id"] == env_id]["cells"].sum()) if not skips.empty else 0
         if not_applicable:
             statuses["skip"] = statuses.get("skip", 0) + not_applicable
-        env_rows.append({"id": env_id, "versions": {k: _clean(last.get(k)) if last is not None else None
+        env_rows.append({"id": env_id, "versions": {k: clean(last.get(k)) if last is not None else None
                                                     for k in VERSION_FIELDS},
                          "note": entries[env_id].note if env_id in entries else "",
                          "cells": len(sub) + not_applicable, "statuses": statuses,
@@ -257,7 +229,7 @@ def render_report(out: Path, lineup: list[Entry] | None = None, case_dirs: list[
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                                      autoescape=jinja2.select_autoescape(["html"]),
                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    environment.filters["num"] = lambda value: _fmt(value) or "–"
+    environment.filters["num"] = lambda value: number(value) or "–"
     results = Results(out, case_dirs if case_dirs is not None else [REPO_CASES])
     context = build_context(results, lineup or [])
     pages = {case_id: environment.get_template("case.html").render(**page, root="../")

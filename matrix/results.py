@@ -6,35 +6,19 @@ in ``problems`` and skipped, never fatal.
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from matrix.store import RUNS, ResultsError, RunDir, current_hashes, read_json, read_rows
+from matrix.store import RUNS, ResultsError, RunDir, current_hashes, list_runs, read_json, read_rows
 from matrix.wire import ROW_FIELDS
 
 ROWS_SUFFIXES = (".jsonl",)
 EXPORTS_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "exports"
 SKIP_KEYS = ("exporter", "opset_requested", "runtime", "provider", "runtime_env", "reason", "cells")
 NOT_ROWS = (".unconfirmed.jsonl",)
-
-
-def _created(run: RunDir) -> str:
-    """When the run started, as recorded in its run.json (a run id says nothing reliable)."""
-    try:
-        meta = read_json(run.path / "run.json")
-    except ResultsError:
-        meta = None
-    created = meta.get("created") if isinstance(meta, dict) else None
-    if isinstance(created, str):
-        return created
-    try:  # no record: the folder's own time stands in
-        return dt.datetime.fromtimestamp(run.path.stat().st_mtime, dt.timezone.utc).isoformat()
-    except OSError:
-        return ""
 
 
 class Results:
@@ -48,11 +32,7 @@ class Results:
     @functools.cached_property
     def runs(self) -> list[RunDir]:
         """Runs oldest first, by the start time each one recorded."""
-        base = self.out / RUNS
-        if not base.is_dir():
-            return []
-        found = [RunDir(self.out, p.name) for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")]
-        return sorted(found, key=lambda run: (_created(run), run.run_id))
+        return list_runs(self.out)
 
     def run(self, ref: str) -> RunDir:
         """A run by id, or by its folder."""
