@@ -51,9 +51,6 @@ class Console:
         with self.lock:
             print(message, file=self.stream, flush=True)
 
-    def begin(self, env_id: str, total: int) -> None:
-        pass
-
     def cell(self, env_id: str, index: int, total: int, cell: Cell, row: dict[str, Any]) -> None:
         tail = row.get("status", "?")
         if row.get("verdict") and row["verdict"] != Verdict.AS_EXPECTED.value:
@@ -94,11 +91,6 @@ class LiveConsole(Console):
 
     def note(self, message: str) -> None:
         self.progress.console.print(Text(message, style="dim"))
-
-    def begin(self, env_id: str, total: int) -> None:
-        with self.lock:
-            self.counts[env_id] = Counter()
-            self.tasks[env_id] = self.progress.add_task(env_id, total=total, env=env_id, counts="")
 
     def cell(self, env_id: str, index: int, total: int, cell: Cell, row: dict[str, Any]) -> None:
         with self.lock:

@@ -15,7 +15,6 @@ import pandas as pd
 from matrix.store import RUNS, ResultsError, RunDir, current_hashes, list_runs, read_json, read_rows
 from matrix.wire import ROW_FIELDS
 
-ROWS_SUFFIXES = (".jsonl",)
 EXPORTS_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "exports"
 SKIP_KEYS = ("exporter", "opset_requested", "runtime", "provider", "runtime_env", "reason", "cells")
 NOT_ROWS = (".unconfirmed.jsonl",)

@@ -79,7 +79,7 @@ def _draft(rows: pd.DataFrame, scope: pd.DataFrame, fields: dict, order: list[tu
     statuses = [fields["status"]]
     if fields["verdict"] == "flaky":
         statuses = sorted({s for s in rows["retry_status"].dropna()} | {s for s in rows["error"].map(_first_status)
-                                                                         if s})
+                                                                         if s}) or statuses
     filters = [f'variant="{fields["variant"]}"', f'exporter="{fields["exporter"]}"', f'runtime="{fields["runtime"]}"']
     if fields["runtime"] == "onnxruntime":
         filters.append(f'provider="{fields["provider"]}"')

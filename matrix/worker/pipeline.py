@@ -372,9 +372,10 @@ class Pipeline(object):
             result.update(inspect_model(path))
             # what another environment's runtimes need to run this file again (replay)
             result["data"] = os.path.basename(save_arrays(path[:-5] + ".npz", built))
-        result.update(cell.to_dict(), atol=loaded.case.atol, rtol=loaded.case.rtol, case_hash=loaded.case_hash,
+        # what replay needs to run the file again: the export's part of the cell, not a runtime's
+        result.update(case=cell.case, variant=cell.variant, exporter=cell.exporter, opset=cell.opset,
+                      options=cell.options, atol=loaded.case.atol, rtol=loaded.case.rtol, case_hash=loaded.case_hash,
                       seed_claims=list(loaded.case.seed), versions=self.versions)
-        result.pop("runtime", None), result.pop("provider", None), result.pop("runtime_env", None)
         tmp = sidecar + ".tmp"
         with open(tmp, "w") as handle:
             json.dump(result, handle)
