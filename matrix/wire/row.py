@@ -78,8 +78,15 @@ class Row:
     latency_p90_ms: Optional[float] = None
     eager_ms: Optional[float] = None
     eager_p90_ms: Optional[float] = None
+    # how latency_ms was taken: "run" (arrays in and out of session.run), "io-binding" (inputs and outputs
+    # on the device, the device synchronised after each run)
+    latency_method: Optional[str] = None
     gpu_node_share: Optional[float] = None
     provider_node_share: Optional[float] = None
+    # where the share comes from ("session log": onnxruntime's partitioner; "profile": its profiler), and
+    # the model's nodes onnxruntime left on the CPU, "OpType (name)"
+    placement_source: Optional[str] = None
+    cpu_nodes: Optional[List[str]] = None
     duration_s: Optional[float] = None
     seed_claims: Optional[List[str]] = None
     # the runtime's own versions: the package that ran the cell, and the onnx/onnxruntime of

@@ -157,6 +157,8 @@ class Pipeline(object):
             fault = storage_fault(exc)
             if fault:
                 raise StorageFault("stage %s of %s: %s" % (name, row.cell, fault))
+            if type(exc).__name__ == "ProviderFallback":  # the runtime's code says it ran elsewhere (runtimes.py)
+                raise StageFailed(Status.SKIP, type(exc).__name__, self.portable(describe(exc)))
             raise StageFailed(STAGE_FAILURE[name], type(exc).__name__, self.portable(describe(exc)))
 
     def _runtime_fields(self, row: Row, cell: Cell) -> Any:
@@ -288,12 +290,17 @@ class Pipeline(object):
                     raise
             batch.append(size)
         row.batch_sizes = batch or None
-        with self.stage(row, "time"), self.quiet():
-            row.latency_ms, row.latency_p90_ms = latency(lambda: run_model(session, arrays), self.time_budget_s)
+        with self.stage(row, "time"):
+            bind = code.get("bind_model")  # device runtimes time with inputs and outputs bound on the device
+            call = bind(session, arrays) if bind else (lambda: run_model(session, arrays))
+            row.latency_method = "io-binding" if bind else "run"
+            with self.quiet():
+                row.latency_ms, row.latency_p90_ms = latency(call, self.time_budget_s)
         if adapter.provider == "CUDAExecutionProvider":  # on the CPU provider every node is the CPU's
             with self.stage(row, "place"):
-                share = adapter.placement(exported["path"], arrays, os.path.join(self.exports_dir, "profiles"))
-                row.provider_node_share = row.gpu_node_share = share
+                placed = adapter.placement(exported["path"], arrays, os.path.join(self.exports_dir, "profiles"))
+                record(row, placed or {})
+                row.provider_node_share = row.gpu_node_share
 
     def _build(self, loaded: LoadedCase, variant: str) -> Built:
         key = "%s/%s" % (loaded.id, variant)
