@@ -93,6 +93,14 @@ def publish(session: nox.Session) -> None:
     session.run("python", "-m", "matrix", "publish", *session.posargs)
 
 
+@nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
+def gpu(session: nox.Session) -> None:
+    """The corpus on onnxruntime's CUDA and CPU providers, and results/'s files replayed on both:
+    nox -s gpu [-- --python PY --env-id ID --out DIR] (default: the newest lineup entry's -gpu variant)."""
+    session.install("-r", HOST_REQUIREMENTS)
+    session.run("python", "-m", "matrix", "gpu", *session.posargs)
+
+
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True)
 def tests(session: nox.Session) -> None:
     """The test suite: host parts, the real pipeline here, and torch-1.4.0 end to end."""

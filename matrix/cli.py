@@ -66,6 +66,24 @@ def _lineup_argument(parser: argparse.ArgumentParser) -> None:
                         help="the lineup file (default matrix/lineup.toml, or $MATRIX_LINEUP)")
 
 
+def _gpu_arguments(parser: argparse.ArgumentParser) -> None:
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--gpu", dest="gpu", action="store_true", default=None,
+                        help="install each entry's gpu_runtime (onnxruntime-gpu) instead of onnxruntime, as <id>-gpu "
+                             "(the default where nvidia-smi sees a GPU)")
+    choice.add_argument("--no-gpu", dest="gpu", action="store_false", help="the CPU onnxruntime even on a GPU machine")
+
+
+def _lineup_entries(args: argparse.Namespace, ids: list[str] | None):
+    """The lineup entries asked for (all without ids), as their GPU variants in GPU mode where they have one."""
+    from matrix.gpu import gpu_mode
+    entries = load_lineup(args.lineup)
+    chosen = [find_entry(entries, env_id) for env_id in ids] if ids else entries
+    if gpu_mode(args.gpu):
+        chosen = [e.for_gpu() if e.gpu_runtime else e for e in chosen]
+    return chosen
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m matrix", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--verbose", action="store_true",
                      help="one line per cell instead of the live display (the default when not in a terminal)")
     run.add_argument("--allow-regressions", action="store_true", help="exit 0 even when a cell regressed")
+    _gpu_arguments(run)
 
     replay = sub.add_parser("replay", help="run every environment's exported files with one environment's runtimes")
     replay_where = replay.add_mutually_exclusive_group()
@@ -137,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     envs = sub.add_parser("envs", help="build (or reuse) lineup environments and show their size")
     envs.add_argument("--env", action="append", help="entry id (repeatable; default all)")
     envs.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
+    _gpu_arguments(envs)
 
     publishing = sub.add_parser("publish", help="make finished runs the reference results (results/), keeping history")
     publishing.add_argument("--from", dest="source", type=Path, default=DEFAULT_OUT, help="out folder (default reports/)")
@@ -162,6 +182,19 @@ def build_parser() -> argparse.ArgumentParser:
     locking.add_argument("--env", help="entry id (default all)")
     locking.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
 
+    gpu = sub.add_parser("gpu", help="the corpus on onnxruntime's CUDA and CPU providers side by side, and every "
+                                     "era's exported files from results/ replayed on both")
+    gpu_where = gpu.add_mutually_exclusive_group()
+    gpu_where.add_argument("--python", help="an interpreter with torch, onnx and onnxruntime-gpu (a GPU machine's own)")
+    gpu_where.add_argument("--env", help="a lineup entry with a gpu_runtime, built as <id>-gpu (default: the newest)")
+    gpu.add_argument("--env-id", type=_name("--env-id"), help="the id of --python's environment in the rows")
+    gpu.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder the rows go to (default reports/)")
+    gpu.add_argument("--from", dest="source", type=Path, default=REPO_ROOT / "results",
+                     help="whose exported files to replay (default results/)")
+    gpu.add_argument("--cases", help="regular expression on 'case' or 'case/variant'")
+    gpu.add_argument("--timeout", type=_positive, default=300.0, help="seconds per cell")
+    gpu.add_argument("--time-budget", type=_positive, default=1.0, help="seconds of latency sampling per cell")
+    gpu.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
     listing = sub.add_parser("list", help="the lineup, and whether each entry's Python is here")
     listing.add_argument("--json", action="store_true", help="the entries as JSON (id, python, torch, tags, pins)")
     listing.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)))
@@ -189,14 +222,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     def runner(env_id: str, python: str, fingerprint: str | None) -> EnvRunner:
         return EnvRunner(env_id, python, out, selection, case_dirs, timeout_s=args.timeout, run_id=args.run_id,
                          time_budget_s=args.time_budget, memory_limit_mb=memory, log=console.note,
-                         on_cell=console.cell, fingerprint=fingerprint, fresh=args.fresh, slots=slots)
+                         on_cell=console.cell, fingerprint=fingerprint, fresh=args.fresh, slots=slots,
+                         inherit_pythonpath=not envs)
 
     tasks = []
     if envs:
         from matrix.envs import ensure_env, env_fingerprint
-        lineup = load_lineup(args.lineup)
-        for env_id in envs:
-            entry = find_entry(lineup, env_id)
+        for entry in _lineup_entries(args, envs):
 
             def make(entry=entry) -> EnvRunner:
                 python = ensure_env(entry, log=console.note)
@@ -284,7 +316,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if source is not None and not (source / "runs").is_dir():
         raise SelectionError(f"--from {args.source}: no runs/ folder there (try results or reports)")
     runner = EnvRunner(env_id, python, args.out.resolve(), selection, [REPO_ROOT / "cases"], timeout_s=args.timeout,
-                       time_budget_s=args.time_budget, memory_limit_mb=default_memory_limit_mb())
+                       time_budget_s=args.time_budget, memory_limit_mb=default_memory_limit_mb(),
+                       inherit_pythonpath=bool(args.python))
     outcomes = runner.run_replay(source)
     for outcome in outcomes:
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items()))
@@ -295,6 +328,40 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not args.no_report:
         cmd_report(argparse.Namespace(out=args.out, lineup=args.lineup))
     return 0
+
+
+def cmd_gpu(args: argparse.Namespace) -> int:
+    """run + replay + report, each as its own command would do it, on ort-cuda and ort-cpu."""
+    from matrix.gpu import gpu_summary
+    if args.python:
+        where = ["--python", args.python] + (["--env-id", args.env_id] if args.env_id else [])
+    else:
+        entries = load_lineup(args.lineup)
+        with_gpu = [e for e in entries if e.gpu_runtime]
+        if not with_gpu:
+            raise SelectionError(f"{args.lineup}: no entry names a gpu_runtime; give --python")
+        entry = find_entry(entries, args.env) if args.env else with_gpu[-1]
+        if not entry.id.endswith("-gpu"):
+            if not entry.gpu_runtime:
+                raise SelectionError(f"lineup entry {entry.id} names no gpu_runtime")
+            entry = entry.for_gpu()
+        where = ["--env", entry.id]
+    common = ["--out", str(args.out), "--lineup", str(args.lineup), "--timeout", str(args.timeout),
+              "--time-budget", str(args.time_budget), "--runtimes", "ort-cuda,ort-cpu", "--no-report"]
+    run = build_parser().parse_args(["run", *where, *common, *(["--cases", args.cases] if args.cases else []),
+                                     *(["--gpu"] if not args.python else [])])
+    status = cmd_run(run)
+    source = args.source.resolve()
+    if (source / "runs").is_dir():
+        replay_where = where if args.python else ["--env", where[1]]
+        status = max(status, cmd_replay(build_parser().parse_args(["replay", *replay_where, "--from", str(source),
+                                                                   *common])))
+    else:
+        _eprint(f"gpu: no runs/ under {source}: nothing to replay")
+    cmd_report(argparse.Namespace(out=args.out, lineup=args.lineup))
+    for line in gpu_summary(args.out.resolve()):
+        _eprint(line)
+    return status
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -338,8 +405,7 @@ def cmd_envs(args: argparse.Namespace) -> int:
     import time
 
     from matrix.envs import ensure_env
-    entries = load_lineup(args.lineup)
-    chosen = [find_entry(entries, e) for e in args.env] if args.env else entries
+    chosen = _lineup_entries(args, args.env)
     failed = 0
     for entry in chosen:
         started = time.monotonic()
@@ -400,7 +466,7 @@ def cmd_repro(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from matrix.publish import environments, publish, references
+    from matrix.publish import environments, publish, publish_replays, references
     source, target = args.source.resolve(), args.target.resolve()
     envs = args.env or environments(source)
     if not envs:
@@ -409,6 +475,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
     for item in publish(source, target, envs, entries, args.run):
         print(f"{item.env_id:<14} run {item.run_id}: {item.rows} rows, {item.replay_rows} replay rows, "
               f"{item.exports} exported files, {item.bytes / 2 ** 20:.2f} MiB")
+    for env_id in envs:  # what its runtimes gave on the reference's own files (replay --from results)
+        added = publish_replays(source, target, env_id)
+        if added:
+            print(f"{env_id:<14} {added} replay rows on files of earlier published runs")
     from matrix.results_readme import write_readme
     write_readme(target, references(target))
     return 0
@@ -451,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"run": cmd_run, "replay": cmd_replay, "report": cmd_report, "compare": cmd_compare, "list": cmd_list,
                "envs": cmd_envs, "triage": cmd_triage, "repro": cmd_repro, "lock": cmd_lock, "publish": cmd_publish,
-               "merge": cmd_merge, "diff": cmd_diff, "site": cmd_site}[args.command]
+               "merge": cmd_merge, "diff": cmd_diff, "site": cmd_site, "gpu": cmd_gpu}[args.command]
     from matrix.repro import ReproError
     previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -27,6 +27,19 @@ class Entry:
     tags: tuple[str, ...] = ()
     find_links: bool = False
     note: str = ""
+    # the onnxruntime build with the CUDA provider that replaces ``onnxruntime`` with --gpu
+    gpu_runtime: str = ""
+
+    def for_gpu(self) -> "Entry":
+        """This entry with its GPU runtime installed instead of onnxruntime: its own environment and id
+        (``<id>-gpu``), since its onnxruntime and, where it runs, its machine differ."""
+        if not self.gpu_runtime:
+            raise LineupError(f"lineup entry {self.id} names no gpu_runtime")
+        swap = lambda items: tuple(self.gpu_runtime if _normalise(_PIN.match(p).group(1)) == "onnxruntime" else p
+                                   for p in items)
+        return dataclasses.replace(self, id=f"{self.id}-gpu", pins=swap(self.pins), requires=swap(self.requires),
+                                   tags=tuple(dict.fromkeys(self.tags + ("gpu",))), gpu_runtime="",
+                                   note=f"{self.note} GPU variant: {self.gpu_runtime} instead of onnxruntime.".strip())
 
     def pin(self, package: str) -> str | None:
         """The pinned version of ``package``, or None."""
@@ -71,8 +84,15 @@ def parse_entry(raw: object, where: str) -> Entry:
         raise LineupError(f"{where}: find_links must be true or false")
     if not isinstance(raw.get("note", ""), str):
         raise LineupError(f"{where}: note must be a string")
+    gpu_runtime = raw.get("gpu_runtime", "")
+    if gpu_runtime:
+        match = _PIN.match(gpu_runtime) if isinstance(gpu_runtime, str) else None
+        if not match or not _normalise(match.group(1)).startswith("onnxruntime-"):
+            raise LineupError(f"{where}: gpu_runtime {gpu_runtime!r} must be a pin like 'onnxruntime-gpu==1.31.1'")
+        if not any(_normalise(_PIN.match(p).group(1)) == "onnxruntime" for p in pins):
+            raise LineupError(f"{where}: gpu_runtime replaces onnxruntime, but the pins have none")
     return Entry(id=env_id, python=python, pins=pins, requires=requires, tags=tuple(tags),
-                 find_links=raw.get("find_links", False), note=raw.get("note", ""))
+                 find_links=raw.get("find_links", False), note=raw.get("note", ""), gpu_runtime=gpu_runtime or "")
 
 
 def _pin_list(items: object, name: str, where: str) -> tuple[str, ...]:
@@ -110,5 +130,7 @@ def find_entry(entries: list[Entry], env_id: str) -> Entry:
     for entry in entries:
         if entry.id == env_id:
             return entry
+        if entry.gpu_runtime and env_id == f"{entry.id}-gpu":
+            return entry.for_gpu()
     known = ", ".join(e.id for e in entries)
     raise LineupError(f"no lineup entry {env_id!r}; the lineup has: {known}")

@@ -29,6 +29,8 @@ HEADER = """\
 # find_links  also look in pip's configured find-links folders (the local CPU torch wheel);
 #             torch stays pinned without its +cpu label, so PyPI's build installs elsewhere
 # note        one line shown in the report
+# gpu_runtime the onnxruntime build with the CUDA provider (onnxruntime-gpu==...) installed instead of
+#             onnxruntime with --gpu, as entry <id>-gpu; the other pins stay
 """
 
 
@@ -66,6 +68,8 @@ def render_lineup(entries: list[Entry]) -> str:
             block.append("find_links = true")
         if entry.note:
             block.append(f'note = "{entry.note}"')
+        if entry.gpu_runtime:
+            block.append(f'gpu_runtime = "{entry.gpu_runtime}"')
         block.append("requires = " + _toml_list(list(entry.requires)))
         block.append("pins = " + _toml_list(list(entry.pins)))
         blocks.append("\n".join(block))

@@ -29,7 +29,9 @@ def python_fingerprint(python: str) -> str | None:
         return None
     prefix = out.stdout.splitlines()[0]
     listing = []
-    for site in sorted(Path(prefix).glob("lib/python*/site-packages")):
+    # what PYTHONPATH adds counts too: the worker of a --python run inherits it (runner.EnvRunner)
+    extra = [Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).is_dir()]
+    for site in sorted(Path(prefix).glob("lib/python*/site-packages")) + extra:
         try:
             listing += sorted(p.name for p in site.iterdir() if p.name.endswith((".dist-info", ".egg-info")))
         except OSError:

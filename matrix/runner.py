@@ -218,7 +218,7 @@ class Lane:
         for _ in range(MAX_IMPORT_DEATHS + 1):
             worker = WorkerProcess(runner.python, runner.case_dirs, run.exports_dir(runner.env_id), self.log_file(run),
                                    runner.exclude, runner.memory_limit_mb, runner.time_budget_s, planned=planned,
-                                   timing_lock=runner.out / "runs" / ".timing.lock")
+                                   timing_lock=runner.out / "runs" / ".timing.lock", pythonpath=runner.pythonpath)
             try:
                 self.hello = worker.start(START_TIMEOUT_S)
                 self.worker = worker
@@ -287,9 +287,12 @@ class EnvRunner:
                  timeout_s: float = 300.0, run_id: str | None = None, memory_limit_mb: int = 0,
                  time_budget_s: float = 1.0, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
                  on_cell: Callable[[str, int, int, Cell, dict], None] | None = None, fingerprint: str | None = None,
-                 fresh: bool = False, slots: Slots | None = None) -> None:
+                 fresh: bool = False, slots: Slots | None = None, inherit_pythonpath: bool = False) -> None:
         self.env_id = env_id
         self.python = python
+        # a --python interpreter runs as its owner runs it, PYTHONPATH included (a GPU machine's onnxruntime-gpu
+        # may live there); a lineup environment has only what its pins put in it
+        self.pythonpath = os.environ.get("PYTHONPATH") if inherit_pythonpath else None
         self.out = out
         self.selection = selection
         self.case_dirs = case_dirs

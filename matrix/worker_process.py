@@ -53,8 +53,9 @@ def describe_exit(returncode: int | None) -> str:
 class WorkerProcess:
     def __init__(self, python: str | Path, case_dirs: list[Path], exports_dir: Path, log_path: Path,
                  exclude: list[str] = (), memory_limit_mb: int = 0, time_budget_s: float = 1.0,
-                 planned: list[str] = (), timing_lock: Path | None = None) -> None:
+                 planned: list[str] = (), timing_lock: Path | None = None, pythonpath: str | None = None) -> None:
         self.python = str(python)
+        self.pythonpath = pythonpath
         self.case_dirs = case_dirs
         self.exports_dir = exports_dir
         self.log_path = log_path
@@ -87,7 +88,8 @@ class WorkerProcess:
             command += ["--planned", ",".join(self.planned)]
         if self.timing_lock is not None:
             command += ["--timing-lock", str(self.timing_lock)]
-        env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+        path = os.pathsep.join([str(REPO_ROOT)] + ([self.pythonpath] if self.pythonpath else []))
+        env = dict(os.environ, PYTHONPATH=path, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         # the worker's cwd is scratch space: exporters drop files there (2.x's SARIF reports)
         self.exports_dir.mkdir(parents=True, exist_ok=True)

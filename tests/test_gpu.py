@@ -1,0 +1,182 @@
+"""The GPU path, tested where no GPU is: onnxruntime's record of node placement read from real session logs,
+the CUDA adapter's fallback check, CUDA beside CPU in the views, and the GPU variants of the lineup."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from matrix.adapters.runtimes import log_complaints, placements, share_of
+from matrix.gpu import gpu_summary, side_by_side
+from matrix.lineup import LineupError, load_lineup, parse_entry
+
+LOGS = Path(__file__).with_name("ort_logs")
+CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
+
+
+def test_placement_of_a_real_mixed_session():
+    """onnxruntime-openvino 1.24.1 on this CPU: three fused subgraphs on OpenVINO, an Unsqueeze left on the CPU."""
+    placed = placements((LOGS / "onnxruntime-openvino-1.24.1-mixed.log").read_text())
+    assert placed["OpenVINOExecutionProvider"]["count"] == 3
+    assert placed[CPU] == {"count": 1, "nodes": ["Unsqueeze (unsqueeze_2)"]}
+    assert share_of(placed, "OpenVINOExecutionProvider") == 0.75
+    assert share_of(placed, CUDA) == 0.0
+
+
+def test_device_copies_are_not_nodes_of_the_model():
+    """A posted MIGraphX log: the MemcpyFromHost onnxruntime inserted is not counted; the header's count is."""
+    placed = placements((LOGS / "migraphx-mixed-excerpt.log").read_text())
+    assert placed[CPU]["count"] == 39  # the excerpt lists one of them: the header is the count
+    assert "MemcpyFromHost (Memcpy)" in placed["MIGraphXExecutionProvider"]["nodes"]
+    assert share_of(placed, "MIGraphXExecutionProvider") == pytest.approx(1 / 40)
+
+
+def test_a_fallback_session_says_why():
+    """onnxruntime-gpu 1.31.1 with no CUDA libraries: the provider does not start, every node is the CPU's,
+    and onnxruntime's own words say why."""
+    log = (LOGS / "onnxruntime-gpu-1.31.1-no-cuda-libraries.log").read_text()
+    placed = placements(log)
+    assert placed == {CPU: {"count": 3, "nodes": []}}
+    assert share_of(placed, CUDA) == 0.0
+    said = log_complaints(log, "/opt/venv")
+    assert said[0].startswith("Failed to load library lib/python3.12/site-packages/onnxruntime/capi/"
+                              "libonnxruntime_providers_cuda.so with error: libcublasLt.so.13")
+    assert said[1].startswith("Failed to create CUDAExecutionProvider. Require cuDNN 9.* and CUDA 13.*")
+    assert not any("Session Options" in line for line in said), "info lines are not complaints"
+
+
+def test_no_placement_record():
+    assert placements("") is None
+    assert placements("2026-01-01 00:00:00 [I:onnxruntime:, inference_session.cc:1 Init] Session initialized.") is None
+
+
+def test_cuda_code_refuses_a_session_on_the_cpu(tmp_path):
+    """With a CPU-only onnxruntime (the tests' own), the CUDA adapter's recorded code raises ProviderFallback,
+    and the pipeline makes that a skip, not a CUDA result."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("torch")
+    from onnx import TensorProto, helper
+    from matrix.adapters import RUNTIMES
+    from matrix.wire import Row, Status
+    from matrix.worker.pipeline import Pipeline, StageFailed, compiled
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    code = compiled(RUNTIMES["ort-cuda"].source({"providers_argument": True}), "<ort-cuda runtime>")
+    pipeline = Pipeline({}, {}, {}, str(tmp_path), on_stage=lambda name: None)
+    row = Row(cell="c")
+    with pytest.raises(StageFailed) as failed:
+        with pipeline.stage(row, "load"):
+            code["load_model"](str(path))
+    assert failed.value.status == Status.SKIP
+    assert failed.value.error_type == "ProviderFallback"
+    assert "not the GPU" in failed.value.error
+
+
+def test_verbose_log_of_a_real_cpu_session(tmp_path):
+    """The placement stage's own path (a verbose session, fd 2 captured and parsed) on this onnxruntime."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    import numpy
+    from onnx import TensorProto, helper
+    from matrix.adapters import RUNTIMES
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Neg", ["r"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    placed = RUNTIMES["ort-cpu"].placement(str(path), [numpy.array([1.0, -1.0], numpy.float32)], str(tmp_path / "s"))
+    assert placed["placement_source"] == "session log"
+    assert placed["gpu_node_share"] == 0.0
+    assert not list((tmp_path / "s").iterdir()), "the captured log is removed after reading"
+
+
+def _row(provider: str, latency: float, status: str = "pass", **extra) -> dict:
+    return {"env_id": "torch-2.13.0-gpu", "runtime_env": "", "case": "constant_folding", "variant": "default",
+            "options": "do_constant_folding=False", "exporter": "torchscript", "opset_requested": 11,
+            "runtime": "onnxruntime", "provider": provider, "status": status, "latency_ms": latency,
+            "gpu_node_share": extra.get("gpu_node_share"), "cpu_nodes": extra.get("cpu_nodes"),
+            "latency_method": "io-binding" if provider == CUDA else "run"}
+
+
+def test_cuda_beside_cpu_pairs_the_same_file():
+    view = pd.DataFrame([_row(CUDA, 0.05, gpu_node_share=0.8, cpu_nodes=["Shape (Shape_0)"]), _row(CPU, 0.2),
+                         {**_row(CUDA, 0.04), "opset_requested": 9},  # its CPU twin did not run
+                         {**_row(CPU, 0.3), "case": "other"}, _row(CUDA, 9.0, status="diverge")])
+    pairs = side_by_side(view)
+    assert len(pairs) == 1
+    pair = pairs.iloc[0]
+    assert (pair["cuda_ms"], pair["cpu_ms"], pair["speedup"]) == (0.05, 0.2, 4.0)
+    assert pair["cpu_nodes"] == ["Shape (Shape_0)"]
+    assert side_by_side(pd.DataFrame()).empty
+    assert side_by_side(view[view["provider"] == CPU]).empty
+
+
+def _entry(**fields) -> dict:
+    return {"id": "torch-9.9.9", "python": "3.12", "pins": ["torch==9.9.9", "onnxruntime==1.32.0", "numpy==2.0.0"],
+            **fields}
+
+
+def test_gpu_variant_swaps_only_the_runtime():
+    entry = parse_entry(_entry(gpu_runtime="onnxruntime-gpu==1.31.1", tags=["quick"]), "lineup")
+    gpu = entry.for_gpu()
+    assert gpu.id == "torch-9.9.9-gpu"
+    assert gpu.pins == ("torch==9.9.9", "onnxruntime-gpu==1.31.1", "numpy==2.0.0")
+    assert gpu.tags == ("quick", "gpu")
+    with pytest.raises(LineupError, match="gpu_runtime 'onnxruntime==1.31.1' must be a pin like"):
+        parse_entry(_entry(gpu_runtime="onnxruntime==1.31.1"), "lineup")
+    with pytest.raises(LineupError, match="the pins have none"):
+        parse_entry(_entry(pins=["torch==9.9.9"], gpu_runtime="onnxruntime-gpu==1.31.1"), "lineup")
+    with pytest.raises(LineupError, match="names no gpu_runtime"):
+        parse_entry(_entry(), "lineup").for_gpu()
+
+
+GPU_ENTRIES = [e for e in load_lineup() if e.gpu_runtime]
+
+
+@pytest.mark.skipif(shutil.which("uv") is None, reason="resolving needs uv")
+@pytest.mark.parametrize("entry", GPU_ENTRIES, ids=[e.id for e in GPU_ENTRIES])
+def test_gpu_variant_resolves(entry):
+    """What --gpu installs exists for the entry's Python on Linux x86-64, at exactly the pinned versions."""
+    gpu = entry.for_gpu()
+    out = subprocess.run(["uv", "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python-version",
+                          entry.python, "--python-platform", "x86_64-manylinux_2_28", "-"],
+                         input="\n".join(gpu.pins) + "\n", capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    resolved = {line.strip() for line in out.stdout.splitlines() if line.strip() and not line.startswith("#")}
+    assert entry.gpu_runtime in resolved
+    assert not any(line.startswith("onnxruntime==") for line in resolved)
+    assert set(gpu.pins) <= resolved, "every pin resolves as pinned"
+
+
+def test_gpu_command_on_a_host_without_a_gpu(tmp_path):
+    """onnxruntime-gpu installed, no GPU: the CUDA cells are skip with onnxruntime's own reason, none claims a
+    CUDA result, the CPU cells are real, and results/'s files are replayed on both providers."""
+    from matrix.cli import main
+    from matrix.results import Results
+    out = tmp_path / "gpu-out"
+    status = main(["gpu", "--env", "torch-2.13.0", "--cases", "^constant_folding$", "--out", str(out),
+                   "--time-budget", "0.01"])
+    assert status == 0
+    results = Results(out)
+    rows = results.rows()
+    assert not ((rows["provider"] == CUDA) & (rows["status"] != "skip")).any(), "no CUDA cell ran on the CPU"
+    native = rows[rows["runtime_env"].isna() | (rows["runtime_env"] == "")]
+    assert set(native["env_id"]) == {"torch-2.13.0-gpu"}
+    assert (native[native["provider"] == CPU]["status"] == "pass").all() and len(native) >= 8
+    assert "onnxruntime-gpu" not in set(native["onnxruntime"]) and set(native["onnxruntime"]) == {"1.31.1"}
+    replayed = rows[rows["runtime_env"] == "torch-2.13.0-gpu"]
+    assert {"torch-1.4.0", "torch-2.13.0"} <= set(replayed["env_id"])
+    skips = results.skips()
+    cuda = skips[skips["provider"] == CUDA]
+    assert len(cuda) and cuda["reason"].str.contains("fell back to the CPU").all()
+    assert cuda["reason"].str.contains("CUDAExecutionProvider").all()
+    assert "fell back to the CPU" in (out / "index.html").read_text()
+    assert any("CUDA cells skip: onnxruntime 1.31.1 fell back" in line for line in gpu_summary(out))
