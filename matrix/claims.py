@@ -60,12 +60,20 @@ def judge_case(rows: pd.DataFrame, case: dict[str, Any]) -> dict[str, Any]:
     if "node_count" in rows and len(naive) and len(fixed):
         result["nodes"] = f"{naive['node_count'].median():g} → {fixed['node_count'].median():g} nodes"
     if mode == "lower-gpu-share":
-        gpu = lambda frame: frame[frame["provider"] == "CUDAExecutionProvider"]["gpu_node_share"].dropna()
-        if gpu(naive).empty or gpu(fixed).empty:
+        on_gpu = lambda frame: frame[(frame["provider"] == "CUDAExecutionProvider")
+                                     & pd.to_numeric(frame["gpu_node_share"], errors="coerce").notna()]
+        naive_gpu, fixed_gpu = on_gpu(naive), on_gpu(fixed)
+        if naive_gpu.empty or fixed_gpu.empty:
             return {**result, "holds": None, "why": "not measured: no GPU cells"}
-        holds = gpu(naive).mean() < gpu(fixed).mean()
-        return {**result, "holds": bool(holds),
-                "why": f"GPU node share {gpu(naive).mean():.0%} naive, {gpu(fixed).mean():.0%} fixed"}
+        share = lambda frame: pd.to_numeric(frame["gpu_node_share"]).mean()
+        by_opset = ", ".join(f"opset {opset}: {share(group):.0%}"
+                             for opset, group in naive_gpu.groupby("opset_requested", dropna=True)
+                             ) if "opset_requested" in naive_gpu else ""
+        holds = share(naive_gpu) < share(fixed_gpu)
+        return {**result, "naive": f"{share(naive_gpu):.0%} on GPU", "fixed": f"{share(fixed_gpu):.0%} on GPU",
+                "holds": bool(holds),
+                "why": f"GPU node share {share(naive_gpu):.0%} naive{f' ({by_opset})' if by_opset else ''}, "
+                       f"{share(fixed_gpu):.0%} fixed"}
     if not len(naive):
         return {**result, "holds": None, "why": "no cell ran"}
     holds = naive_failed > 0 if mode == "naive-fails" else naive_failed == 0

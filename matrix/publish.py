@@ -212,3 +212,43 @@ def merge(shards: list[Path], out: Path) -> list[str]:
     if not merged:
         raise PublishError("the shards hold no run")
     return sorted(merged)
+
+
+# -- replays made elsewhere (a GPU machine's runtimes on the reference's files) ------------------------
+
+_COLUMN = ("exporter", "opset_requested", "runtime", "provider", "runtime_env")
+
+
+def publish_replays(source: Path, target: Path, runtime_env: str) -> int:
+    """Add the rows ``runtime_env``'s runtimes gave on files of runs that ``target`` holds (``replay --from
+    results`` writes them under the exporting run's id) to those runs' replay rows, replacing that runtime
+    environment's earlier ones; its skipped replay columns likewise. Returns the rows added."""
+    added = 0
+    for run in list_runs(source):
+        into = RunDir(target, run.run_id)
+        if not into.path.is_dir():
+            continue  # a replay of files the reference does not hold
+        for path in sorted(run.path.glob("*.replay.jsonl")):
+            env_id = path.name[: -len(".replay.jsonl")]
+            rows, problems = read_rows(path)
+            if problems:
+                raise PublishError("; ".join(problems))
+            mine = [r for r in rows if r.get("runtime_env") == runtime_env]
+            if not mine:
+                continue
+            published = into.path / f"{env_id}.replay.jsonl.gz"
+            kept, problems = read_rows(published) if published.exists() else ([], [])
+            if problems:
+                raise PublishError("; ".join(problems))
+            merged = [r for r in kept if r.get("runtime_env") != runtime_env] + mine
+            _write(published, _gzip(_lines(merged)))
+            added += len(mine)
+            skips = read_json(run.path / f"{env_id}.replay.skips.json") or {}
+            new = [c for c in skips.get("columns") or [] if isinstance(c, dict) and c.get("runtime_env") == runtime_env]
+            if new:
+                record = read_json(into.path / f"{env_id}.replay.skips.json") or {"env_id": env_id, "columns": []}
+                keys = {tuple(c.get(k) for k in _COLUMN) for c in new}
+                record["columns"] = [c for c in record.get("columns") or []
+                                     if tuple(c.get(k) for k in _COLUMN) not in keys] + new
+                write_json(into.path / f"{env_id}.replay.skips.json", record)
+    return added

@@ -18,6 +18,7 @@ import pandas as pd
 
 from matrix.aggregate import COLUMN_KEYS, current_view, shown_columns
 from matrix.claims import claim_table
+from matrix.gpu import side_by_side
 from matrix.lineup import Entry
 from matrix.repro import ReproError, build_script, shell_snippet
 from matrix.results import Results
@@ -142,6 +143,7 @@ def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
         "broken": [c for c in cases if c["error"]],
         "claims": claim_table(view, {c["id"]: c for c in cases if not c["error"]}, env_ids) if not view.empty else [],
         "unexpected": triage_view(view, lineup),
+        "gpu_pairs": [{k: clean(v) for k, v in r.items()} for r in side_by_side(view).to_dict("records")],
         "stale": int(view["stale"].sum()) if not view.empty else 0,
         "env_ids": env_ids,
         "version_columns": [k for k in VERSION_FIELDS if k not in ("cpu", "gpu")],

@@ -82,8 +82,13 @@ def _facts(row: dict[str, Any]) -> list[tuple[str, str]]:
         ("latency", (f"median {ms('latency_ms')}, p90 {ms('latency_p90_ms')}; "
                      f"eager torch median {ms('eager_ms')}, p90 {ms('eager_p90_ms')}")),
     ]
+    if row.get("latency_method") == "io-binding":
+        facts.append(("latency taken", "inputs and outputs bound on the GPU, the device synchronised after each run"))
     if row.get("gpu_node_share") is not None:
-        facts.append(("GPU node share", number(row["gpu_node_share"])))
+        source = f" (from onnxruntime's {row['placement_source']})" if row.get("placement_source") else ""
+        facts.append(("GPU node share", f"{number(row['gpu_node_share'])}{source}"))
+    if isinstance(row.get("cpu_nodes"), list) and row["cpu_nodes"]:
+        facts.append(("nodes left on the CPU", ", ".join(str(n) for n in row["cpu_nodes"])))
     if row.get("attempts"):
         retry_error = f" ({row['retry_error']})" if row.get("retry_error") else ""
         facts.append(("second run", f"in a fresh worker: {dash(row.get('retry_status'))}{retry_error}"))
