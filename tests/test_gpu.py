@@ -180,3 +180,19 @@ def test_gpu_command_on_a_host_without_a_gpu(tmp_path):
     assert cuda["reason"].str.contains("CUDAExecutionProvider").all()
     assert "fell back to the CPU" in (out / "index.html").read_text()
     assert any("CUDA cells skip: onnxruntime 1.31.1 fell back" in line for line in gpu_summary(out))
+
+    # its rows join results/ like any other run's: its own run, and its replays beside the reference's
+    from matrix.publish import publish, publish_replays
+    reference = tmp_path / "results"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "results", reference)
+    before = Results(reference).rows()
+    publish(out, reference, ["torch-2.13.0-gpu"], {})
+    for _ in range(2):  # publishing again replaces, never duplicates
+        added = publish_replays(out, reference, "torch-2.13.0-gpu")
+    assert added == len(replayed)
+    after = Results(reference).rows()
+    assert len(after) == len(before) + len(native) + len(replayed)
+    kept = after[after["runtime_env"].fillna("") != "torch-2.13.0-gpu"]
+    assert len(kept) == len(before) + len(native), "the reference's own rows are untouched"
+    skipped = Results(reference).skips()
+    assert len(skipped[(skipped["runtime_env"] == "torch-2.13.0-gpu") & (skipped["provider"] == CUDA)])
