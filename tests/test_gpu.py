@@ -196,3 +196,36 @@ def test_gpu_command_on_a_host_without_a_gpu(tmp_path):
     assert len(kept) == len(before) + len(native), "the reference's own rows are untouched"
     skipped = Results(reference).skips()
     assert len(skipped[(skipped["runtime_env"] == "torch-2.13.0-gpu") & (skipped["provider"] == CUDA)])
+
+
+def test_views_show_cuda_beside_cpu_and_survive_odd_placement_values(tmp_path):
+    """The report and the site put the two providers' latencies side by side, list the nodes left on the CPU,
+    and render rows whose placement fields are missing or of the wrong shape."""
+    from matrix.report import render_report
+    from matrix.site.build import build_site
+    from matrix.store import RunDir, append_row, write_json
+    from matrix.wire import Cell, Row
+    run = RunDir(tmp_path, "20260101T000000Z-0001")
+    run.path.mkdir(parents=True)
+    write_json(run.path / "run.json", {"run_id": run.run_id, "created": "2026-01-01T00:00:00+00:00"})
+    env = "gpu-h100-torch-2.11.0"
+
+    def row(provider: str, opset: int, **fields) -> dict:
+        cell = Cell("constant_folding", "default", "torchscript", opset, "onnxruntime", provider,
+                    options={"do_constant_folding": False})
+        return Row.for_cell(cell, {"torch": "2.11.0"}, run_id=run.run_id, env_id=env, status="pass",
+                            verdict="as-expected", case_hash="abc", finished_at="2026-01-01T00:00:00+00:00",
+                            **fields).to_dict()
+    for item in (row(CUDA, 11, latency_ms=0.05, gpu_node_share=0.75, placement_source="session log",
+                     cpu_nodes=["Shape (Shape_3)"], latency_method="io-binding"),
+                 row(CPU, 11, latency_ms=0.2),
+                 row(CUDA, 9, latency_ms=None, gpu_node_share="lots", cpu_nodes="Shape"),  # hostile shapes
+                 row(CPU, 9, latency_ms=0.1)):
+        append_row(run.rows_file(env), item, sync=False)
+    write_json(run.catalogue_file(env), {"env_id": env, "cases": []})
+    index, problems = render_report(tmp_path)
+    html = index.read_text()
+    assert "CUDA beside CPU" in html and "Shape (Shape_3)" in html
+    built = build_site(tmp_path, tmp_path / "site")
+    page = (tmp_path / "site" / "env" / f"{env}.html").read_text()
+    assert "CUDA beside CPU" in page and "Shape (Shape_3)" in page and "4×" in page

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from matrix.aggregate import COLUMN_KEYS, shown_columns
+from matrix.gpu import side_by_side
 from matrix.report import cell_summary
 from matrix.site import paths
 from matrix.site.exports import onnx_link
@@ -174,7 +175,20 @@ def env_context(data: SiteData, env_id: str, names: dict[str, set[str]], repros:
         "runtimes": sorted({c["runtime_label"] for c in columns}),
         "cases": sorted(seen_cases),
         "data": {"strings": strings.items, "cells": details, "files": paths.href(paths.files_dir(env_id)) + "/"},
+        "gpu_pairs": _gpu_pairs(sub),
     }
+
+
+def _gpu_pairs(sub: pd.DataFrame) -> list[dict[str, Any]]:
+    """CUDA beside CPU for each file both providers ran, as the page prints it (gpu.side_by_side)."""
+    pairs = []
+    for record in side_by_side(sub).to_dict("records"):
+        row = {k: clean(v) for k, v in record.items()}
+        nodes = row.get("cpu_nodes")
+        pairs.append({**row, "cuda": number(row.get("cuda_ms"), " ms") or "–", "cpu": number(row.get("cpu_ms"), " ms") or "–",
+                      "ratio": number(row.get("speedup"), "×") or "–", "share": number(row.get("gpu_node_share")) or "–",
+                      "left": ", ".join(str(n) for n in nodes) if isinstance(nodes, list) else ""})
+    return pairs
 
 
 STATUS_ORDER = ["pass", "diverge", "batch-fail", "export-fail", "load-fail", "run-fail", "build-fail", "crash", "timeout",
