@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 # Bump when what a cell means changes (a stage, a status, how a row is judged); rows carry SCHEMA_VERSION.
-HARNESS_VERSION = "1.0.0"
+HARNESS_VERSION = "1.1.0"
 REPO = Path(__file__).resolve().parent.parent
 
 
