@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from matrix.lineup import LINEUP_FILE, LineupError, find_entry, load_lineup
+from matrix.lineup import LINEUP_FILE, LineupError, by_id, find_entry, load_lineup
 from matrix.plan import SelectionError, parse_selection
 from matrix.store import ResultsError, StorageError, check_name
 
@@ -79,6 +79,11 @@ def _lineup_entries(args: argparse.Namespace, ids: list[str] | None):
     from matrix.gpu import gpu_mode
     entries = load_lineup(args.lineup)
     chosen = [find_entry(entries, env_id) for env_id in ids] if ids else entries
+    if args.gpu is False:
+        variants = [e.id for e in chosen if e.id.endswith("-gpu") and e.id not in {x.id for x in entries}]
+        if variants:
+            raise SelectionError(f"--no-gpu, but {', '.join(variants)} is a GPU variant: name its entry "
+                                 f"({', '.join(v[:-4] for v in variants)}) instead")
     if gpu_mode(args.gpu):
         chosen = [e.for_gpu() if e.gpu_runtime else e for e in chosen]
     return chosen
@@ -125,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--from", dest="source", type=Path,
                         help="replay the files of this out folder, e.g. results (default: --out itself)")
     replay.add_argument("--runtimes", default="ort-cpu,reference", help="comma-separated (default ort-cpu,reference)")
+    replay.add_argument("--cases", help="regular expression on 'case' or 'case/variant' (default every exported file)")
     replay.add_argument("--timeout", type=_positive, default=300.0)
     replay.add_argument("--time-budget", type=_positive, default=1.0)
     replay.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -296,7 +302,7 @@ def _finish_run(args: argparse.Namespace, tasks: list, outcomes: list) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from matrix.envs import built_entries, ensure_env
     from matrix.runner import EnvRunner, default_memory_limit_mb
-    selection = parse_selection(None, None, None, args.runtimes)
+    selection = parse_selection(args.cases, None, None, args.runtimes)
     if args.python:
         python = os.path.abspath(args.python)
         if not os.access(python, os.X_OK) or os.path.isdir(python):
@@ -333,6 +339,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_gpu(args: argparse.Namespace) -> int:
     """run + replay + report, each as its own command would do it, on ort-cuda and ort-cpu."""
     from matrix.gpu import gpu_summary
+    if args.env_id and not args.python:
+        raise SelectionError("--env-id names the environment of --python; a lineup entry's id is its own")
     if args.python:
         where = ["--python", args.python] + (["--env-id", args.env_id] if args.env_id else [])
     else:
@@ -346,18 +354,19 @@ def cmd_gpu(args: argparse.Namespace) -> int:
                 raise SelectionError(f"lineup entry {entry.id} names no gpu_runtime")
             entry = entry.for_gpu()
         where = ["--env", entry.id]
-    common = ["--out", str(args.out), "--lineup", str(args.lineup), "--timeout", str(args.timeout),
-              "--time-budget", str(args.time_budget), "--runtimes", "ort-cuda,ort-cpu", "--no-report"]
-    run = build_parser().parse_args(["run", *where, *common, *(["--cases", args.cases] if args.cases else []),
-                                     *(["--gpu"] if not args.python else [])])
-    status = cmd_run(run)
     source = args.source.resolve()
-    if (source / "runs").is_dir():
-        replay_where = where if args.python else ["--env", where[1]]
-        status = max(status, cmd_replay(build_parser().parse_args(["replay", *replay_where, "--from", str(source),
-                                                                   *common])))
-    else:
-        _eprint(f"gpu: no runs/ under {source}: nothing to replay")
+    if not (source / "runs").is_dir():
+        raise SelectionError(f"--from {args.source}: no runs/ folder there (try results or reports)")
+    common = ["--out", str(args.out), "--lineup", str(args.lineup), "--timeout", str(args.timeout),
+              "--time-budget", str(args.time_budget), "--runtimes", "ort-cuda,ort-cpu", "--no-report",
+              *(["--cases", args.cases] if args.cases else [])]
+    run = build_parser().parse_args(["run", *where, *common, *(["--gpu"] if not args.python else [])])
+    status = cmd_run(run)
+    if status >= 2:  # bad input (a --cases that matches nothing, ...): said already; replaying would hide it
+        return status
+    replay_where = where if args.python else ["--env", where[1]]
+    status = max(status, cmd_replay(build_parser().parse_args(["replay", *replay_where, "--from", str(source),
+                                                               *common])))
     cmd_report(argparse.Namespace(out=args.out, lineup=args.lineup))
     for line in gpu_summary(args.out.resolve()):
         _eprint(line)
@@ -389,7 +398,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         import json
         print(json.dumps([{"id": e.id, "python": e.python, "torch": e.torch, "tags": list(e.tags), "pins": list(e.pins),
-                           "session": f"matrix({e.id})"} for e in load_lineup(args.lineup)]))
+                           "session": f"matrix({e.id})", "gpu_runtime": e.gpu_runtime or None}
+                          for e in load_lineup(args.lineup)]))
         return 0
     for entry in load_lineup(args.lineup):
         try:
@@ -397,7 +407,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         except InterpreterNotFound as exc:
             where = f"MISSING: {exc}"
         tags = ",".join(entry.tags)
-        print(f"{entry.id:<16} python {entry.python:<5} torch {entry.torch:<8} [{tags}] {where}")
+        gpu = f" (--gpu: {entry.gpu_runtime})" if entry.gpu_runtime else ""
+        print(f"{entry.id:<16} python {entry.python:<5} torch {entry.torch:<8} [{tags}] {where}{gpu}")
     return 0
 
 
@@ -440,7 +451,7 @@ def cmd_repro(args: argparse.Namespace) -> int:
     from matrix.repro import ReproError, build_script, row_from_file, write_folder
     from matrix.results import Results
     from matrix.store import read_json
-    entries = {e.id: e for e in load_lineup_or_none(args.lineup)}
+    entries = by_id(load_lineup_or_none(args.lineup))
     results = Results(args.out.resolve())
     if ":" in args.cell and Path(args.cell.rpartition(":")[0]).is_file():
         row = row_from_file(args.cell)
@@ -471,7 +482,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     envs = args.env or environments(source)
     if not envs:
         raise ResultsError(f"nothing to publish: no finished run under {source / 'runs'}")
-    entries = {e.id: e for e in load_lineup_or_none(args.lineup)}
+    entries = by_id(load_lineup_or_none(args.lineup))
     for item in publish(source, target, envs, entries, args.run):
         print(f"{item.env_id:<14} run {item.run_id}: {item.rows} rows, {item.replay_rows} replay rows, "
               f"{item.exports} exported files, {item.bytes / 2 ** 20:.2f} MiB")

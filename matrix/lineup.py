@@ -126,6 +126,27 @@ def load_lineup(path: Path = LINEUP_FILE) -> list[Entry]:
     return entries
 
 
+def by_id(entries: list[Entry]) -> dict[str, Entry]:
+    """Every entry by id, the GPU variants (``<id>-gpu``) included: rows of either name their pins."""
+    found = {}
+    for entry in entries:
+        found[entry.id] = entry
+        if entry.gpu_runtime:
+            found[f"{entry.id}-gpu"] = entry.for_gpu()
+    return found
+
+
+def env_order(entries: list[Entry]):
+    """Sort key for environment ids: lineup order (oldest torch first), a GPU variant right after its
+    entry, anything else after the lineup by name."""
+    rank = {}
+    for i, entry in enumerate(entries):
+        rank[entry.id] = 2 * i
+        if entry.gpu_runtime:
+            rank[f"{entry.id}-gpu"] = 2 * i + 1
+    return lambda env_id: (rank.get(env_id, 2 * len(entries)), env_id)
+
+
 def find_entry(entries: list[Entry], env_id: str) -> Entry:
     for entry in entries:
         if entry.id == env_id:
@@ -133,4 +154,5 @@ def find_entry(entries: list[Entry], env_id: str) -> Entry:
         if entry.gpu_runtime and env_id == f"{entry.id}-gpu":
             return entry.for_gpu()
     known = ", ".join(e.id for e in entries)
-    raise LineupError(f"no lineup entry {env_id!r}; the lineup has: {known}")
+    gpu = ", ".join(f"{e.id}-gpu" for e in entries if e.gpu_runtime)
+    raise LineupError(f"no lineup entry {env_id!r}; the lineup has: {known}" + (f" (GPU variants: {gpu})" if gpu else ""))

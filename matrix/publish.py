@@ -243,6 +243,15 @@ def publish_replays(source: Path, target: Path, runtime_env: str) -> int:
             merged = [r for r in kept if r.get("runtime_env") != runtime_env] + mine
             _write(published, _gzip(_lines(merged)))
             added += len(mine)
+            # the environment's publication says how many replay rows it has now, and who added which
+            record = read_json(into.path / f"{env_id}.published.json")
+            if isinstance(record, dict):
+                added_by = [a for a in record.get("replays_added") or [] if isinstance(a, dict)
+                            and a.get("runtime_env") != runtime_env]
+                record["replays_added"] = added_by + [{"runtime_env": runtime_env, "rows": len(mine),
+                                                       "published_at": _now(), "published_with": identity()}]
+                record["replay_rows"] = len(merged)
+                write_json(into.path / f"{env_id}.published.json", record)
             skips = read_json(run.path / f"{env_id}.replay.skips.json") or {}
             new = [c for c in skips.get("columns") or [] if isinstance(c, dict) and c.get("runtime_env") == runtime_env]
             if new:

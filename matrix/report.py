@@ -19,7 +19,7 @@ import pandas as pd
 from matrix.aggregate import COLUMN_KEYS, current_view, shown_columns
 from matrix.claims import claim_table
 from matrix.gpu import side_by_side
-from matrix.lineup import Entry
+from matrix.lineup import Entry, by_id, env_order
 from matrix.repro import ReproError, build_script, shell_snippet
 from matrix.results import Results
 from matrix.store import write_json
@@ -82,17 +82,13 @@ def reproduction(row: dict, case: dict | None, entries: dict[str, Entry]) -> str
     return shell_snippet(script, commands, f"repro-{row['case']}-{digest}")  # one folder per snippet
 
 
-def _env_key(rank: dict[str, int]):
-    return lambda env_id: (rank.get(env_id, len(rank)), env_id)
-
-
 def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
     view = current_view(results.rows(), results.current_hashes())
     catalogue = results.catalogue()
     skips = results.skips()
     shown, hidden = shown_columns(view, skips)
-    entries = {e.id: e for e in lineup}
-    env_key = _env_key({e.id: i for i, e in enumerate(lineup)})  # lineup order: oldest torch first
+    entries = by_id(lineup)
+    env_key = env_order(lineup)  # lineup order: oldest torch first, a GPU variant after its entry
     columns = [_column_label({k: clean(v) for k, v in c.items()}) for c in shown.to_dict("records")]
     columns.sort(key=lambda c: (env_key(c["env_id"]), c["exporter"], c["opset_requested"] or 0, c["runtime_env"] or "",
                                 c["runtime"], c["provider"]))
@@ -121,7 +117,9 @@ def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
         sub = view[(view["env_id"] == env_id) & (view["runtime_env"] == "")]
         last = sub.iloc[-1] if len(sub) else None
         statuses = sub["status"].value_counts().to_dict()
-        not_applicable = int(skips[skips["env_id"] == env_id]["cells"].sum()) if not skips.empty else 0
+        # its own columns only: a replay's skipped columns belong to the runtime environment that replayed
+        not_applicable = int(skips[(skips["env_id"] == env_id) & (skips["runtime_env"] == "")]["cells"].sum()
+                             ) if not skips.empty else 0
         if not_applicable:
             statuses["skip"] = statuses.get("skip", 0) + not_applicable
         env_rows.append({"id": env_id, "versions": {k: clean(last.get(k)) if last is not None else None

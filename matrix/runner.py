@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
+import re
 import signal
 import sys
 import threading
@@ -640,6 +641,7 @@ class EnvRunner:
 def replay_jobs(folder: Path, env_id: str, runtime_env: str, selection: Selection) -> list[Job]:
     """One job per successful export x selected runtime, keyed apart from the native cells."""
     from matrix.adapters import RUNTIMES
+    pattern = re.compile(selection.cases)
     jobs = []
     for sidecar in sorted(folder.glob("*.json")):
         try:
@@ -647,6 +649,8 @@ def replay_jobs(folder: Path, env_id: str, runtime_env: str, selection: Selectio
         except ResultsError:
             continue
         if not isinstance(exported, dict) or not exported.get("ok") or "case" not in exported:
+            continue
+        if not (pattern.search(str(exported["case"])) or pattern.search(f"{exported['case']}/{exported.get('variant')}")):
             continue
         for name in selection.runtimes:
             adapter = RUNTIMES[name]

@@ -190,6 +190,9 @@ def test_gpu_command_on_a_host_without_a_gpu(tmp_path):
     for _ in range(2):  # publishing again replaces, never duplicates
         added = publish_replays(out, reference, "torch-2.13.0-gpu")
     assert added == len(replayed)
+    first = replayed.iloc[0]
+    record = json.loads((reference / "runs" / first["run_id"] / f"{first['env_id']}.published.json").read_text())
+    assert [a["runtime_env"] for a in record["replays_added"]] == ["torch-2.13.0-gpu"]
     after = Results(reference).rows()
     assert len(after) == len(before) + len(native) + len(replayed)
     kept = after[after["runtime_env"].fillna("") != "torch-2.13.0-gpu"]
@@ -229,3 +232,25 @@ def test_views_show_cuda_beside_cpu_and_survive_odd_placement_values(tmp_path):
     built = build_site(tmp_path, tmp_path / "site")
     page = (tmp_path / "site" / "env" / f"{env}.html").read_text()
     assert "CUDA beside CPU" in page and "Shape (Shape_3)" in page and "4×" in page
+
+
+def test_gpu_command_refuses_bad_input_before_running(tmp_path, capsys):
+    from matrix.cli import main
+    assert main(["gpu", "--env", "torch-2.13.0", "--out", str(tmp_path / "a"), "--from", str(tmp_path)]) == 2
+    assert "no runs/ folder there" in capsys.readouterr().err
+    assert main(["gpu", "--env", "torch-1.4.0", "--out", str(tmp_path / "b")]) == 2
+    assert "torch-1.4.0 names no gpu_runtime" in capsys.readouterr().err
+    assert main(["gpu", "--env", "torch-2.13.0", "--env-id", "x", "--out", str(tmp_path / "c")]) == 2
+    assert main(["envs", "--env", "torch-2.13.0-gpu", "--no-gpu"]) == 2
+    assert "is a GPU variant" in capsys.readouterr().err
+    assert not any((tmp_path / name).exists() for name in "abc")
+
+
+def test_views_name_the_gpu_variant_and_order_it_after_its_entry():
+    from matrix.lineup import by_id, env_order
+    lineup = load_lineup()
+    entries = by_id(lineup)
+    assert entries["torch-2.13.0-gpu"].pin("onnxruntime-gpu") == "1.31.1"
+    assert "GPU variant" in entries["torch-2.13.0-gpu"].note
+    ids = sorted(["torch-2.15.0", "torch-2.13.0-gpu", "local-x", "torch-2.13.0", "torch-1.4.0"], key=env_order(lineup))
+    assert ids == ["torch-1.4.0", "torch-2.13.0", "torch-2.13.0-gpu", "torch-2.15.0", "local-x"]

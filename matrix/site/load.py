@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from matrix.aggregate import current_view
-from matrix.lineup import Entry, LineupError, load_lineup
+from matrix.lineup import Entry, LineupError, by_id, env_order, load_lineup
 from matrix.publish import references
 from matrix.report import case_entry
 from matrix.results import Results
@@ -99,14 +99,14 @@ def load(source: Path, lineup: list[Entry] | None = None, case_dirs: list[Path] 
     view = current_view(rows, results.current_hashes())
     catalogue = results.catalogue()
     skips = results.skips()
-    rank = {e.id: i for i, e in enumerate(entries_list)}
+    rank = {e.id: i for i, e in enumerate(entries_list)}  # releases: a GPU variant is not a release of its own
     present = set(view["env_id"]) if not view.empty else set()
-    env_ids = sorted(present, key=lambda e: (rank.get(e, len(rank)), e))
+    env_ids = sorted(present, key=env_order(entries_list))
     refs = {}
     for meta in references(Path(source)):
         refs[str(meta["env_id"])] = meta
     problems.extend(results.problems)
     return SiteData(source=Path(source), results=results, rows=rows, view=view, cases=_cases(catalogue, view),
                     skips=skips, references=refs, env_ids=env_ids, lineup_ids=[e for e in env_ids if e in rank],
-                    entries={e.id: e for e in entries_list}, archives=_archives(results.runs), runs=results.runs,
+                    entries=by_id(entries_list), archives=_archives(results.runs), runs=results.runs,
                     problems=problems)
