@@ -85,6 +85,9 @@ def _lineup_entries(args: argparse.Namespace, ids: list[str] | None):
             raise SelectionError(f"--no-gpu, but {', '.join(variants)} is a GPU variant: name its entry "
                                  f"({', '.join(v[:-4] for v in variants)}) instead")
     if gpu_mode(args.gpu):
+        plain = [e.id for e in chosen if not e.gpu_runtime and not e.id.endswith("-gpu")]
+        if plain and args.gpu:
+            _eprint(f"note: {', '.join(plain)} name(s) no gpu_runtime: the CPU onnxruntime, CUDA columns skip")
         chosen = [e.for_gpu() if e.gpu_runtime else e for e in chosen]
     return chosen
 

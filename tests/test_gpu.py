@@ -254,3 +254,29 @@ def test_views_name_the_gpu_variant_and_order_it_after_its_entry():
     assert "GPU variant" in entries["torch-2.13.0-gpu"].note
     ids = sorted(["torch-2.15.0", "torch-2.13.0-gpu", "local-x", "torch-2.13.0", "torch-1.4.0"], key=env_order(lineup))
     assert ids == ["torch-1.4.0", "torch-2.13.0", "torch-2.13.0-gpu", "torch-2.15.0", "local-x"]
+
+
+def test_io_bound_call_runs_and_gives_the_sessions_outputs(tmp_path):
+    """The CUDA cells' timed call, bound on the CPU device here: it runs the model and leaves the outputs bound."""
+    onnx = pytest.importorskip("onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    import numpy
+    from onnx import TensorProto, helper
+    from matrix.adapters.runtimes import OrtCuda
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Shape", ["x"], ["s"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2])],
+                              [helper.make_tensor_value_info("r", TensorProto.FLOAT, ["N", 2]),
+                               helper.make_tensor_value_info("s", TensorProto.INT64, [2])])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    namespace = {"onnxruntime": onnxruntime}
+    exec(OrtCuda.binding_code("cpu"), namespace)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = numpy.array([[1.0, -1.0], [-2.0, 3.0]], numpy.float32)
+    call = namespace["bind_model"](session, [x])
+    for _ in range(3):  # the timing loop calls it again and again
+        binding = call()
+    relu, shape = binding.copy_outputs_to_cpu()
+    numpy.testing.assert_array_equal(relu, numpy.maximum(x, 0))
+    numpy.testing.assert_array_equal(shape, [2, 2])
+    assert "'cuda', 0" in OrtCuda().source({"providers_argument": True})

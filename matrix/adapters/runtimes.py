@@ -314,20 +314,24 @@ class OrtCuda(OnnxRuntime):
             "import onnxruntime\n\n\n"
             "class ProviderFallback(RuntimeError):\n"
             "    \"\"\"onnxruntime ran the session on the CPU: the cell is skip, not a CUDA result.\"\"\"\n\n\n"), 1) + (
-            "\n\n"
-            "def bind_model(session, arrays):\n"
-            "    # inputs copied to the GPU once and outputs left there: the time is the GPU's, not the copies'\n"
-            "    binding = session.io_binding()\n"
-            "    on_device = [onnxruntime.OrtValue.ortvalue_from_numpy(a, 'cuda', 0) for a in arrays]\n"
-            "    for meta, value in zip(session.get_inputs(), on_device):\n"
-            "        binding.bind_ortvalue_input(meta.name, value)\n"
-            "    for meta in session.get_outputs():\n"
-            "        binding.bind_output(meta.name, 'cuda')\n\n"
-            "    def call():\n"
-            "        session.run_with_iobinding(binding)\n"
-            "        binding.synchronize_outputs()  # the device has finished, not only queued\n"
-            "        return on_device\n"
-            "    return call\n")
+            "\n\n" + self.binding_code("cuda"))
+
+    @staticmethod
+    def binding_code(device: str) -> str:
+        """``bind_model``: the timed call with inputs and outputs on ``device`` (the tests bind on "cpu")."""
+        return ("def bind_model(session, arrays):\n"
+                "    # inputs copied to the device once and outputs left there: the time is the device's, not the copies'\n"
+                "    binding = session.io_binding()\n"
+                "    on_device = [onnxruntime.OrtValue.ortvalue_from_numpy(a, %(device)r, 0) for a in arrays]\n"
+                "    for meta, value in zip(session.get_inputs(), on_device):\n"
+                "        binding.bind_ortvalue_input(meta.name, value)\n"
+                "    for meta in session.get_outputs():\n"
+                "        binding.bind_output(meta.name, %(device)r)\n\n"
+                "    def call():\n"
+                "        session.run_with_iobinding(binding)\n"
+                "        binding.synchronize_outputs()  # the device has finished, not only queued\n"
+                "        return binding\n"
+                "    return call\n") % {"device": device}
 
 
 @runtime
