@@ -67,6 +67,8 @@ def _group_hidden(hidden: pd.DataFrame) -> list[dict]:
     groups: dict[tuple, list[str]] = {}
     for h in hidden.to_dict("records"):
         label = f"{h['exporter']} opset {h['opset_requested']} {h['runtime']}/{SHORT.get(h['provider'], h['provider'])}"
+        if clean(h.get("runtime_env")):  # a replay's column: the runtimes of another environment
+            label += f" @{h['runtime_env']}"
         groups.setdefault((h["env_id"], clean(h["reason"]) or "skipped"), []).append(label)
     return [{"env_id": env, "reason": reason, "columns": cols} for (env, reason), cols in groups.items()]
 
