@@ -4,37 +4,23 @@ Host code: pandas over rows, never torch.
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 
+from matrix.adapters.runtimes import CUDA
 from matrix.aggregate import current_view
 from matrix.results import Results
+from matrix.wire.gpu import gpu_name
 
-CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 # One exported file run by both providers: same exporting environment, runtime environment, case and export
 SAME_FILE = ["env_id", "runtime_env", "case", "variant", "options", "exporter", "opset_requested"]
 
 
-def nvidia_gpu() -> str | None:
-    """The first NVIDIA GPU nvidia-smi lists, or None (no driver, no device)."""
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return None
-    try:
-        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    lines = [line.strip() for line in out.stdout.splitlines() if line.startswith("GPU ")]
-    return lines[0] if out.returncode == 0 and lines else None
-
-
 def gpu_mode(flag: bool | None) -> bool:
     """--gpu / --no-gpu, else whether this host has an NVIDIA GPU."""
-    return flag if flag is not None else nvidia_gpu() is not None
+    return flag if flag is not None else gpu_name() is not None
 
 
 def side_by_side(view: pd.DataFrame) -> pd.DataFrame:

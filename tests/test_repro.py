@@ -14,7 +14,7 @@ from matrix.repro import build_script, shell_snippet
 from matrix.results import Results
 
 LINEUP = load_lineup()
-# (case, variant, exporter, runtime, status, dynamic_axes-or-None): failing cells of each kind
+# (case, variant, exporter, runtime, status): failing cells of each kind
 TORCH14_CELLS = [
     ("expand_minus_one", "default", "torchscript", "onnxruntime", "load-fail"),
     ("keep_initializers", "default", "torchscript", "caffe2", "load-fail"),

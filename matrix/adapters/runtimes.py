@@ -272,8 +272,6 @@ class OrtCuda(OnnxRuntime):
         if caps.get("missing") or self.provider not in caps["providers"]:
             return caps
         import onnxruntime
-        from matrix.worker.environment import gpu_name
-        caps["gpu"] = gpu_name()
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 2
         try:

@@ -6,6 +6,7 @@
     protocol   the framing between host and worker
     contract   the case contract (Case, Expect) and how a row is judged against it
     versions   version specifiers, read the same way in every environment
+    gpu        whether this machine has an NVIDIA GPU (nvidia-smi)
 """
 from matrix.wire.cell import DEFAULT_OPSETS, EXPORT_OPTIONS, Cell, options_label
 from matrix.wire.contract import Case, CaseError, Expect, case_hash, judge

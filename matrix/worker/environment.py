@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
 from typing import Any, Dict, Optional
 
 import onnx  # noqa: F401  (must precede torch, see the module docstring)
 import numpy
 import torch
+
+from matrix.wire.gpu import gpu_name
 
 
 def _version(distribution: str) -> Optional[str]:
@@ -55,23 +56,6 @@ def _runtime_version() -> Optional[str]:
     except ImportError:
         return None
     return onnxruntime.__version__
-
-
-_GPU: list = []
-
-
-def gpu_name() -> Optional[str]:
-    """The first NVIDIA GPU's name, or None (asked once: nvidia-smi is slow to answer)."""
-    if not _GPU:
-        try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20,
-                                 universal_newlines=True)
-            names = [line.strip() for line in out.stdout.splitlines() if line.strip()]
-            _GPU.append(names[0] if out.returncode == 0 and names else None)
-        except (OSError, subprocess.SubprocessError):
-            _GPU.append(None)
-    return _GPU[0]
 
 
 def versions() -> Dict[str, Optional[str]]:

@@ -21,6 +21,7 @@ import numpy
 import torch
 
 from matrix.adapters import EXPORTERS, runtime_for
+from matrix.adapters.runtimes import CUDA
 from matrix.wire import STAGE_FAILURE, Cell, Row, Status
 from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
@@ -296,7 +297,7 @@ class Pipeline(object):
             row.latency_method = "io-binding" if bind else "run"
             with self.quiet():
                 row.latency_ms, row.latency_p90_ms = latency(call, self.time_budget_s)
-        if adapter.provider == "CUDAExecutionProvider":  # on the CPU provider every node is the CPU's
+        if adapter.provider == CUDA:  # on the CPU provider every node is the CPU's
             with self.stage(row, "place"):
                 placed = adapter.placement(exported["path"], arrays, os.path.join(self.exports_dir, "profiles"))
                 record(row, placed or {})
