@@ -14,8 +14,8 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # nox does not put the noxfile's folder there
 
-from matrix.envs import pip_find_links  # noqa: E402
-from matrix.lineup import LineupError, find_entry, load_lineup  # noqa: E402
+from matrix.envs.build import pip_find_links  # noqa: E402
+from matrix.envs.lineup import LineupError, find_entry, load_lineup  # noqa: E402
 
 # a bare `nox` runs the affordable entries (a few GB); `nox -s matrix` the whole lineup (tens of GB)
 nox.options.tags = ["quick"]
@@ -83,7 +83,7 @@ def report(session: nox.Session) -> None:
 def site(session: nox.Session) -> None:
     """Build the static compatibility site (site/) from results/: pandas, jinja2 and matplotlib, never torch."""
     session.install("-r", HOST_REQUIREMENTS)
-    session.run("python", "-m", "matrix.site", *session.posargs)
+    session.run("python", "-m", "matrix.views.site", *session.posargs)
 
 
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
@@ -118,7 +118,7 @@ def bench(session: nox.Session) -> None:
     entry = find_entry(LINEUP, TESTS_WORKER_ENTRY)
     links = [arg for folder in pip_find_links() for arg in ("--find-links", folder)] if entry.find_links else []
     session.install(*links, *entry.pins)
-    session.run("python", "-m", "matrix.bench", *session.posargs)
+    session.run("python", "-m", "matrix.run.bench", *session.posargs)
 
 
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)

@@ -1,6 +1,6 @@
 """``python -m matrix``: see matrix/cli.py."""
 import sys
 
-from matrix.cli import main
+from matrix.commands import main
 
 sys.exit(main())

@@ -44,5 +44,5 @@ def torch14_out(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def torch14_python(torch14_out) -> str:
-    from matrix.envs import ENVS_DIR, env_python
+    from matrix.envs.build import ENVS_DIR, env_python
     return str(env_python(ENVS_DIR / "torch-1.4.0"))

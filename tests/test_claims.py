@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from matrix.claims import claim_table, judge_case, load_claims
+from matrix.views.claims import claim_table, judge_case, load_claims
 
 
 def rows(*records):

@@ -14,12 +14,20 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FAKE_CASES, REPO
-from matrix.report import render_report
-from matrix.store import RunDir, StorageError, append_row, claim_run, list_runs, read_rows, write_json
-from matrix.wire import Row
 from test_report import seed_results
+
+from matrix.results.store import (
+    RunDir,
+    StorageError,
+    append_row,
+    claim_run,
+    list_runs,
+    read_rows,
+    write_json,
+)
+from matrix.views.report import render_report
+from matrix.wire import Row
 
 
 def a_row(n: int, **extra) -> dict:
@@ -181,7 +189,7 @@ def test_a_failed_render_keeps_the_last_good_report(tmp_path, monkeypatch):
     seed_results(tmp_path)
     index, _ = render_report(tmp_path)
     good = index.read_text()
-    import matrix.report as report
+    import matrix.views.report as report
 
     def broken(*args, **kwargs):
         raise RuntimeError("the renderer broke half-way")

@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 
 from conftest import FAKE_CASES, REPO
-from matrix.plan import Selection
-from matrix.report import render_report
-from matrix.runner import EnvRunner
-from matrix.store import read_rows
+
+from matrix.results.store import read_rows
+from matrix.run.plan import Selection
+from matrix.run.runner import EnvRunner
+from matrix.views.report import render_report
 
 TESTS = Path(__file__).resolve().parent
 ONE_EXPORT_TWO_RUNTIMES = Selection(opsets=(11,), exporters=("torchscript",), runtimes=("ort-cpu", "reference"))

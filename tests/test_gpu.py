@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from matrix.adapters.runtimes import log_complaints, placements, share_of
-from matrix.gpu import gpu_summary, side_by_side
-from matrix.lineup import LineupError, load_lineup, parse_entry
+from matrix.envs.lineup import LineupError, load_lineup, parse_entry
+from matrix.views.gpu import gpu_summary, side_by_side
 
 LOGS = Path(__file__).with_name("ort_logs")
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
@@ -61,6 +61,7 @@ def test_cuda_code_refuses_a_session_on_the_cpu(tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("torch")
     from onnx import TensorProto, helper
+
     from matrix.adapters import RUNTIMES
     from matrix.wire import Row, Status
     from matrix.worker.pipeline import Pipeline, StageFailed, compiled
@@ -86,6 +87,7 @@ def test_verbose_log_of_a_real_cpu_session(tmp_path):
     pytest.importorskip("onnxruntime")
     import numpy
     from onnx import TensorProto, helper
+
     from matrix.adapters import RUNTIMES
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Neg", ["r"], ["y"])], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
@@ -159,8 +161,8 @@ def test_gpu_variant_resolves(entry):
 def test_gpu_command_on_a_host_without_a_gpu(tmp_path):
     """onnxruntime-gpu installed, no GPU: the CUDA cells are skip with onnxruntime's own reason, none claims a
     CUDA result, the CPU cells are real, and results/'s files are replayed on both providers."""
-    from matrix.cli import main
-    from matrix.results import Results
+    from matrix.commands import main
+    from matrix.results.read import Results
     out = tmp_path / "gpu-out"
     status = main(["gpu", "--env", "torch-2.13.0", "--cases", "^constant_folding$", "--out", str(out),
                    "--time-budget", "0.01"])
@@ -182,7 +184,7 @@ def test_gpu_command_on_a_host_without_a_gpu(tmp_path):
     assert any("CUDA cells skip: onnxruntime 1.31.1 fell back" in line for line in gpu_summary(out))
 
     # its rows join results/ like any other run's: its own run, and its replays beside the reference's
-    from matrix.publish import publish, publish_replays
+    from matrix.results.publish import publish, publish_replays
     reference = tmp_path / "results"
     shutil.copytree(Path(__file__).resolve().parent.parent / "results", reference)
     before = Results(reference).rows()
@@ -204,9 +206,9 @@ def test_gpu_command_on_a_host_without_a_gpu(tmp_path):
 def test_views_show_cuda_beside_cpu_and_survive_odd_placement_values(tmp_path):
     """The report and the site put the two providers' latencies side by side, list the nodes left on the CPU,
     and render rows whose placement fields are missing or of the wrong shape."""
-    from matrix.report import render_report
-    from matrix.site.build import build_site
-    from matrix.store import RunDir, append_row, write_json
+    from matrix.results.store import RunDir, append_row, write_json
+    from matrix.views.report import render_report
+    from matrix.views.site.build import build_site
     from matrix.wire import Cell, Row
     run = RunDir(tmp_path, "20260101T000000Z-0001")
     run.path.mkdir(parents=True)
@@ -235,7 +237,7 @@ def test_views_show_cuda_beside_cpu_and_survive_odd_placement_values(tmp_path):
 
 
 def test_gpu_command_refuses_bad_input_before_running(tmp_path, capsys):
-    from matrix.cli import main
+    from matrix.commands import main
     assert main(["gpu", "--env", "torch-2.13.0", "--out", str(tmp_path / "a"), "--from", str(tmp_path)]) == 2
     assert "no runs/ folder there" in capsys.readouterr().err
     assert main(["gpu", "--env", "torch-1.4.0", "--out", str(tmp_path / "b")]) == 2
@@ -247,7 +249,7 @@ def test_gpu_command_refuses_bad_input_before_running(tmp_path, capsys):
 
 
 def test_views_name_the_gpu_variant_and_order_it_after_its_entry():
-    from matrix.lineup import by_id, env_order
+    from matrix.envs.lineup import by_id, env_order
     lineup = load_lineup()
     entries = by_id(lineup)
     assert entries["torch-2.13.0-gpu"].pin("onnxruntime-gpu") == "1.31.1"
@@ -262,6 +264,7 @@ def test_io_bound_call_runs_and_gives_the_sessions_outputs(tmp_path):
     onnxruntime = pytest.importorskip("onnxruntime")
     import numpy
     from onnx import TensorProto, helper
+
     from matrix.adapters.runtimes import OrtCuda
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Shape", ["x"], ["s"])], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2])],

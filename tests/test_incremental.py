@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import FAKE_CASES, REPO
-from matrix.lineup import load_lineup
-from matrix.results import Results
-from matrix.store import list_runs, read_rows
+
+from matrix.envs.lineup import load_lineup
+from matrix.results.read import Results
+from matrix.results.store import list_runs, read_rows
 
 FAST = ["--exporters", "torchscript,dynamo", "--opsets", "11", "--runtimes", "ort-cpu,reference,caffe2",
         "--time-budget", "0.02", "--no-report"]
@@ -77,7 +77,7 @@ def test_cells_that_cannot_exist_are_recorded_once_per_column_with_no_line(worke
     cell_lines = [line for line in done.stderr.splitlines() if line.startswith("[fake ")]
     assert cell_lines and not [line for line in cell_lines if "caffe2" in line], "a skip got a line"
     assert "4 cells not applicable here, recorded once per column: no Caffe2" in done.stderr
-    from matrix.report import render_report
+    from matrix.views.report import render_report
     index, _ = render_report(tmp_path / "out")
     assert "no Caffe2" in index.read_text()
 

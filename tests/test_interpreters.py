@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from matrix.interpreters import InterpreterNotFound, find_python, pyenv_root
+from matrix.envs.interpreters import InterpreterNotFound, find_python, pyenv_root
 
 
 def test_finds_a_pyenv_python_whose_shim_is_inactive(monkeypatch):

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
-from matrix.plan import Selection
-from matrix.runner import EnvRunner
-from matrix.store import list_runs, read_rows
 from test_faults import _alive, _workers_under
+
+from matrix.results.store import list_runs, read_rows
+from matrix.run.plan import Selection
+from matrix.run.runner import EnvRunner
 
 TESTS = Path(__file__).resolve().parent
 HOSTILE = TESTS / "hostile_cases"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from matrix.lineup import LineupError, find_entry, load_lineup
+from matrix.envs.lineup import LineupError, find_entry, load_lineup
 
 
 def test_real_lineup_has_the_seed_era_and_the_newest_local():
@@ -41,7 +41,7 @@ def test_unknown_entry_lists_the_known_ones():
 
 
 def test_the_lock_writer_round_trips(tmp_path):
-    from matrix.lock import render_lineup
+    from matrix.envs.lock import render_lineup
     entries = load_lineup()
     path = tmp_path / "lineup.toml"
     path.write_text(render_lineup(entries))

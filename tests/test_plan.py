@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from matrix.plan import Selection, SelectionError, parse_selection, plan_cells, skip_reason
+from matrix.run.plan import (
+    Selection,
+    SelectionError,
+    parse_selection,
+    plan_cells,
+    skip_reason,
+)
 from matrix.wire import Cell
 
 CATALOGUE = [

@@ -9,13 +9,13 @@ import subprocess
 import sys
 
 import pandas as pd
-
 from conftest import FAKE_CASES, REPO
-from matrix.aggregate import current_view
-from matrix.diff import release_diff
-from matrix.publish import publish, references
-from matrix.results import Results
-from matrix.store import list_runs
+
+from matrix.results.publish import publish, references
+from matrix.results.read import Results
+from matrix.results.store import list_runs
+from matrix.views.diff import release_diff
+from matrix.views.frames import current_view
 
 FAST = ["--exporters", "torchscript", "--opsets", "11", "--runtimes", "ort-cpu,reference", "--time-budget", "0.02",
         "--no-report", "--verbose", "--cases", "passes|raises"]
@@ -125,8 +125,8 @@ def test_a_release_diff_lists_what_broke_got_fixed_or_fails_differently():
 
 def test_the_committed_reference_builds_a_site_of_small_pages(tmp_path):
     """results/ in the repository: every lineup environment, as-expected, and a site from it alone."""
-    from matrix.lineup import load_lineup
-    from matrix.site import build_site
+    from matrix.envs.lineup import load_lineup
+    from matrix.views.site import build_site
     view = current_view(Results(REPO / "results").rows())
     assert set(view["env_id"]) == {e.id for e in load_lineup()}
     assert set(view["verdict"]) == {"as-expected"}

@@ -4,10 +4,9 @@ from __future__ import annotations
 import json
 import re
 
-from matrix.report import render_report
-from matrix.store import RunDir, append_row, write_json
+from matrix.results.store import RunDir, append_row, write_json
+from matrix.views.report import render_report
 from matrix.wire import Row
-
 
 EXPORT_CALL = ("import torch\n\n\ndef export_model(module, inputs, path):\n"
                "    torch.onnx.export(module, inputs, path, opset_version=9)\n")

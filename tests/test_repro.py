@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
-from matrix.lineup import find_entry, load_lineup
-from matrix.repro import build_script, shell_snippet
-from matrix.results import Results
+
+from matrix.envs.lineup import find_entry, load_lineup
+from matrix.results.read import Results
+from matrix.views.repro import build_script, shell_snippet
 
 LINEUP = load_lineup()
 # (case, variant, exporter, runtime, status): failing cells of each kind

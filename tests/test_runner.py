@@ -1,16 +1,16 @@
 """The host's isolation of faults, with the real worker on the fake corpus."""
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 from pathlib import Path
 
-import os
-import shutil
-
 from conftest import FAKE_CASES, FLAKY_CASES, REAL_CASES
-from matrix.plan import Selection
-from matrix.runner import EnvRunner
-from matrix.store import list_runs, read_rows
+
+from matrix.results.store import list_runs, read_rows
+from matrix.run.plan import Selection
+from matrix.run.runner import EnvRunner
 from matrix.wire import SCHEMA_VERSION
 
 SELECTION = Selection(opsets=(11,), exporters=("torchscript",), runtimes=("ort-cpu", "reference"))

@@ -26,6 +26,7 @@ def test_share_counts_each_node_once_and_no_device_copy():
 def test_profile_of_a_real_cpu_session(worker_python, tmp_path):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
+
     from matrix.adapters import RUNTIMES
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Neg", ["r"], ["y"])], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],

@@ -11,9 +11,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from matrix.publish import pack_exports
-from matrix.site import PAGE_LIMIT, build_site, main
-from matrix.store import RunDir, append_row, write_json
+from matrix.results.publish import pack_exports
+from matrix.results.store import RunDir, append_row, write_json
+from matrix.views.site import PAGE_LIMIT, build_site, main
 from matrix.wire import Cell, Row
 
 REPO = Path(__file__).resolve().parent.parent
@@ -257,7 +257,7 @@ def test_the_command_line(tmp_path, capsys):
 
 def test_the_site_never_imports_torch(tmp_path):
     results = make_results(tmp_path / "results", tmp_path)
-    code = ("import sys; from pathlib import Path; from matrix.site import build_site; "
+    code = ("import sys; from pathlib import Path; from matrix.views.site import build_site; "
             f"build_site(Path({str(results)!r}), Path({str(tmp_path / 'site')!r}), case_dirs=[]); "
             "sys.exit('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,

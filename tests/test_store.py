@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 
-from matrix.store import append_row, claim_run, list_runs, read_rows
+from matrix.results.store import append_row, claim_run, list_runs, read_rows
 from matrix.wire import SCHEMA_VERSION, Row
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 
 from conftest import REAL_CASES
-from matrix.plan import Selection
-from matrix.runner import EnvRunner
-from matrix.store import read_rows
+
+from matrix.results.store import read_rows
+from matrix.run.plan import Selection
+from matrix.run.runner import EnvRunner
 
 
 def test_torch_1_4_reproduces_the_seed(torch14_out):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from matrix.aggregate import current_view
-from matrix.lineup import Entry
-from matrix.triage import _range, common_text, triage_view
+from matrix.envs.lineup import Entry
+from matrix.views.frames import current_view
+from matrix.views.triage import _range, common_text, triage_view
 from matrix.wire import ROW_FIELDS
 
 LINEUP = [Entry(id=f"torch-{v}", python="3.11", pins=(f"torch=={v}",)) for v in ("1.4.0", "1.8.1", "2.0.1", "2.15.0")]

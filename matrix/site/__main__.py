@@ -1,6 +1,6 @@
-"""``python3 -m matrix.site``: see matrix/site/cli.py."""
+"""``python3 -m matrix.site``: see matrix/views/site/cli.py."""
 import sys
 
-from matrix.site.cli import main
+from matrix.views.site.cli import main
 
 sys.exit(main())

@@ -1,0 +1,1 @@
+"""Lineup environments: the lineup, locking its pins, finding interpreters, building and reusing environments."""

@@ -1,0 +1,87 @@
+"""Lock a lineup entry: resolve its top-level ``requires`` to every transitive ``name==version``.
+
+    python -m matrix lock            # re-resolve every entry, rewrite matrix/lineup.toml
+    python -m matrix lock --env ID   # one entry
+
+Floating transitive packages (onnxscript, onnx-ir) have broken rows before, so the
+environments install ``pins``, the lock, and never re-resolve on their own.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from matrix.envs.build import pip_find_links
+from matrix.envs.interpreters import find_python
+from matrix.envs.lineup import Entry
+
+HEADER = """\
+# The lineup: one [[env]] per environment the matrix runs in.
+#
+# id          stable name: nox session "matrix(<id>)", results file "<id>.jsonl"
+# python      major.minor; found on PATH or under $(pyenv root)/versions
+# requires    the top-level packages, name==version (what toolchains.md saw working)
+# pins        the lock: every package, transitive ones included, made from requires by
+#             `python -m matrix lock`; environments install exactly these
+# tags        select entries with `nox -t TAG`
+# find_links  also look in pip's configured find-links folders (the local CPU torch wheel);
+#             torch stays pinned without its +cpu label, so PyPI's build installs elsewhere
+# note        one line shown in the report
+# gpu_runtime the onnxruntime build with the CUDA provider (onnxruntime-gpu==...) installed instead of
+#             onnxruntime with --gpu, as entry <id>-gpu; the other pins stay
+"""
+
+
+def resolve(entry: Entry) -> list[str]:
+    """The full pin list for ``entry.requires`` on its Python (Linux x86_64 wheels)."""
+    uv = shutil.which("uv")
+    if uv is None:
+        raise RuntimeError("locking needs uv (pip install uv)")
+    python = find_python(entry.python, needed_by=f"lineup entry {entry.id}")
+    links = [arg for folder in (pip_find_links() if entry.find_links else []) for arg in ("--find-links", folder)]
+    out = subprocess.run([uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python", python,
+                          *links, "-"], input="\n".join(entry.requires) + "\n", capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{entry.id}: cannot resolve {', '.join(entry.requires)}:\n{out.stderr.strip()}")
+    pins = [line.strip() for line in out.stdout.splitlines() if re.match(r"^[A-Za-z0-9]", line.strip())]
+    # a local label (+cpu) exists only in a find-links folder; elsewhere the same release is on PyPI
+    return [re.sub(r"\+[A-Za-z0-9.]+$", "", pin) if entry.find_links else pin for pin in pins]
+
+
+def _toml_list(items: list[str], comments: dict[str, str] | None = None) -> str:
+    lines = []
+    for item in items:
+        note = (comments or {}).get(item.split("==")[0])
+        lines.append(f'    "{item}",' + (f"  # {note}" if note else ""))
+    return "[\n" + "\n".join(lines) + "\n]"
+
+
+def render_lineup(entries: list[Entry]) -> str:
+    blocks = [HEADER]
+    for entry in entries:
+        block = ["[[env]]", f'id = "{entry.id}"', f'python = "{entry.python}"']
+        if entry.tags:
+            block.append("tags = [" + ", ".join(f'"{t}"' for t in entry.tags) + "]")
+        if entry.find_links:
+            block.append("find_links = true")
+        if entry.note:
+            block.append(f'note = "{entry.note}"')
+        if entry.gpu_runtime:
+            block.append(f'gpu_runtime = "{entry.gpu_runtime}"')
+        block.append("requires = " + _toml_list(list(entry.requires)))
+        block.append("pins = " + _toml_list(list(entry.pins)))
+        blocks.append("\n".join(block))
+    return "\n\n".join(blocks) + "\n"
+
+
+def lock(entries: list[Entry], only: str | None, path: Path) -> list[Entry]:
+    import dataclasses
+    updated = []
+    for entry in entries:
+        if only is None or entry.id == only:
+            entry = dataclasses.replace(entry, pins=tuple(resolve(entry)))
+        updated.append(entry)
+    path.write_text(render_lineup(updated), encoding="utf-8")
+    return updated

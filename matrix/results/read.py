@@ -1,0 +1,158 @@
+"""The one way views read results: runs, their rows, the cases' catalogues and the exported files.
+
+Report, compare, triage, replay and repro all go through ``Results``; nothing else globs
+a run folder. Rows are read with their schema migrated; what cannot be read is named
+in ``problems`` and skipped, never fatal.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from matrix.paths import CACHE_DIR
+from matrix.results.store import (
+    RUNS,
+    ResultsError,
+    RunDir,
+    current_hashes,
+    list_runs,
+    read_json,
+    read_rows,
+)
+from matrix.wire import ROW_FIELDS
+
+EXPORTS_CACHE = CACHE_DIR / "exports"
+SKIP_KEYS = ("exporter", "opset_requested", "runtime", "provider", "runtime_env", "reason", "cells")
+NOT_ROWS = (".unconfirmed.jsonl",)
+
+
+class Results:
+    """The runs under ``out/runs`` (a reports folder, a shard's folder, or results/)."""
+
+    def __init__(self, out: Path, case_dirs: list[Path] | None = None) -> None:
+        self.out = Path(out)
+        self.case_dirs = case_dirs or []
+        self.problems: list[str] = []
+
+    @functools.cached_property
+    def runs(self) -> list[RunDir]:
+        """Runs oldest first, by the start time each one recorded."""
+        return list_runs(self.out)
+
+    def run(self, ref: str) -> RunDir:
+        """A run by id, or by its folder."""
+        folder = Path(ref)
+        if folder.is_dir() and (folder / "run.json").exists():
+            return RunDir(folder.parent.parent, folder.name)
+        for run in self.runs:
+            if run.run_id == ref:
+                return run
+        raise ResultsError(f"no run {ref!r}: neither a run folder nor a run id under {self.out / RUNS}")
+
+    @staticmethod
+    def row_files(run: RunDir) -> list[Path]:
+        found = [*run.path.glob("*.jsonl"), *run.path.glob("*.jsonl.gz")]
+        return sorted(p for p in found if not p.name.replace(".gz", "").endswith(NOT_ROWS))
+
+    def rows(self, runs: list[RunDir] | None = None) -> pd.DataFrame:
+        """Every readable row of these runs (default all), oldest run first, as a frame with every field."""
+        records: list[dict] = []
+        for run in self.runs if runs is None else runs:
+            for path in self.row_files(run):
+                rows, issues = read_rows(path)
+                records.extend(rows)
+                self.problems.extend(_collapse(issues))
+        return pd.DataFrame.from_records(records, columns=list(ROW_FIELDS))
+
+    def catalogue(self) -> dict[str, dict[str, Any]]:
+        """The newest catalogue entry of every case, whichever environment wrote it."""
+        cases: dict[str, dict] = {}
+        for run in self.runs:
+            for path in sorted(run.path.glob("*.catalogue.json*")):
+                try:
+                    data = read_json(path)
+                except ResultsError as exc:
+                    self.problems.append(str(exc))
+                    continue
+                if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+                    self.problems.append(f"{path}: not a catalogue, skipped")
+                    continue
+                for case in data["cases"]:
+                    if isinstance(case, dict) and isinstance(case.get("id"), str):
+                        cases[case["id"]] = case
+                    else:
+                        self.problems.append(f"{path}: a case entry without an id, skipped")
+        return cases
+
+    @functools.lru_cache(maxsize=None)
+    def case_as_run(self, run_id: str, env_id: str, case_id: str) -> dict[str, Any] | None:
+        """The catalogue entry of a case as the environment's worker described it in that run (its source then)."""
+        try:
+            data = read_json(self.run(run_id).catalogue_file(env_id))
+        except ResultsError:
+            return None
+        for case in (data or {}).get("cases", []) if isinstance(data, dict) else []:
+            if isinstance(case, dict) and case.get("id") == case_id:
+                return case
+        return None
+
+    def skips(self) -> pd.DataFrame:
+        """The columns each environment could not have, with the reason and how many cells, newest run's word."""
+        found: dict[tuple, dict] = {}
+        for run in self.runs:
+            for path in sorted(run.path.glob("*.skips.json")):
+                try:
+                    data = read_json(path)
+                except ResultsError as exc:
+                    self.problems.append(str(exc))
+                    continue
+                if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
+                    self.problems.append(f"{path}: not a record of skipped columns, skipped")
+                    continue
+                for column in data["columns"]:
+                    if isinstance(column, dict) and isinstance(column.get("reason"), str):
+                        entry = {"env_id": data.get("env_id"), **{k: column.get(k) for k in SKIP_KEYS}}
+                        entry["runtime_env"] = entry["runtime_env"] or ""
+                        found[tuple(entry[k] for k in ("env_id", *SKIP_KEYS[:-2]))] = entry
+        return pd.DataFrame(list(found.values()), columns=["env_id", *SKIP_KEYS])
+
+    def current_hashes(self) -> dict[str, str]:
+        return current_hashes(self.case_dirs)
+
+    def exports(self, exclude: str | None = None) -> list[tuple[str, RunDir, Path]]:
+        """(env_id, run, folder of its files) for each environment's newest run that kept exported files.
+
+        Published results keep them as ``exports/<env>.tar.gz``: those are unpacked once into a
+        cache folder outside the results (``.cache/exports/``), so replay and the site read plain files.
+        """
+        found: dict[str, tuple[RunDir, Path]] = {}
+        for run in self.runs:
+            exports = run.path / "exports"
+            if not exports.is_dir():
+                continue
+            for item in exports.iterdir():
+                if item.is_dir() and item.name != exclude and any(item.glob("*.json")):
+                    found[item.name] = (run, item)
+                elif item.name.endswith(".tar.gz") and item.name[:-len(".tar.gz")] != exclude:
+                    found[item.name[:-len(".tar.gz")]] = (run, item)
+        result = []
+        for env_id, (run, item) in sorted(found.items()):
+            if item.is_file():
+                from matrix.results.publish import unpack_exports
+                item = unpack_exports(item, EXPORTS_CACHE / run.run_id / env_id)
+            result.append((env_id, run, item))
+        return result
+
+
+def _collapse(issues: list[str]) -> list[str]:
+    """One message per file and kind of problem, with a count, instead of one per line."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for issue in issues:
+        where, _, what = issue.partition(": ")
+        path = where.split(":")[0]
+        seen.setdefault((path, what), []).append(where)
+    return [f"{places[0]}: {what}" + (f" (and {len(places) - 1} more lines)" if len(places) > 1 else "")
+            for (_, what), places in seen.items()]

@@ -1,0 +1,104 @@
+"""The cells of one environment: the catalogue's cases crossed with the selected axes, and which are skips."""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from matrix.adapters import (
+    DEFAULT_EXPORTERS,
+    DEFAULT_RUNTIMES,
+    EXPORTERS,
+    RUNTIMES,
+    runtime_for,
+)
+from matrix.wire import DEFAULT_OPSETS, Cell
+
+
+class SelectionError(ValueError):
+    """A command-line selection that cannot mean anything (exit code 2)."""
+
+
+# The highest opset any released onnx defines; above it a request is a typo, not a skip.
+MAX_KNOWN_OPSET = 25
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    cases: str = ".*"
+    opsets: tuple[int, ...] = DEFAULT_OPSETS
+    exporters: tuple[str, ...] = DEFAULT_EXPORTERS
+    runtimes: tuple[str, ...] = DEFAULT_RUNTIMES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cases": self.cases, "opsets": list(self.opsets), "exporters": list(self.exporters),
+                "runtimes": list(self.runtimes)}
+
+
+def _split(text: str) -> list[str]:
+    """Comma-separated names, each once, in the order given."""
+    return list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+
+
+def _names(flag: str, text: str, known: dict) -> tuple[str, ...]:
+    names = _split(text)
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise SelectionError(f"{flag}: unknown {', '.join(bad) or '(empty)'}; known: {', '.join(known)}")
+    return tuple(names)
+
+
+def parse_selection(cases: str | None, opsets: str | None, exporters: str | None, runtimes: str | None) -> Selection:
+    """Validate the --cases/--opsets/--exporters/--runtimes values, naming the bad one."""
+    selection = Selection()
+    if cases is not None:
+        try:
+            re.compile(cases)
+        except re.error as exc:
+            raise SelectionError(f"--cases {cases!r} is not a regular expression: {exc}") from None
+        selection = dataclasses.replace(selection, cases=cases)
+    if opsets is not None:
+        values = []
+        for part in _split(opsets):
+            if not part.isdigit() or not 7 <= int(part) <= MAX_KNOWN_OPSET:
+                raise SelectionError(f"--opsets: {part!r} is not an ONNX opset (7 to {MAX_KNOWN_OPSET})")
+            values.append(int(part))
+        if not values:
+            raise SelectionError("--opsets is empty")
+        selection = dataclasses.replace(selection, opsets=tuple(dict.fromkeys(values)))
+    if exporters is not None:
+        selection = dataclasses.replace(selection, exporters=_names("--exporters", exporters, EXPORTERS))
+    if runtimes is not None:
+        selection = dataclasses.replace(selection, runtimes=_names("--runtimes", runtimes, RUNTIMES))
+    return selection
+
+
+def plan_cells(catalogue: list[dict[str, Any]], selection: Selection) -> list[Cell]:
+    """Every cell to run, in an order that keeps one export's runtimes together."""
+    pattern = re.compile(selection.cases)
+    cells = []
+    for case in catalogue:
+        if case.get("error"):
+            continue
+        for variant in case["variants"]:
+            if not (pattern.search(case["id"]) or pattern.search(f"{case['id']}/{variant}")):
+                continue
+            for options in case["option_grid"]:
+                for exporter in selection.exporters:
+                    for opset in selection.opsets:
+                        for name in selection.runtimes:
+                            adapter = RUNTIMES[name]
+                            cells.append(Cell(case["id"], variant, exporter, opset, adapter.runtime, adapter.provider,
+                                              options))
+    return cells
+
+
+def skip_reason(cell: Cell, caps: dict[str, Any]) -> str | None:
+    """Why this cell cannot exist in the environment whose worker reported ``caps``, or None."""
+    runtime = runtime_for(cell.runtime, cell.provider)
+    if not cell.runtime_env:  # a replayed file exists already: only the runtime matters
+        exporter = EXPORTERS[cell.exporter]
+        reason = exporter.unavailable(cell.opset, caps["exporters"][exporter.name])
+        if reason:
+            return reason
+    return runtime.unavailable(caps["runtimes"][runtime.name])

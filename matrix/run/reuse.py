@@ -1,0 +1,111 @@
+"""Nothing changed, nothing re-run: which rows of earlier runs still answer today's cells.
+
+A row still answers its cell when the environment is the one that wrote it (its fingerprint:
+the lineup entry's pins and Python, or the packages of a ``--python`` interpreter) and the
+case's source is the one it ran (its case hash). The same command after a finished run is
+then "up to date" without starting anything; after an edit, only the edited case's cells run
+and the others' rows are carried over (``reused_from``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from matrix.results.store import (
+    ResultsError,
+    RunDir,
+    current_hashes,
+    list_runs,
+    read_json,
+    read_rows,
+)
+
+
+def python_fingerprint(python: str) -> str | None:
+    """What a ``--python`` interpreter has installed, cheaply: its prefix and its site-packages listing."""
+    try:
+        out = subprocess.run([python, "-S", "-c", "import sys; print(sys.prefix); print(sys.version)"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    prefix = out.stdout.splitlines()[0]
+    listing = []
+    # what PYTHONPATH adds counts too: the worker of a --python run inherits it (runner.EnvRunner)
+    extra = [Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).is_dir()]
+    for site in sorted(Path(prefix).glob("lib/python*/site-packages")) + extra:
+        try:
+            listing += sorted(p.name for p in site.iterdir() if p.name.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            return None
+    if not listing:
+        return None
+    return hashlib.sha256(json.dumps([os.path.realpath(python), out.stdout, listing]).encode()).hexdigest()[:16]
+
+
+def _catalogue_hashes(run: RunDir, env_id: str) -> dict[str, str | None] | None:
+    try:
+        data = read_json(run.catalogue_file(env_id))
+    except ResultsError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        return None
+    return {c.get("id"): c.get("case_hash") for c in data["cases"] if isinstance(c, dict)}
+
+
+def up_to_date(out: Path, env_id: str, fingerprint: str | None, selection: dict[str, Any],
+               case_dirs: list[Path]) -> RunDir | None:
+    """The finished run of this environment and selection that today's command would only repeat, or None.
+
+    The newest run with this selection decides: finished, written by the same environment, and
+    every case file (helpers included) the same as when it ran.
+    """
+    if fingerprint is None:
+        return None
+    for run in reversed(list_runs(out)):
+        if run.selection() != selection:
+            continue
+        state = run.env_state(env_id)
+        if not state:
+            continue
+        if state.get("status") != "complete" or state.get("fingerprint") != fingerprint:
+            return None
+        return run if _catalogue_hashes(run, env_id) == current_hashes(case_dirs) else None
+    return None
+
+
+def reusable_rows(out: Path, env_id: str, fingerprint: str | None, exclude: str) -> tuple[RunDir | None, dict[str, dict]]:
+    """The rows of the newest finished run of this environment with the same fingerprint, by cell.
+
+    Whether each still answers its cell (the same case hash) is for the caller to check.
+    """
+    if fingerprint is None:
+        return None, {}
+    for run in reversed(list_runs(out)):
+        if run.run_id == exclude:
+            continue
+        state = run.env_state(env_id)
+        if state.get("status") == "complete" and state.get("fingerprint") == fingerprint:
+            rows, _ = read_rows(run.rows_file(env_id))
+            return run, {r["cell"]: r for r in rows}
+    return None, {}
+
+
+def carry_exports(source: RunDir, target: RunDir, env_id: str, stems: set[str]) -> None:
+    """Hard-link (or copy) the exported files of reused cells, so the new run's exports are whole for replay."""
+    src, dst = source.exports_dir(env_id), target.exports_dir(env_id)
+    if not src.is_dir():
+        return
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in src.iterdir():
+        if path.is_file() and path.name.rsplit(".", 1)[0] in stems and not (dst / path.name).exists():
+            try:
+                os.link(path, dst / path.name)
+            except OSError:
+                import shutil
+                shutil.copy2(path, dst / path.name)

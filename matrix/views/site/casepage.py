@@ -1,0 +1,49 @@
+"""One page per case: its pitfall, its source, its expectations, and where each variant works.
+
+"Where it works" is a variant x exporter by environment table of the same at-a-glance summaries
+as the overview (every variant here, not only the naive code and the workaround), each linking
+to the environment's matrix at that case.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from matrix.views.site.load import SiteData
+from matrix.views.site.outcomes import UNMEASURED, summaries
+
+EXPECT_FILTERS = ("variant", "exporter", "opset", "runtime", "provider", "torch", "python", "onnx", "onnxruntime")
+
+
+def expectation(item: Any) -> dict[str, Any]:
+    """An Expect as a sentence's parts: statuses, where it applies, why, and what error it matches."""
+    if not isinstance(item, dict):
+        return {"status": str(item), "where": [], "reason": "", "match": ""}
+    where = [f"{k} {item[k]}" for k in EXPECT_FILTERS if item.get(k)]
+    options = item.get("options") if isinstance(item.get("options"), dict) else {}
+    where += [f"{k}={v}" for k, v in options.items() if v is not None]
+    if item.get("replayed") is not None:
+        where.append("replayed" if item["replayed"] else "not replayed")
+    status = item.get("status")
+    status = " or ".join(map(str, status)) if isinstance(status, list) else str(status)
+    return {"status": status, "where": where, "reason": str(item.get("reason") or ""), "match": str(item.get("match") or "")}
+
+
+def case_context(data: SiteData, case: dict[str, Any], found: dict[tuple, dict[str, Any]]) -> dict[str, Any]:
+    case_id = case["id"]
+    rows = data.native[data.native["case"] == case_id]
+    variants = [str(v) for v in case.get("variants") or []] or sorted(set(rows["variant"]))
+    exporters = sorted(set(rows[rows["status"] != "skip"]["exporter"])) or sorted(set(rows["exporter"]))
+    table = [{"variant": v, "exporter": x, "envs": [found.get((case_id, v, x, e), UNMEASURED) for e in data.env_ids]}
+             for v in variants for x in exporters]
+    meta = case.get("meta") if isinstance(case.get("meta"), dict) else {}
+    sources = case.get("variant_sources") if isinstance(case.get("variant_sources"), dict) else {}
+    return {
+        "case": case, "meta": meta, "table": table,
+        "expect": [expectation(e) for e in meta.get("expect") or []],
+        "links": [str(l) for l in meta.get("links") or [] if str(l).startswith(("https://", "http://"))],
+        "sources": [{"variant": v, "source": str(sources.get(v) or "")} for v in variants],
+    }
+
+
+def all_summaries(data: SiteData) -> dict[tuple, dict[str, Any]]:
+    return summaries(data.native, ["case", "variant", "exporter", "env_id"])

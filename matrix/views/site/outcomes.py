@@ -1,0 +1,55 @@
+"""At a glance: how a set of cells went, as the overview and the case pages show it.
+
+One summary per (case, variant, environment), or finer (per exporter): the best and the worst
+outcome over every exporter, opset, option and runtime that ran there. Skipped cells are not
+outcomes (the column cannot exist there) and replays are another environment's runtime, so
+both are left out.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from matrix.views.diff import RANK
+
+KINDS = {
+    "all": "all pass",
+    "some": "passes somewhere, fails somewhere",
+    "none": "fails everywhere",
+    "unmeasured": "not measured",
+}
+
+
+def _worst(statuses: list[str]) -> str:
+    return max(statuses, key=lambda s: (RANK.get(s, 9), s)) if statuses else ""
+
+
+def summarise(statuses: list[str]) -> dict[str, Any]:
+    """The summary of the statuses of some cells that ran: kind, label, counts, best and worst."""
+    ran = [s for s in statuses if s != "skip"]
+    passed = sum(1 for s in ran if s == "pass")
+    if not ran:
+        kind = "unmeasured"
+    elif passed == len(ran):
+        kind = "all"
+    elif passed:
+        kind = "some"
+    else:
+        kind = "none"
+    counts = pd.Series(ran, dtype=object).value_counts().to_dict() if ran else {}
+    ordered = sorted(counts.items(), key=lambda item: (RANK.get(item[0], 9), item[0]))
+    return {"kind": kind, "label": KINDS[kind], "passed": passed, "total": len(ran), "worst": _worst(ran),
+            "counts": ", ".join(f"{n} {s}" for s, n in ordered)}
+
+
+def summaries(native: pd.DataFrame, keys: list[str]) -> dict[tuple, dict[str, Any]]:
+    """One summary per group of ``keys`` (e.g. case, variant, env_id) of the environments' own cells."""
+    ran = native[native["status"] != "skip"]
+    if ran.empty:
+        return {}
+    grouped = ran.groupby(keys, dropna=False, sort=False)["status"].agg(list)
+    return {key if isinstance(key, tuple) else (key,): summarise(statuses) for key, statuses in grouped.items()}
+
+
+UNMEASURED = summarise([])
