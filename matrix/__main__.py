@@ -1,4 +1,4 @@
-"""``python -m matrix``: see matrix/cli.py."""
+"""``python -m matrix``: see matrix/commands/."""
 import sys
 
 from matrix.commands import main

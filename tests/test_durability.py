@@ -17,15 +17,7 @@ import pytest
 from conftest import FAKE_CASES, REPO
 from test_report import seed_results
 
-from matrix.results.store import (
-    RunDir,
-    StorageError,
-    append_row,
-    claim_run,
-    list_runs,
-    read_rows,
-    write_json,
-)
+from matrix.results.store import RunDir, StorageError, append_row, claim_run, list_runs, read_rows, write_json
 from matrix.views.report import render_report
 from matrix.wire import Row
 

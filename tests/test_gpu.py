@@ -231,7 +231,7 @@ def test_views_show_cuda_beside_cpu_and_survive_odd_placement_values(tmp_path):
     index, problems = render_report(tmp_path)
     html = index.read_text()
     assert "CUDA beside CPU" in html and "Shape (Shape_3)" in html
-    built = build_site(tmp_path, tmp_path / "site")
+    build_site(tmp_path, tmp_path / "site")
     page = (tmp_path / "site" / "env" / f"{env}.html").read_text()
     assert "CUDA beside CPU" in page and "Shape (Shape_3)" in page and "4×" in page
 

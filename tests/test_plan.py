@@ -3,13 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from matrix.run.plan import (
-    Selection,
-    SelectionError,
-    parse_selection,
-    plan_cells,
-    skip_reason,
-)
+from matrix.run.plan import Selection, SelectionError, parse_selection, plan_cells, skip_reason
 from matrix.wire import Cell
 
 CATALOGUE = [

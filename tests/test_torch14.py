@@ -7,6 +7,7 @@ from conftest import REAL_CASES
 
 from matrix.results.store import read_rows
 from matrix.run.plan import Selection
+from matrix.run.replay import run_replay
 from matrix.run.runner import EnvRunner
 
 
@@ -38,7 +39,7 @@ def test_torch_1_4_files_fail_in_todays_runtime_too(torch14_out, worker_python):
     """The replay tells an exporter bug from a runtime bug: torch 1.4's expand(-1) file is wrong everywhere."""
     runner = EnvRunner("here", worker_python, torch14_out, Selection(runtimes=("ort-cpu", "reference")),
                        [REAL_CASES], time_budget_s=0.05)
-    outcomes = runner.run_replay()
+    outcomes = run_replay(runner)
     assert [o.env_id for o in outcomes] == ["torch-1.4.0"]
     rows, problems = read_rows(outcomes[0].rows_file)
     assert problems == [] and rows

@@ -6,7 +6,6 @@ uv makes the venv and installs the pins where it is on PATH; otherwise the stdli
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -16,11 +15,10 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from matrix.envs.fingerprint import MARKER, fingerprint
 from matrix.envs.interpreters import find_python
 from matrix.envs.lineup import Entry
 from matrix.paths import ENVS_DIR
-
-MARKER = ".matrix-env.json"
 
 
 class EnvBuildError(RuntimeError):
@@ -59,11 +57,6 @@ def pip_find_links() -> list[str]:
     return [f for f in dict.fromkeys(folders) if os.path.isdir(f)]
 
 
-def fingerprint(entry: Entry, python_version: str, find_links: list[str]) -> str:
-    data = json.dumps({"python": python_version, "pins": sorted(entry.pins), "find_links": find_links})
-    return hashlib.sha256(data.encode()).hexdigest()[:16]
-
-
 def built_entries(entries: list[Entry], envs_dir: Path = ENVS_DIR) -> list[Entry]:
     """The entries whose environment exists here with its current pins, in lineup order."""
     ready = []
@@ -78,16 +71,13 @@ def built_entries(entries: list[Entry], envs_dir: Path = ENVS_DIR) -> list[Entry
     return ready
 
 
-def env_fingerprint(entry: Entry, envs_dir: Path = ENVS_DIR) -> str | None:
-    """The identity of the built environment (its pins, Python and wheel folders), as its marker recorded it."""
-    try:
-        return json.loads((envs_dir / entry.id / MARKER).read_text()).get("fingerprint")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 def env_python(env_dir: Path) -> Path:
     return env_dir / "bin" / "python"
+
+
+def env_size(python: Path) -> int:
+    """Bytes an environment takes on disk (its files, links not followed)."""
+    return sum(p.stat().st_size for p in python.parent.parent.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def _run(command: list[str], what: str, log: Callable[[str], None]) -> None:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from matrix.paths import LINEUP_FILE
 

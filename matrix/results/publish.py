@@ -26,15 +26,7 @@ from typing import Any
 
 from matrix.envs.lineup import Entry
 from matrix.results.provenance import identity
-from matrix.results.store import (
-    RUNS,
-    ResultsError,
-    RunDir,
-    list_runs,
-    read_json,
-    read_rows,
-    write_json,
-)
+from matrix.results.store import RUNS, ResultsError, RunDir, list_runs, read_json, read_rows, write_json
 
 EXPORT_SUFFIXES = (".onnx", ".json", ".npz")
 

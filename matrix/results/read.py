@@ -13,15 +13,7 @@ from typing import Any
 import pandas as pd
 
 from matrix.paths import CACHE_DIR
-from matrix.results.store import (
-    RUNS,
-    ResultsError,
-    RunDir,
-    current_hashes,
-    list_runs,
-    read_json,
-    read_rows,
-)
+from matrix.results.store import RUNS, ResultsError, RunDir, current_hashes, list_runs, read_json, read_rows
 from matrix.wire import ROW_FIELDS
 
 EXPORTS_CACHE = CACHE_DIR / "exports"

@@ -1,12 +1,17 @@
 """Where results live under the out dir, and how rows are written and read back.
 
-    OUT/runs/<run_id>/run.json               the run's selection (what was asked for)
-    OUT/runs/<run_id>/<env>.jsonl            one row per cell, schema_version in every row
-    OUT/runs/<run_id>/<env>.state.json       running | complete, cells planned and done
-    OUT/runs/<run_id>/<env>.catalogue.json   the cases as the worker described them
-    OUT/runs/<run_id>/<env>.worker.log       everything the worker printed
-    OUT/runs/<run_id>/<env>.unconfirmed.jsonl rows not as expected, waiting for their second run
-    OUT/runs/<run_id>/exports/<env>/         the exported .onnx files
+    OUT/runs/<run_id>/run.json                  the run's id, selection, start time and provenance
+    OUT/runs/<run_id>/<env>.jsonl               one row per cell, schema_version in every row
+    OUT/runs/<run_id>/<env>.skips.json          the columns not applicable here, once each, with the reason
+    OUT/runs/<run_id>/<env>.unconfirmed.jsonl   rows not as expected, waiting for their second run
+    OUT/runs/<run_id>/<env>.replay.jsonl        <env>'s exported files run by another environment's runtimes
+                                                (with its own .skips.json and .unconfirmed.jsonl)
+    OUT/runs/<run_id>/<env>.state.json          running | complete, cells planned and done
+    OUT/runs/<run_id>/<env>.catalogue.json      the cases as the worker described them
+    OUT/runs/<run_id>/<env>.worker[-N].log      everything each worker printed
+    OUT/runs/<run_id>/exports/<env>/            the exported .onnx files and their sidecars
+
+``RunDir`` is the one owner of these names; published folders add ``.gz`` (``readable`` finds either).
 
 A row is one ``write()`` of one line under an exclusive lock, so concurrent writers
 never interleave; a line torn by a kill is dropped (with a warning) when read and cut
@@ -28,6 +33,8 @@ from typing import Any, Iterator
 from matrix.wire import Row, case_hash
 
 RUNS = "runs"
+META = "run.json"
+UNCONFIRMED = ".unconfirmed.jsonl"
 
 
 class ResultsError(ValueError):
@@ -60,15 +67,22 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Replace ``path`` atomically: a reader never sees half a file, a failed write keeps the old one."""
+def write_atomic(path: Path, data: bytes) -> int:
+    """Replace ``path`` whole: a reader never sees half a file, a failed write keeps the old one. The
+    temporary name carries the process id, so two writers never share it. Returns the bytes written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str), encoding="utf-8")
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise StorageError(f"{path}: cannot be written ({exc.strerror or exc})", exc.errno) from None
+    return len(data)
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True, default=str).encode("utf-8"))
 
 
 def read_json(path: Path) -> Any:
@@ -120,8 +134,30 @@ class RunDir:
         self.run_id = run_id
         self.path = out / RUNS / run_id
 
-    def rows_file(self, env_id: str) -> Path:
-        return self.path / f"{env_id}.jsonl"
+    @property
+    def meta_file(self) -> Path:
+        """run.json: the run's id, selection, start time and provenance."""
+        return self.path / META
+
+    def meta(self) -> dict[str, Any]:
+        meta = read_json(self.meta_file)
+        return meta if isinstance(meta, dict) else {}
+
+    def rows_file(self, env_id: str, replay: bool = False) -> Path:
+        """An environment's rows: its own cells, or (``replay``) its files run by another's runtimes."""
+        return self.path / (f"{env_id}.replay.jsonl" if replay else f"{env_id}.jsonl")
+
+    def skips_file(self, env_id: str, replay: bool = False) -> Path:
+        """The columns decided not applicable, once each, beside the rows they would have been."""
+        return self.rows_file(env_id, replay).with_suffix(".skips.json")
+
+    def unconfirmed_file(self, env_id: str, replay: bool = False) -> Path:
+        """Rows not as expected that wait for their second run in a fresh worker (never read as rows)."""
+        return self.rows_file(env_id, replay).with_suffix(UNCONFIRMED)
+
+    def replayed_envs(self) -> list[str]:
+        """The environments whose files this run's replay rows ran."""
+        return sorted(p.name[: -len(".replay.jsonl")] for p in self.path.glob("*.replay.jsonl"))
 
     def state_file(self, env_id: str) -> Path:
         return self.path / f"{env_id}.state.json"
@@ -129,8 +165,8 @@ class RunDir:
     def catalogue_file(self, env_id: str) -> Path:
         return readable(self.path / f"{env_id}.catalogue.json")
 
-    def log_file(self, env_id: str) -> Path:
-        return self.path / f"{env_id}.worker.log"
+    def log_file(self, env_id: str, lane: int = 0) -> Path:
+        return self.path / (f"{env_id}.worker.log" if lane == 0 else f"{env_id}.worker-{lane}.log")
 
     def exports_dir(self, env_id: str) -> Path:
         return self.path / "exports" / env_id
@@ -139,8 +175,7 @@ class RunDir:
         return self.path / f".{env_id}.lock"
 
     def selection(self) -> dict[str, Any] | None:
-        meta = read_json(self.path / "run.json")
-        return meta.get("selection") if isinstance(meta, dict) else None
+        return self.meta().get("selection")
 
     def env_state(self, env_id: str) -> dict[str, Any]:
         return read_json(self.state_file(env_id)) or {}
@@ -154,10 +189,9 @@ class RunDir:
 def run_started(run: RunDir) -> str:
     """When the run started, as its run.json recorded it (a run id can be any name a user gave)."""
     try:
-        meta = read_json(run.path / "run.json")
+        created = run.meta().get("created")
     except ResultsError:
-        meta = None
-    created = meta.get("created") if isinstance(meta, dict) else None
+        created = None
     if isinstance(created, str):
         return created
     try:  # no record: the folder's own time stands in
@@ -239,8 +273,8 @@ def claim_run(out: Path, env_id: str, selection: dict[str, Any], run_id: str | N
                     run = RunDir(out, new_run_id())
                     _make_dirs(run.path, created)
                     held.enter_context(locked(run.env_lock(env_id)))
-                if not (run.path / "run.json").exists():
-                    write_json(run.path / "run.json", {"run_id": run.run_id, "selection": selection,
+                if not run.meta_file.exists():
+                    write_json(run.meta_file, {"run_id": run.run_id, "selection": selection,
                                                        "created": dt.datetime.now(dt.timezone.utc).isoformat(),
                                                        **(meta or {})})
         except OSError as exc:

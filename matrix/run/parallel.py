@@ -16,7 +16,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from matrix.run.runner import EnvRunner, Slots, Stopped
+from matrix.run.lanes import Slots, Stopped
+from matrix.run.runner import EnvRunner
 
 
 def default_jobs() -> int:

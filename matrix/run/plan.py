@@ -5,13 +5,7 @@ import dataclasses
 import re
 from typing import Any
 
-from matrix.adapters import (
-    DEFAULT_EXPORTERS,
-    DEFAULT_RUNTIMES,
-    EXPORTERS,
-    RUNTIMES,
-    runtime_for,
-)
+from matrix.adapters import DEFAULT_EXPORTERS, DEFAULT_RUNTIMES, EXPORTERS, RUNTIMES, runtime_for
 from matrix.wire import DEFAULT_OPSETS, Cell
 
 

@@ -8,44 +8,11 @@ and the others' rows are carried over (``reused_from``).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from matrix.results.store import (
-    ResultsError,
-    RunDir,
-    current_hashes,
-    list_runs,
-    read_json,
-    read_rows,
-)
-
-
-def python_fingerprint(python: str) -> str | None:
-    """What a ``--python`` interpreter has installed, cheaply: its prefix and its site-packages listing."""
-    try:
-        out = subprocess.run([python, "-S", "-c", "import sys; print(sys.prefix); print(sys.version)"],
-                             capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if out.returncode != 0:
-        return None
-    prefix = out.stdout.splitlines()[0]
-    listing = []
-    # what PYTHONPATH adds counts too: the worker of a --python run inherits it (runner.EnvRunner)
-    extra = [Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).is_dir()]
-    for site in sorted(Path(prefix).glob("lib/python*/site-packages")) + extra:
-        try:
-            listing += sorted(p.name for p in site.iterdir() if p.name.endswith((".dist-info", ".egg-info")))
-        except OSError:
-            return None
-    if not listing:
-        return None
-    return hashlib.sha256(json.dumps([os.path.realpath(python), out.stdout, listing]).encode()).hexdigest()[:16]
+from matrix.results.store import ResultsError, RunDir, current_hashes, list_runs, read_json, read_rows
 
 
 def _catalogue_hashes(run: RunDir, env_id: str) -> dict[str, str | None] | None:

@@ -19,6 +19,14 @@ from matrix.results.store import StorageError
 from matrix.wire import protocol
 
 
+def default_memory_limit_mb() -> int:
+    """3/4 of physical memory: a runaway case fails its cell, not the machine. None with an
+    NVIDIA GPU: CUDA reserves far more address space than it uses, and RLIMIT_AS breaks it."""
+    if Path("/dev/nvidiactl").exists():
+        return 0
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.75 / 2 ** 20)
+
+
 class WorkerDied(Exception):
     def __init__(self, message: str, stage: str | None, returncode: int | None, importing: str | None = None,
                  fatal: bool = False, started: bool = True) -> None:

@@ -8,11 +8,11 @@ names another runtime.
 """
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import tomllib
 
 from matrix.paths import SEED_CLAIMS_FILE
 

@@ -1,4 +1,4 @@
-"""The GPU columns: whether this host has an NVIDIA GPU, and CUDA cells beside the CPU cells of the same file.
+"""The GPU columns: CUDA cells beside the CPU cells of the same file, and what a GPU run gave.
 
 Host code: pandas over rows, never torch.
 """
@@ -11,16 +11,10 @@ import pandas as pd
 from matrix.adapters.runtimes import CUDA
 from matrix.results.read import Results
 from matrix.views.frames import current_view
-from matrix.wire.gpu import gpu_name
 
 CPU = "CPUExecutionProvider"
 # One exported file run by both providers: same exporting environment, runtime environment, case and export
 SAME_FILE = ["env_id", "runtime_env", "case", "variant", "options", "exporter", "opset_requested"]
-
-
-def gpu_mode(flag: bool | None) -> bool:
-    """--gpu / --no-gpu, else whether this host has an NVIDIA GPU."""
-    return flag if flag is not None else gpu_name() is not None
 
 
 def side_by_side(view: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,22 @@
+"""``lock``: entries' ``requires`` re-resolved into ``pins`` (every transitive package), the lineup rewritten."""
+from __future__ import annotations
+
+import argparse
+
+from matrix.commands import common
+from matrix.envs.lineup import load_lineup
+
+NAME = "lock"
+HELP = "re-resolve entries' requires into pins and rewrite the lineup"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", help="entry id (default all)")
+    common.add_lineup(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from matrix.envs.lock import lock
+    for entry in lock(load_lineup(args.lineup), args.env, args.lineup):
+        print(f"{entry.id:<14} {len(entry.pins)} pins")
+    return 0

@@ -1,0 +1,40 @@
+"""``publish``: finished runs of an out folder made the reference results (results/), history kept."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from matrix.commands import common
+from matrix.envs.lineup import by_id
+from matrix.paths import DEFAULT_OUT, RESULTS_DIR
+from matrix.results.store import ResultsError
+
+NAME = "publish"
+HELP = "make finished runs the reference results (results/), keeping history"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="source", type=Path, default=DEFAULT_OUT, help="out folder (default reports/)")
+    parser.add_argument("--to", dest="target", type=Path, default=RESULTS_DIR, help="results folder (default results/)")
+    parser.add_argument("--env", action="append", help="environment id (repeatable; default every finished one)")
+    parser.add_argument("--run", help="publish this run (default: each environment's newest finished run)")
+    common.add_lineup(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from matrix.results.publish import environments, publish, publish_replays, references
+    from matrix.results.readme import write_readme
+    source, target = args.source.resolve(), args.target.resolve()
+    envs = args.env or environments(source)
+    if not envs:
+        raise ResultsError(f"nothing to publish: no finished run under {source / 'runs'}")
+    entries = by_id(common.lineup_or_none(args.lineup))
+    for item in publish(source, target, envs, entries, args.run):
+        print(f"{item.env_id:<14} run {item.run_id}: {item.rows} rows, {item.replay_rows} replay rows, "
+              f"{item.exports} exported files, {item.bytes / 2 ** 20:.2f} MiB")
+    for env_id in envs:  # what its runtimes gave on the reference's own files (replay --from results)
+        added = publish_replays(source, target, env_id)
+        if added:
+            print(f"{env_id:<14} {added} replay rows on files of earlier published runs")
+    write_readme(target, references(target))
+    return 0
