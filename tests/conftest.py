@@ -26,6 +26,10 @@ def worker_python() -> str:
     return sys.executable
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "slow: runs a real export (torch in the test's interpreter)")
+
+
 TORCH14_CASES = "expand_minus_one|squeeze_non_one|keep_initializers|inplace_slice|index_put_accumulate"
 
 

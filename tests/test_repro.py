@@ -1,6 +1,7 @@
 """Reproductions reproduce: the script built from a row's record gives that row's status and error, by itself."""
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from conftest import REPO
 
 from matrix.envs.lineup import find_entry, load_lineup
 from matrix.results.read import Results
-from matrix.views.repro import build_script, shell_snippet
+from matrix.views.repro import WORKER_OUTPUTS, WORKER_STAGES, build_script, literal, shell_snippet
 
 LINEUP = load_lineup()
 # (case, variant, exporter, runtime, status): failing cells of each kind
@@ -112,3 +113,103 @@ def test_repro_command_writes_a_folder(torch14_out, tmp_path):
                              cwd=REPO, capture_output=True, text=True)
     assert missing.returncode == 2 and "no row of cell 'no/such/cell'" in missing.stderr
     json.dumps(row)  # a row is plain data
+
+
+# A tiny case and the calls the worker records for it, with recorded strings no script may interpolate.
+TINY_CASE = {"file": "cases/tiny.py", "meta": {"batchable": True}, "source": '''\
+import torch
+
+from matrix.wire import Case
+
+CASE = Case(title="tiny", pitfall="none", batchable=True)
+
+
+def build():
+    return torch.nn.Linear(3, 2), (torch.randn(2, 3),)
+
+
+def build_broken():
+    return torch.nn.Linear(3, 2)
+'''}
+TINY_ROW = {"status": "diverge", "stage": "compare", "case": "tiny", "variant": "default", "exporter": "torchscript",
+            "opset_requested": 17, "runtime": "onnxruntime", "env_id": "here", "atol": 1e-4, "rtol": 1e-3,
+            "cell": "tiny/default/'''\"\"\"/\\",
+            "error": 'max abs error """ \'\'\' \\N{x} \x00 {braces}\nsecond line',
+            "export_call": "import torch\n\n\ndef export_model(module, inputs, path):\n"
+                           "    torch.onnx.export(module, inputs, path, opset_version=17, dynamo=False,\n"
+                           "                      input_names=['input_0'], dynamic_axes={'input_0': {0: 'batch'}})\n",
+            "runtime_call": "import onnxruntime\n\n\ndef load_model(path):\n"
+                            "    return onnxruntime.InferenceSession(path, providers=['CPUExecutionProvider'])\n\n\n"
+                            "def run_model(session, arrays):\n"
+                            "    names = [i.name for i in session.get_inputs()]\n"
+                            "    return session.run(None, dict(zip(names, arrays)))\n"}
+
+
+def assigned(script: str) -> dict:
+    """The script's docstring and its module-level constants, as Python reads them."""
+    tree = ast.parse(script)
+    values = {"__doc__": ast.get_docstring(tree, clean=False)}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+    return values
+
+
+def test_the_script_runs_the_shipped_stages_and_has_no_copy_of_them():
+    """The pipeline's stage code travels as source, verbatim; the template only calls it."""
+    script, _ = build_script(TINY_ROW, TINY_CASE, None, None)
+    embedded = [WORKER_STAGES.read_text(), WORKER_OUTPUTS.read_text(), TINY_CASE["source"],
+                TINY_ROW["export_call"], TINY_ROW["runtime_call"]]
+    for source in embedded:
+        assert literal(source) in script
+    assert literal(WORKER_STAGES.read_text()).startswith("r'''"), "readable, and verbatim"
+    template_only = script
+    for source in embedded:
+        template_only = template_only.replace(literal(source), "''")
+    for logic in ("export_model(", "load_model(", "run_model(", "manual_seed", "check_model", "savez", "compare(",
+                  "rebatch(", "no_grad"):
+        assert logic not in template_only, f"the template has its own copy of the stages: {logic}"
+    for call in ("stages.build(", "stages.export(", "stages.inspect_model(", "stages.run_exported("):
+        assert call in template_only
+    assert "matrix.worker.spec" not in script and "from __future__" not in template_only
+
+
+def test_recorded_strings_are_literals_never_code():
+    script, _ = build_script(TINY_ROW, TINY_CASE, None, None)
+    values = assigned(script)  # parses: no recorded quote or backslash ended a string early
+    assert f"cell      {TINY_ROW['cell']}\n" in values["__doc__"]
+    assert f"diverge at stage compare: {TINY_ROW['error'].splitlines()[0]}\n" in values["__doc__"]
+    assert values["EXPORT"] == TINY_ROW["export_call"] and values["RUNTIME"] == TINY_ROW["runtime_call"]
+    assert values["BUILDER"] == "build" and values["STAGE_FAILURE"]["compare"] == "diverge"
+    assert "\x00" not in script
+    # a failed export records no runtime call: the same script, with nothing to run
+    failed = dict(TINY_ROW, status="export-fail", runtime_call=None)
+    without, _ = build_script(failed, TINY_CASE, None, None)
+    assert assigned(without)["RUNTIME"] == ""
+    assert without.replace(f"RUNTIME = {literal('')}", "") == script.replace(f"RUNTIME = {literal(TINY_ROW['runtime_call'])}",
+                                                                 "").replace("  diverge at", "  export-fail at")
+
+
+@pytest.mark.slow
+def test_a_hostile_row_reproduces_here_in_one_step_and_in_two(worker_python, tmp_path):
+    script, _ = build_script(TINY_ROW, TINY_CASE, None, None)
+    (tmp_path / "repro.py").write_text(script)
+
+    def repro(*step: str) -> subprocess.CompletedProcess:
+        return subprocess.run([worker_python, "repro.py", *step], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=600)
+    done = repro()
+    assert done.returncode == 0 and "checker: ok\nstatus: pass\n" in done.stdout, done.stdout + done.stderr[-3000:]
+    # the replay's way: export with one environment, run with another (data.npz carries the eager outputs)
+    assert repro("export").returncode == 0 and (tmp_path / "data.npz").exists()
+    done = repro("run")
+    assert done.returncode == 0 and "status: pass\n" in done.stdout, done.stdout + done.stderr[-3000:]
+    # a broken build fails as the pipeline's build stage fails it
+    (tmp_path / "repro.py").write_text(build_script(dict(TINY_ROW, variant="broken"), TINY_CASE, None, None)[0])
+    done = repro()
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    assert ("status: build-fail\nerror: cases.tiny: build_broken() must return (module, example_inputs), got Linear"
+            in done.stdout), done.stdout

@@ -2,9 +2,10 @@
 
 The script holds the case's source and its folder's helpers as they were when the row was
 written, the exporter's and the runtime's code exactly as the worker ran it (the row's
-``export_call`` and ``runtime_call``), and the worker's own comparison
-(``matrix/worker/outputs.py``). It needs nothing of this repository and names no path of
-the machine that ran it; the commands beside it install the environment's pins with uv.
+``export_call`` and ``runtime_call``), and the worker's own stage code and comparison
+(``matrix/worker/stages.py``, ``matrix/worker/outputs.py``), which it calls as the pipeline
+does. It needs nothing of this repository and names no path of the machine that ran it;
+the commands beside it install the environment's pins with uv.
 
     python -m matrix repro CELL [--env ENV] [--to FOLDER]   # or FILE:LINE of a results file
 """
@@ -19,26 +20,20 @@ from matrix.envs.lineup import Entry
 from matrix.paths import WORKER_DIR
 from matrix.wire import STAGE_FAILURE
 
-WORKER_OUTPUTS = WORKER_DIR / "outputs.py"
+WORKER_OUTPUTS, WORKER_STAGES = WORKER_DIR / "outputs.py", WORKER_DIR / "stages.py"
 HEREDOC = "MATRIX_REPRO"
-FUTURE = "from __future__ import annotations\n"
 
+# What was recorded (the row, the case's sources, the lineup's pins) enters the script only as Python
+# literals, so no quote, brace or backslash in it can change the code; the code is this template's,
+# and the work it does is the worker's own stages, called as the pipeline calls them.
 TEMPLATE = '''\
-"""Reproduction of one cell of the matrix: {what}.
-
-    cell      {cell}
-    recorded  {status} at stage {stage}{error_line}
-    where     {where}
-
-{usage}
-"""
-{future}import random
+{docstring}
+import contextlib
 import sys
 import types
 
-import numpy
 import onnx  # before torch: torch 1.4's onnx.checker segfaults otherwise
-import torch
+import torch  # noqa: F401
 
 # The case module imports the matrix's contract only to declare metadata (Case, Expect):
 # here those declarations are accepted and ignored.
@@ -60,102 +55,79 @@ def install(name, source=None, package=False):
     return module
 
 
-for name in ("matrix", "matrix.wire", "matrix.worker", "matrix.worker.spec"):
+for name in ("matrix", "matrix.wire", "matrix.worker"):
     install(name, package=True)
 
-# The worker's own comparison with eager PyTorch (matrix/worker/outputs.py), as it ran.
+# The worker's own code, as it ran: the comparison with eager PyTorch (matrix/worker/outputs.py)
+# and the stages' work (matrix/worker/stages.py), which the pipeline calls the same way.
 outputs = install("matrix.worker.outputs", {outputs_source})
+stages = install("matrix.worker.stages", {stages_source})
 
 # The case's folder as it was when the row was written: its helpers, then the case.
 install({package!r}, package=True)
 {support}
 case = install({case_module!r}, {case_source})
 
-# The exporter's code and the runtime's code, exactly as the worker called them.
+# The exporter's code and the runtime's code, exactly as the worker called them (no runtime's
+# code where the export failed: nothing ran it).
 EXPORT = {export_call}
 RUNTIME = {runtime_call}
 
-VARIANT_BUILDER = {builder!r}
+BUILDER = {builder!r}
 ATOL, RTOL, BATCHABLE = {atol!r}, {rtol!r}, {batchable!r}
 STAGE_FAILURE = {stage_failure!r}
 
 
-def export():
-    """build -> export: writes model.onnx and the inputs/eager outputs beside it (data.npz)."""
-    stage = "build"
+class Failed(Exception):
+    def __init__(self, status, exc):
+        Exception.__init__(self, status)
+        self.status, self.exc = status, exc
+
+
+@contextlib.contextmanager
+def stage(name):
+    """A stage of the worker's pipeline: its exception is the status the worker gives that stage."""
     try:
-        random.seed(0)
-        numpy.random.seed(0)
-        torch.manual_seed(0)
-        module, inputs = getattr(case, VARIANT_BUILDER)()
-        if isinstance(inputs, torch.Tensor) or not isinstance(inputs, (tuple, list)):
-            inputs = (inputs,)
-        inputs = tuple(inputs)
-        if hasattr(module, "eval"):
-            module.eval()
-        with torch.no_grad():
-            want = outputs.to_numpy(outputs.flatten(module(*outputs.fresh(inputs))))
-        arrays = {{"input_%d" % i: a for i, a in enumerate(outputs.to_numpy(outputs.flatten(inputs)))}}
-        arrays.update(("output_%d" % i, a) for i, a in enumerate(want))
-        first = outputs.flatten(inputs)
-        if BATCHABLE and first and first[0].dim() > 0:
-            more = outputs.rebatch(inputs, int(first[0].shape[0]) + 1)
-            with torch.no_grad():
-                more_want = outputs.to_numpy(outputs.flatten(module(*outputs.fresh(more))))
-            arrays.update(("batch_input_%d" % i, a) for i, a in enumerate(outputs.to_numpy(outputs.flatten(more))))
-            arrays.update(("batch_output_%d" % i, a) for i, a in enumerate(more_want))
-        numpy.savez("data.npz", **arrays)
-        stage = "export"
-        code = {{}}
-        exec(compile(EXPORT, "export_call", "exec"), code)
-        code["export_model"](module, outputs.fresh(inputs), "model.onnx")
+        yield
     except Exception as exc:
-        return fail(stage, exc)
-    try:
-        onnx.checker.check_model(onnx.load("model.onnx"))
-        print("checker: ok")
-    except Exception as exc:  # recorded, never a failure: the runtime decides
-        print("checker: %s: %s" % (type(exc).__name__, exc))
-    return None
+        raise Failed(STAGE_FAILURE[name], exc)
+
+
+def export():
+    """build -> export -> check: writes model.onnx and the inputs/eager outputs beside it (data.npz)."""
+    with stage("build"):
+        built = stages.build(getattr(case, BUILDER), BATCHABLE, "%s: %s()" % (case.__name__, BUILDER))
+    with stage("export"):
+        stages.export(EXPORT, "export_call", built, "model.onnx")
+        checked = stages.inspect_model("model.onnx")
+    print("checker: %s" % ("ok" if checked["checker_ok"] else checked["checker_error"]))  # never a failure
+    stages.save_arrays("data.npz", built)
 
 
 def run():
     """load -> run -> compare -> batch on model.onnx, with the runtime's recorded code."""
-    with numpy.load("data.npz") as data:
-        group = lambda prefix: [data["%s_%d" % (prefix, i)] for i in range(len(data.files))
-                                if "%s_%d" % (prefix, i) in data.files]
-        arrays, want, more, more_want = group("input"), group("output"), group("batch_input"), group("batch_output")
-    code = {{}}
-    exec(compile(RUNTIME, "runtime_call", "exec"), code)
-    stage = "load"
-    try:
-        session = code["load_model"]("model.onnx")
-        stage = "run"
-        got = code["run_model"](session, arrays)
-        stage = "compare"
-        errors = outputs.compare(got, want, ATOL, RTOL)
-        if more and more_want:
-            stage = "batch"
-            got = code["run_model"](session, more)
-            stage = "compare"
-            outputs.compare(got, more_want, ATOL, RTOL, where="at batch size %d: " % more[0].shape[0])
-    except Exception as exc:
-        return fail(stage, exc)
+    errors = {{}}
+    stages.run_exported(stages.compiled(RUNTIME, "runtime_call"), "model.onnx", stages.load_arrays("data.npz"),
+                        ATOL, RTOL, stage, errors.update)
     print("status: pass")
     print("max abs error %.3g (atol %g, rtol %g)" % (errors["max_abs_err"], ATOL, RTOL))
+
+
+def main(step):
+    try:
+        if step in ("export", "all"):
+            export()
+        if step in ("run", "all") and RUNTIME:
+            run()
+    except Failed as failed:
+        print("status: %s" % failed.status)
+        print("error: %s" % outputs.describe(failed.exc))
+        return 1
     return 0
 
 
-def fail(stage, exc):
-    print("status: %s" % STAGE_FAILURE[stage])
-    print("error: %s" % outputs.describe(exc))
-    return 1
-
-
 if __name__ == "__main__":
-    step = sys.argv[1] if len(sys.argv) > 1 else "all"
-    failed = export() if step in ("export", "all") else None
-    sys.exit(failed if failed is not None else (run() if step in ("run", "all") else 0))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "all"))
 '''
 
 
@@ -164,12 +136,16 @@ class ReproError(ValueError):
 
 
 def literal(text: str) -> str:
-    """A Python literal for ``text``: a readable raw triple-quoted string when that is exact, else repr().
+    """A Python literal for ``text``: a readable raw triple-quoted string for lines of text when that is
+    exact, else repr().
 
     A raw string keeps every backslash as written; it only cannot hold its own delimiter, end in a
-    backslash or a quote, or carry a carriage return through a copy-paste.
+    backslash or a quote, carry a carriage return (or any character a terminal does not show)
+    through a copy-paste, or hold the line that ends the shell snippet's heredoc.
     """
-    if "'''" not in text and not text.endswith(("\\", "'")) and "\r" not in text:
+    lines = text.split("\n")
+    if ("\n" in text and "'''" not in text and not text.endswith(("\\", "'")) and HEREDOC not in lines
+            and all(line.replace("\t", " ").isprintable() for line in lines)):
         return "r'''" + text + "'''"
     return repr(text)
 
@@ -216,19 +192,20 @@ def build_script(row: dict[str, Any], case: dict[str, Any], exporting: Entry | N
                 f"onnxruntime {row.get('onnxruntime')}, Python {row.get('python')}"
     error = (row.get("error") or "").strip().splitlines()
     variant = row["variant"]
+    docstring = "\n".join([
+        f"Reproduction of one cell of the matrix: {row['case']}/{variant}, {row['exporter']} opset "
+        f"{row['opset_requested']}, {row['runtime']}.", "",
+        f"    cell      {row.get('cell')}",
+        f"    recorded  {row.get('status')} at stage {row.get('stage')}" + (f": {error[0][:200]}" if error else ""),
+        f"    where     {where}", "", *usage_lines, ""])
     script = TEMPLATE.format(
-        what=f"{row['case']}/{variant}, {row['exporter']} opset {row['opset_requested']}, {row['runtime']}",
-        cell=row.get("cell"), status=row.get("status"), stage=row.get("stage"),
-        error_line=f": {error[0][:200]}" if error else "", where=where, usage="\n".join(usage_lines),
-        future="", outputs_source=literal(WORKER_OUTPUTS.read_text(encoding="utf-8")), package=package,
-        support=support, case_module=f"{package}.{filename[:-3]}", case_source=literal(case["source"]),
+        docstring=literal(docstring), outputs_source=literal(WORKER_OUTPUTS.read_text(encoding="utf-8")),
+        stages_source=literal(WORKER_STAGES.read_text(encoding="utf-8")), package=package, support=support,
+        case_module=f"{package}.{filename[:-3]}", case_source=literal(case["source"]),
         export_call=literal(row["export_call"]), runtime_call=literal(runtime_call),
         builder="build" if variant == "default" else f"build_{variant}",
         atol=row.get("atol"), rtol=row.get("rtol"), batchable=bool((case.get("meta") or {}).get("batchable")),
         stage_failure={stage: status.value for stage, status in STAGE_FAILURE.items()})
-    if not runtime_call:  # the export itself failed: there is no runtime call to replay
-        script = script.replace('sys.exit(failed if failed is not None else (run() if step in ("run", "all") else 0))',
-                                'sys.exit(failed if failed is not None else 0)')
     commands = "\n".join(line.strip() for line in usage_lines[1:])
     return script, commands
 

@@ -89,10 +89,3 @@ def capabilities(planned: Optional[list] = None) -> Dict[str, Any]:
         _CAPS.update(exporters={n: a.probe() if n in wanted else dict(skip) for n, a in EXPORTERS.items()},
                      runtimes={n: a.probe() if n in wanted else dict(skip) for n, a in RUNTIMES.items()})
     return _CAPS
-
-
-def onnx_opset(model: Any) -> Optional[int]:
-    for item in model.opset_import:
-        if item.domain in ("", "ai.onnx"):
-            return int(item.version)
-    return None

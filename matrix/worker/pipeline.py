@@ -3,7 +3,8 @@
 Each stage maps its exceptions to a status in ``stage()`` and nowhere else. Builds and
 exports are cached, so one exported file serves every runtime of the environment. The
 exporter's and the runtime's code come from their adapters as source: it is compiled,
-called, and recorded in the row, so the reproduction runs the very same calls.
+called, and recorded in the row, so the reproduction runs the very same calls. What each
+stage does is ``stages.py``'s, which reproductions ship as source and call the same way.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import contextlib
 import errno
 import json
 import os
-import random
 import sys
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -26,9 +26,9 @@ from matrix.wire import STAGE_FAILURE, Cell, Row, Status
 from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
 from matrix.worker.slate import fresh_dynamo
-from matrix.worker.outputs import MAX_ERROR_CHARS, Mismatch, compare, describe, flatten, fresh, rebatch, to_numpy
-
-SEED = 0
+from matrix.worker.outputs import describe, flatten, fresh
+from matrix.worker.stages import (Built, arrays_of, build, compiled, export, inspect_model, load_arrays,
+                                  run_exported, save_arrays)
 
 
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
@@ -77,29 +77,6 @@ def latency(call: Callable[[], Any], budget_s: float = 1.0, warmup: int = 2, min
         samples.append((time.perf_counter() - t0) * 1000.0)
     samples.sort()
     return samples[len(samples) // 2], samples[min(len(samples) - 1, int(round(0.9 * (len(samples) - 1))))]
-
-
-_COMPILED: Dict[str, Dict[str, Any]] = {}
-
-
-def compiled(source: str, filename: str) -> Dict[str, Any]:
-    """The namespace an adapter's code defines (compiled once per distinct source)."""
-    if source not in _COMPILED:
-        namespace: Dict[str, Any] = {"__name__": filename}
-        exec(compile(source, filename, "exec"), namespace)
-        _COMPILED[source] = namespace
-    return _COMPILED[source]
-
-
-class Built(object):
-    def __init__(self, module: Any, inputs: Tuple[Any, ...], outputs: List[numpy.ndarray]) -> None:
-        self.module = module
-        self.inputs = inputs
-        self.outputs = outputs
-        self.eager_ms: Optional[Tuple[float, float]] = None
-        self.output_count = len(outputs)
-        self.batch_inputs: Optional[Tuple[Any, ...]] = None
-        self.batch_outputs: Optional[List[numpy.ndarray]] = None
 
 
 class Pipeline(object):
@@ -221,10 +198,7 @@ class Pipeline(object):
                 self.slate.restore_functions()
             with self.stage(row, "export"):
                 exported = self._export(loaded, cell, built, fresh_export=bool(request.get("fresh")))
-            self._run_exported(row, adapter, caps, exported, {
-                "input": to_numpy(flatten(built.inputs)), "output": built.outputs,
-                "batch_input": to_numpy(flatten(built.batch_inputs)) if built.batch_inputs is not None else [],
-                "batch_output": built.batch_outputs or []})
+            self._run_exported(row, adapter, caps, exported, arrays_of(built))
             with self.stage(row, "time"):
                 if built.eager_ms is None:
                     module, inputs = built.module, fresh(built.inputs)
@@ -262,34 +236,13 @@ class Pipeline(object):
             setattr(row, key, exported.get(key))
         if not exported["ok"]:
             raise StageFailed(Status.EXPORT_FAIL, exported["error_type"], exported["error"])
-        atol, rtol = exported["atol"], exported["rtol"]
         arrays = data["input"]
         self.model_path = exported["path"]
         row.runtime_call = adapter.source(caps)
         code = compiled(row.runtime_call, "<%s runtime>" % adapter.name)
         run_model = code["run_model"]
-        with self.stage(row, "load"):
-            session = code["load_model"](exported["path"])
-        with self.stage(row, "run"):
-            got = run_model(session, arrays)
-        with self.stage(row, "compare"):
-            try:
-                record(row, compare(got, data["output"], atol, rtol))
-            except Mismatch as mismatch:  # a diverging cell keeps its numbers: S11 is about them
-                record(row, mismatch.errors)
-                raise
-        batch = [int(arrays[0].shape[0])] if arrays and arrays[0].ndim else []
-        if data["batch_input"] and data["batch_output"]:
-            size = int(data["batch_input"][0].shape[0])
-            with self.stage(row, "batch"):  # batch-fail: it does not run at another batch size
-                got = run_model(session, data["batch_input"])
-            with self.stage(row, "compare"):  # it runs, and gives other numbers: a divergence
-                try:
-                    compare(got, data["batch_output"], atol, rtol, where="at batch size %d: " % size)
-                except Mismatch as mismatch:
-                    record(row, mismatch.errors)
-                    raise
-            batch.append(size)
+        session, batch = run_exported(code, exported["path"], data, exported["atol"], exported["rtol"],
+                                      lambda name: self.stage(row, name), lambda fields: record(row, fields))
         row.batch_sizes = batch or None
         with self.stage(row, "time"):
             bind = code.get("bind_model")  # device runtimes time with inputs and outputs bound on the device
@@ -311,26 +264,8 @@ class Pipeline(object):
         if cached is not None:
             return cached
         try:
-            random.seed(SEED)
-            numpy.random.seed(SEED)
-            torch.manual_seed(SEED)
-            result = loaded.builders[variant]()
-            if not (isinstance(result, tuple) and len(result) == 2):
-                raise TypeError("%s: build_%s() must return (module, example_inputs), got %s"
-                                % (loaded.path, variant, type(result).__name__))
-            module, inputs = result
-            if isinstance(inputs, torch.Tensor) or not isinstance(inputs, (tuple, list)):
-                inputs = (inputs,)
-            if hasattr(module, "eval"):
-                module.eval()
-            with torch.no_grad():
-                example = module(*fresh(inputs))
-            built = Built(module, tuple(inputs), to_numpy(flatten(example)))
-            first = flatten(inputs)
-            if loaded.case.batchable and first and first[0].dim() > 0:
-                built.batch_inputs = rebatch(tuple(inputs), int(first[0].shape[0]) + 1)
-                with torch.no_grad():
-                    built.batch_outputs = to_numpy(flatten(module(*fresh(built.batch_inputs))))
+            built = build(loaded.builders[variant], loaded.case.batchable,
+                          "%s: build_%s()" % (loaded.path, variant))
         except Exception as exc:
             failed = StageFailed(Status.BUILD_FAIL, type(exc).__name__, describe(exc))
             self.built[key] = failed
@@ -366,7 +301,7 @@ class Pipeline(object):
         if cell.exporter == "dynamo":
             fresh_dynamo()
         try:
-            compiled(source, "<%s export>" % exporter.name)["export_model"](built.module, fresh(built.inputs), path)
+            export(source, "<%s export>" % exporter.name, built, path)
             result["ok"] = True
         except Exception as exc:
             fault = storage_fault(exc)
@@ -390,46 +325,6 @@ class Pipeline(object):
         os.replace(tmp, sidecar)
         self.exported[path] = result
         return result
-
-
-def save_arrays(path: str, built: Built) -> str:
-    arrays: Dict[str, numpy.ndarray] = {}
-    for prefix, values in (("input", to_numpy(flatten(built.inputs))), ("output", built.outputs),
-                           ("batch_input", to_numpy(flatten(built.batch_inputs)) if built.batch_inputs else []),
-                           ("batch_output", built.batch_outputs or [])):
-        for index, value in enumerate(values):
-            arrays["%s_%d" % (prefix, index)] = value
-    numpy.savez(path, **arrays)
-    return path
-
-
-def load_arrays(path: str) -> Dict[str, List[numpy.ndarray]]:
-    with numpy.load(path, allow_pickle=False) as data:
-        groups: Dict[str, List[Any]] = {"input": [], "output": [], "batch_input": [], "batch_output": []}
-        for prefix in groups:
-            index = 0
-            while "%s_%d" % (prefix, index) in data:
-                groups[prefix].append(data["%s_%d" % (prefix, index)])
-                index += 1
-    return groups
-
-
-def inspect_model(path: str) -> Dict[str, Any]:
-    """The check stage: opset produced, node count, and the checker's verdict (which never stops a cell)."""
-    from matrix.worker.environment import onnx_opset
-    model = onnx.load(path)
-    info: Dict[str, Any] = {"opset_actual": onnx_opset(model), "node_count": len(model.graph.node),
-                            "checker_ok": True, "checker_error": None}
-    try:
-        try:
-            onnx.checker.check_model(model, full_check=True)
-        except TypeError:  # onnx < 1.8 has no full_check
-            onnx.checker.check_model(model)
-            onnx.shape_inference.infer_shapes(model)
-    except Exception as exc:
-        info["checker_error"] = ("%s: %s" % (type(exc).__name__, exc))[:MAX_ERROR_CHARS]
-        info["checker_ok"] = False
-    return info
 
 
 def warm_up(names: List[str], caps: Dict[str, Any], scratch: str) -> None:

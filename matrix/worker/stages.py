@@ -1,0 +1,163 @@
+"""The stages' own work, as plain functions: build, export, check, and load -> run -> compare -> batch.
+
+``Pipeline`` calls them inside its stages (which map exceptions to statuses and cache what
+they can); reproductions inline this module's source and call the very same functions, so
+a reproduction builds, exports, runs and compares exactly as the worker did. Keep it
+self-contained (numpy here, torch and onnx imported where used, ``outputs`` beside it) and
+Python 3.7-safe.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Tuple
+
+import numpy
+
+from matrix.worker.outputs import MAX_ERROR_CHARS, Mismatch, compare, flatten, fresh, rebatch, to_numpy
+
+SEED = 0
+
+_COMPILED: Dict[str, Dict[str, Any]] = {}
+
+
+def compiled(source: str, filename: str) -> Dict[str, Any]:
+    """The namespace an adapter's code defines (compiled once per distinct source)."""
+    if source not in _COMPILED:
+        namespace: Dict[str, Any] = {"__name__": filename}
+        exec(compile(source, filename, "exec"), namespace)
+        _COMPILED[source] = namespace
+    return _COMPILED[source]
+
+
+class Built(object):
+    def __init__(self, module: Any, inputs: Tuple[Any, ...], outputs: List[numpy.ndarray]) -> None:
+        self.module = module
+        self.inputs = inputs
+        self.outputs = outputs
+        self.eager_ms: Optional[Tuple[float, float]] = None
+        self.output_count = len(outputs)
+        self.batch_inputs: Optional[Tuple[Any, ...]] = None
+        self.batch_outputs: Optional[List[numpy.ndarray]] = None
+
+
+def build(builder: Callable[[], Any], batchable: bool, name: str) -> Built:
+    """The build stage: seeds fixed, the case's module and inputs, eager outputs, and the same at a
+    second batch size where the case is batchable. ``name`` says which builder, for its errors."""
+    import random
+    import torch
+    random.seed(SEED)
+    numpy.random.seed(SEED)
+    torch.manual_seed(SEED)
+    result = builder()
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise TypeError("%s must return (module, example_inputs), got %s" % (name, type(result).__name__))
+    module, inputs = result
+    if isinstance(inputs, torch.Tensor) or not isinstance(inputs, (tuple, list)):
+        inputs = (inputs,)
+    if hasattr(module, "eval"):
+        module.eval()
+    with torch.no_grad():
+        example = module(*fresh(inputs))
+    built = Built(module, tuple(inputs), to_numpy(flatten(example)))
+    first = flatten(inputs)
+    if batchable and first and first[0].dim() > 0:
+        built.batch_inputs = rebatch(tuple(inputs), int(first[0].shape[0]) + 1)
+        with torch.no_grad():
+            built.batch_outputs = to_numpy(flatten(module(*fresh(built.batch_inputs))))
+    return built
+
+
+def export(source: str, filename: str, built: Built, path: str) -> None:
+    """The export stage: the exporter's recorded ``export_model`` on fresh copies of the inputs."""
+    compiled(source, filename)["export_model"](built.module, fresh(built.inputs), path)
+
+
+def onnx_opset(model: Any) -> Optional[int]:
+    for item in model.opset_import:
+        if item.domain in ("", "ai.onnx"):
+            return int(item.version)
+    return None
+
+
+def inspect_model(path: str) -> Dict[str, Any]:
+    """The check stage: opset produced, node count, and the checker's verdict (which never stops a cell)."""
+    import onnx
+    model = onnx.load(path)
+    info: Dict[str, Any] = {"opset_actual": onnx_opset(model), "node_count": len(model.graph.node),
+                            "checker_ok": True, "checker_error": None}
+    try:
+        try:
+            onnx.checker.check_model(model, full_check=True)
+        except TypeError:  # onnx < 1.8 has no full_check
+            onnx.checker.check_model(model)
+            onnx.shape_inference.infer_shapes(model)
+    except Exception as exc:
+        info["checker_error"] = ("%s: %s" % (type(exc).__name__, exc))[:MAX_ERROR_CHARS]
+        info["checker_ok"] = False
+    return info
+
+
+def save_arrays(path: str, built: Built) -> str:
+    """Inputs and eager outputs beside the exported file: what running it again elsewhere needs."""
+    arrays: Dict[str, numpy.ndarray] = {}
+    for prefix, values in (("input", to_numpy(flatten(built.inputs))), ("output", built.outputs),
+                           ("batch_input", to_numpy(flatten(built.batch_inputs)) if built.batch_inputs else []),
+                           ("batch_output", built.batch_outputs or [])):
+        for index, value in enumerate(values):
+            arrays["%s_%d" % (prefix, index)] = value
+    numpy.savez(path, **arrays)
+    return path
+
+
+def arrays_of(built: Built) -> Dict[str, List[numpy.ndarray]]:
+    """What ``load_arrays`` gives back for ``built``, without the file."""
+    return {"input": to_numpy(flatten(built.inputs)), "output": built.outputs,
+            "batch_input": to_numpy(flatten(built.batch_inputs)) if built.batch_inputs is not None else [],
+            "batch_output": built.batch_outputs or []}
+
+
+def load_arrays(path: str) -> Dict[str, List[numpy.ndarray]]:
+    with numpy.load(path, allow_pickle=False) as data:
+        groups: Dict[str, List[Any]] = {"input": [], "output": [], "batch_input": [], "batch_output": []}
+        for prefix in groups:
+            index = 0
+            while "%s_%d" % (prefix, index) in data:
+                groups[prefix].append(data["%s_%d" % (prefix, index)])
+                index += 1
+    return groups
+
+
+def run_exported(code: Dict[str, Any], path: str, data: Dict[str, List[numpy.ndarray]], atol: float, rtol: float,
+                 stage: Callable[[str], ContextManager[Any]],
+                 record: Callable[[Dict[str, Any]], None]) -> Tuple[Any, List[int]]:
+    """load -> run -> compare -> batch of an exported file with the runtime's recorded code.
+
+    ``stage(name)`` enters each stage: the caller's one place that maps its exceptions to a status.
+    ``record`` receives the comparison's numbers, also when they diverge (S11 is about them).
+    Returns the session and the batch sizes it ran at.
+    """
+    arrays = data["input"]
+    run_model = code["run_model"]
+    with stage("load"):
+        session = code["load_model"](path)
+    with stage("run"):
+        got = run_model(session, arrays)
+    with stage("compare"):
+        record(_compare(got, data["output"], atol, rtol, record))
+    sizes = [int(arrays[0].shape[0])] if arrays and arrays[0].ndim else []
+    if data["batch_input"] and data["batch_output"]:
+        size = int(data["batch_input"][0].shape[0])
+        with stage("batch"):  # batch-fail: it does not run at another batch size
+            got = run_model(session, data["batch_input"])
+        with stage("compare"):  # it runs, and gives other numbers: a divergence
+            _compare(got, data["batch_output"], atol, rtol, record, where="at batch size %d: " % size)
+        sizes.append(size)
+    return session, sizes
+
+
+def _compare(got: Any, want: List[numpy.ndarray], atol: float, rtol: float,
+             record: Callable[[Dict[str, Any]], None], where: str = "") -> Dict[str, Any]:
+    try:
+        return compare(got, want, atol, rtol, where=where)
+    except Mismatch as mismatch:  # a diverging cell keeps its numbers
+        record(mismatch.errors)
+        raise
