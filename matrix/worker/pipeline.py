@@ -21,11 +21,9 @@ import numpy
 import torch
 
 from matrix.adapters import EXPORTERS, runtime_for
-from matrix.adapters.runtimes import CUDA
 from matrix.wire import STAGE_FAILURE, Cell, Row, Status
 from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
-from matrix.worker.slate import fresh_dynamo
 from matrix.worker.outputs import MAX_ERROR_CHARS, Mismatch, compare, describe, flatten, fresh, rebatch, to_numpy
 
 SEED = 0
@@ -145,8 +143,10 @@ class Pipeline(object):
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
-    def stage(self, row: Row, name: str) -> Iterator[None]:
-        """Enter a stage: tell the host (so a crash names it) and map its exceptions to a status."""
+    def stage(self, row: Row, name: str, skips: Tuple[str, ...] = ()) -> Iterator[None]:
+        """Enter a stage: tell the host (so a crash names it) and map its exceptions to a status.
+
+        ``skips``: names of the exceptions by which the adapter's code says the cell cannot run here."""
         row.stage = name
         self.on_stage(name)
         try:
@@ -158,7 +158,7 @@ class Pipeline(object):
             fault = storage_fault(exc)
             if fault:
                 raise StorageFault("stage %s of %s: %s" % (name, row.cell, fault))
-            if type(exc).__name__ == "ProviderFallback":  # the runtime's code says it ran elsewhere (runtimes.py)
+            if type(exc).__name__ in skips:  # the runtime's code says it ran elsewhere (its adapter's skip_exceptions)
                 raise StageFailed(Status.SKIP, type(exc).__name__, self.portable(describe(exc)))
             raise StageFailed(STAGE_FAILURE[name], type(exc).__name__, self.portable(describe(exc)))
 
@@ -268,9 +268,10 @@ class Pipeline(object):
         row.runtime_call = adapter.source(caps)
         code = compiled(row.runtime_call, "<%s runtime>" % adapter.name)
         run_model = code["run_model"]
-        with self.stage(row, "load"):
+        skips = tuple(adapter.skip_exceptions)
+        with self.stage(row, "load", skips):
             session = code["load_model"](exported["path"])
-        with self.stage(row, "run"):
+        with self.stage(row, "run", skips):
             got = run_model(session, arrays)
         with self.stage(row, "compare"):
             try:
@@ -281,7 +282,7 @@ class Pipeline(object):
         batch = [int(arrays[0].shape[0])] if arrays and arrays[0].ndim else []
         if data["batch_input"] and data["batch_output"]:
             size = int(data["batch_input"][0].shape[0])
-            with self.stage(row, "batch"):  # batch-fail: it does not run at another batch size
+            with self.stage(row, "batch", skips):  # batch-fail: it does not run at another batch size
                 got = run_model(session, data["batch_input"])
             with self.stage(row, "compare"):  # it runs, and gives other numbers: a divergence
                 try:
@@ -291,14 +292,14 @@ class Pipeline(object):
                     raise
             batch.append(size)
         row.batch_sizes = batch or None
-        with self.stage(row, "time"):
+        with self.stage(row, "time", skips):
             bind = code.get("bind_model")  # device runtimes time with inputs and outputs bound on the device
             call = bind(session, arrays) if bind else (lambda: run_model(session, arrays))
             row.latency_method = "io-binding" if bind else "run"
             with self.quiet():
                 row.latency_ms, row.latency_p90_ms = latency(call, self.time_budget_s)
-        if adapter.provider == CUDA:  # on the CPU provider every node is the CPU's
-            with self.stage(row, "place"):
+        if adapter.device:  # on a CPU runtime every node is the CPU's
+            with self.stage(row, "place", skips):
                 placed = adapter.placement(exported["path"], arrays, os.path.join(self.exports_dir, "profiles"))
                 record(row, placed or {})
                 row.provider_node_share = row.gpu_node_share
@@ -363,8 +364,7 @@ class Pipeline(object):
                                  scripted=isinstance(built.module, torch.jit.ScriptModule))
         result: Dict[str, Any] = {"ok": False, "path": path, "export_call": source}
         started = time.perf_counter()
-        if cell.exporter == "dynamo":
-            fresh_dynamo()
+        exporter.reset()  # what the exporter carries over from earlier exports (dynamo's caches)
         try:
             compiled(source, "<%s export>" % exporter.name)["export_model"](built.module, fresh(built.inputs), path)
             result["ok"] = True
