@@ -64,6 +64,24 @@ def is_device(runtime_name: Any, provider: Any) -> bool:
     return bool(adapter is not None and adapter.device)
 
 
+def version_keys() -> Tuple[str, ...]:
+    """The runtime-side version keys Expect filters on (onnxruntime=, onnx=, openvino=), each declared by
+    the runtime that answers for it; a row's values are in its ``runtime_versions``."""
+    keys: Dict[str, None] = {}
+    for adapter in RUNTIMES.values():
+        keys.update(dict.fromkeys(adapter.version_keys))
+    return tuple(keys)
+
+
+def key_distributions() -> Dict[str, Tuple[str, ...]]:
+    """Each version key's distributions (the worker reads their installed versions into the row)."""
+    found: Dict[str, Tuple[str, ...]] = {}
+    for adapter in RUNTIMES.values():
+        for key, distributions in adapter.version_keys.items():
+            found[key] = tuple(dict.fromkeys(found.get(key, ()) + tuple(distributions)))
+    return found
+
+
 from matrix.adapters import exporters, runtimes  # noqa: E402,F401  (fill the registries)
 
 DEFAULT_EXPORTERS = tuple(EXPORTERS)

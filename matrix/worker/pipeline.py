@@ -169,6 +169,7 @@ class Pipeline(object):
         row.runtime_version = caps.get("version")
         row.runtime_onnx = self.versions.get("onnx")
         row.runtime_onnxruntime = self.versions.get("onnxruntime")
+        row.runtime_versions = self.caps.get("version_keys")
         return adapter, caps
 
     def _enter_case(self, case: str) -> None:
