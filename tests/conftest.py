@@ -46,3 +46,8 @@ def torch14_out(tmp_path_factory) -> Path:
 def torch14_python(torch14_out) -> str:
     from matrix.envs import ENVS_DIR, env_python
     return str(env_python(ENVS_DIR / "torch-1.4.0"))
+
+
+def pytest_configure(config):
+    # `-m "not slow"` leaves out the tests that run real exports through the harness
+    config.addinivalue_line("markers", "slow: runs real exports through the harness (a minute or more)")
