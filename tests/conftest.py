@@ -26,10 +26,6 @@ def worker_python() -> str:
     return sys.executable
 
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "slow: runs a real export (torch in the test's interpreter)")
-
-
 TORCH14_CASES = "expand_minus_one|squeeze_non_one|keep_initializers|inplace_slice|index_put_accumulate"
 
 
@@ -50,3 +46,18 @@ def torch14_out(tmp_path_factory) -> Path:
 def torch14_python(torch14_out) -> str:
     from matrix.envs.build import ENVS_DIR, env_python
     return str(env_python(ENVS_DIR / "torch-1.4.0"))
+
+
+# A test that takes one of these starts a worker with torch, runs real exports or builds a lineup environment
+SLOW_FIXTURES = {"worker_python", "torch14_out", "torch14_python"}
+
+
+def pytest_configure(config) -> None:
+    # `pytest -m "not slow"` is the inner loop: the host's own logic, no torch, no environment built
+    config.addinivalue_line("markers", "slow: starts a worker with torch, runs real exports or builds an environment")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

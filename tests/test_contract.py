@@ -159,3 +159,22 @@ def test_every_failing_expect_of_the_corpus_has_a_match():
 def _torch_here() -> bool:
     import importlib.util
     return importlib.util.find_spec("torch") is not None
+
+
+def test_each_runtime_declares_its_version_key():
+    """onnxruntime=, onnx= and openvino= are the keys the runtime adapters declare, read from the row's
+    runtime_versions, and from runtime_onnx/runtime_onnxruntime in rows written before it."""
+    from matrix.adapters import version_keys
+    assert {"onnxruntime", "onnx", "openvino"} <= set(version_keys())
+    expects = [Expect("diverge", runtime="openvino", openvino="<2026", match="beyond", reason="an old openvino")]
+    old = row(runtime="openvino", provider="CPU", runtime_versions={"openvino": "2025.3.0"}, status="diverge",
+              error="max abs err 1 beyond atol")
+    new = row(runtime="openvino", provider="CPU", runtime_versions={"openvino": "2026.4.1"}, status="pass")
+    assert judge(old, expects)["verdict"] == "as-expected"
+    assert judge(new, expects)["verdict"] == "as-expected"
+    assert judge(row(runtime="openvino", status="pass"), expects)["verdict"] == "as-expected"  # no version: no match
+    ort = [Expect("load-fail", onnxruntime=">=1.17", match="must be 1", reason="newer onnxruntime checks")]
+    assert judge(row(runtime_versions={"onnxruntime": "1.32.0"}, status="pass"), ort)["verdict"] == "unexpected-pass"
+    assert "openvino" in Expect("pass", openvino=">=2025").to_dict()
+    with pytest.raises(CaseError, match="no field 'openvin'"):
+        Expect("pass", openvin=">=2025")

@@ -8,7 +8,7 @@ the host can list the adapters and decide skips without importing torch. Python 
 """
 from __future__ import annotations
 
-from typing import Dict, List, Tuple, TypeVar
+from typing import Any, Dict, Tuple, TypeVar
 
 EXPORTERS: Dict[str, object] = {}
 RUNTIMES: Dict[str, object] = {}
@@ -39,8 +39,47 @@ def runtime_for(runtime_name: str, provider: str):
     raise KeyError("no runtime adapter for %s/%s" % (runtime_name, provider))
 
 
-def runtime_columns() -> List[Tuple[str, str]]:
-    return [(a.runtime, a.provider) for a in RUNTIMES.values()]
+def _known(runtime_name: Any, provider: Any) -> Any:
+    try:
+        return runtime_for(runtime_name, provider)
+    except KeyError:  # a row of a runtime this harness no longer has
+        return None
+
+
+def runtime_label(runtime_name: Any, provider: Any) -> str:
+    """What views call a row's runtime: "onnxruntime CPU", "reference evaluator", "OpenVINO CPU"."""
+    adapter = _known(runtime_name, provider)
+    return adapter.label if adapter is not None else "%s %s" % (runtime_name, provider)
+
+
+def runtime_short(runtime_name: Any, provider: Any) -> str:
+    """A narrow column heading for a row's runtime: "ORT CPU", "ORT CUDA", "ref", "OV CPU"."""
+    adapter = _known(runtime_name, provider)
+    return adapter.short if adapter is not None else "%s/%s" % (runtime_name, provider)
+
+
+def is_device(runtime_name: Any, provider: Any) -> bool:
+    """Whether a row's runtime ran on an accelerator (its rows carry node placement: gpu_node_share)."""
+    adapter = _known(runtime_name, provider)
+    return bool(adapter is not None and adapter.device)
+
+
+def version_keys() -> Tuple[str, ...]:
+    """The runtime-side version keys Expect filters on (onnxruntime=, onnx=, openvino=), each declared by
+    the runtime that answers for it; a row's values are in its ``runtime_versions``."""
+    keys: Dict[str, None] = {}
+    for adapter in RUNTIMES.values():
+        keys.update(dict.fromkeys(adapter.version_keys))
+    return tuple(keys)
+
+
+def key_distributions() -> Dict[str, Tuple[str, ...]]:
+    """Each version key's distributions (the worker reads their installed versions into the row)."""
+    found: Dict[str, Tuple[str, ...]] = {}
+    for adapter in RUNTIMES.values():
+        for key, distributions in adapter.version_keys.items():
+            found[key] = tuple(dict.fromkeys(found.get(key, ()) + tuple(distributions)))
+    return found
 
 
 from matrix.adapters import exporters, runtimes  # noqa: E402,F401  (fill the registries)

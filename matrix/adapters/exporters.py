@@ -8,6 +8,7 @@ reproduction runs the very call that produced the row.
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Any, Dict, List, Optional
 
 from matrix.adapters import exporter
@@ -45,6 +46,12 @@ def _common_kwargs(opset: int, options: Dict[str, Any], names: Dict[str, List[st
 
 class Exporter(object):
     name = ""
+    # modules whose functions this exporter calls: the worker's clean slate watches them, so a case that
+    # replaces one (a wrapper around torch.onnx.export) is seen and undone
+    modules = ("torch.onnx", "torch.onnx.utils", "torch.jit")
+
+    def reset(self) -> None:
+        """In the worker, before each export and each case: forget what earlier exports left behind."""
 
     def probe(self) -> Dict[str, Any]:
         """In the worker: what this torch offers for this exporter (JSON-ready)."""
@@ -97,6 +104,13 @@ class Dynamo(Exporter):
     """``torch.onnx.export(dynamo=True)`` (torch >= 2.4) or ``torch.onnx.dynamo_export`` (2.1 - 2.3)."""
 
     name = "dynamo"
+
+    def reset(self) -> None:
+        """Forget what dynamo compiled and cached for earlier exports: each export then depends on its own
+        module only (torch 2.4's exporter fails on some modules depending on what it exported before)."""
+        dynamo = sys.modules.get("torch._dynamo")
+        if dynamo is not None and hasattr(dynamo, "reset"):
+            dynamo.reset()
 
     def probe(self) -> Dict[str, Any]:
         import torch

@@ -41,12 +41,31 @@ def _unknown(owner: str, names: Iterable[str], known: Sequence[str]) -> None:
             raise CaseError("%s() has no field %r%s; its fields are %s" % (owner, name, hint, ", ".join(known)))
 
 
+_RUNTIME_KEYS: List[Tuple[str, ...]] = []
+
+
+def runtime_keys() -> Tuple[str, ...]:
+    """The version keys the runtime adapters declare (onnxruntime, onnx, openvino, ...): asked of the adapters'
+    registry, which imports no runtime, once."""
+    if not _RUNTIME_KEYS:
+        from matrix.adapters import version_keys
+        _RUNTIME_KEYS.append(version_keys())
+    return _RUNTIME_KEYS[0]
+
+
+def runtime_version(row: Dict[str, Any], key: str) -> Optional[str]:
+    """The version a row's runtime environment had for ``key``: ``runtime_versions``, or for rows written
+    before it, the older per-key fields (``runtime_onnx``, ``runtime_onnxruntime``)."""
+    return (row.get("runtime_versions") or {}).get(key) or row.get("runtime_" + key)
+
+
 class Expect(object):
     """Where a cell is expected to end with ``status`` (or one of several); the first matching Expect wins.
 
     Filters are None (any) or: ``torch``/``python`` version specifiers of the exporting
-    environment ("<1.6", ">=2.1,<2.5"); ``onnx``/``onnxruntime`` specifiers of the runtime's
-    own environment, for facts that belong to the runtime; ``opset`` a specifier on the
+    environment ("<1.6", ">=2.1,<2.5"); the runtimes' version keys (``onnx``, ``onnxruntime``,
+    ``openvino``: each declared by the runtime adapter that answers for it) specifiers of the
+    runtime's own environment, for facts that belong to the runtime; ``opset`` a specifier on the
     requested opset; ``exporter``/``runtime``/``provider``/``variant`` exact names;
     ``options`` a dict of export option values; ``replayed`` True for rows where another
     environment's runtime ran this environment's file. ``match`` is a substring the error
@@ -54,13 +73,20 @@ class Expect(object):
     Several statuses say the outcome truly depends on the platform; the reason says why.
     """
 
-    SPECIFIERS = ("torch", "python", "onnx", "onnxruntime", "opset")
     NAMES = ("exporter", "runtime", "provider", "variant")
-    FIELDS = ("status", "reason", "match") + SPECIFIERS + NAMES + ("options", "replayed")
+
+    @staticmethod
+    def specifiers() -> Tuple[str, ...]:
+        """The version filters: the exporting environment's, the runtimes' declared keys, the opset."""
+        return ("torch", "python") + runtime_keys() + ("opset",)
+
+    @classmethod
+    def fields(cls) -> Tuple[str, ...]:
+        return ("status", "reason", "match") + cls.specifiers() + cls.NAMES + ("options", "replayed")
 
     def __init__(self, status: Union[str, Sequence[str], None] = None, reason: Optional[str] = None,
                  match: Optional[str] = None, **filters: Any) -> None:
-        _unknown("Expect", filters, self.FIELDS)
+        _unknown("Expect", filters, self.fields())
         if status is None:
             raise CaseError("Expect() needs a status: one of %s" % ", ".join(EXPECTABLE))
         statuses = (status,) if isinstance(status, str) else tuple(status) if isinstance(status, (list, tuple)) else None
@@ -76,7 +102,7 @@ class Expect(object):
         self.statuses = statuses
         self.reason = reason
         self.match = match
-        for name in self.SPECIFIERS + self.NAMES + ("options", "replayed"):
+        for name in self.specifiers() + self.NAMES + ("options", "replayed"):
             setattr(self, name, filters.get(name))
         self._validate()
 
@@ -91,7 +117,7 @@ class Expect(object):
         if failing and not (self.match or "").strip():
             raise CaseError("Expect(%r) needs a match: a substring of the error it expects (reason: %s)"
                             % (self.status, self.reason))
-        for name in self.SPECIFIERS:
+        for name in self.specifiers():
             value = getattr(self, name)
             if isinstance(value, int) and not isinstance(value, bool) and name == "opset":
                 value = self.opset = "==%d" % value
@@ -114,7 +140,7 @@ class Expect(object):
         return self.statuses[0] if len(self.statuses) == 1 else list(self.statuses)
 
     def to_dict(self) -> Dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.FIELDS}
+        data = {name: getattr(self, name) for name in self.fields()}
         data["status"] = self.status
         return data
 
@@ -124,13 +150,13 @@ class Expect(object):
         expect = cls.__new__(cls)
         status = data.get("status") or Status.PASS.value
         expect.statuses = (status,) if isinstance(status, str) else tuple(status)
-        for name in cls.FIELDS[1:]:
+        for name in cls.fields()[1:]:
             setattr(expect, name, data.get(name))
         return expect
 
     def __repr__(self) -> str:
-        parts = [repr(self.status)] + ["%s=%r" % (k, getattr(self, k)) for k in self.FIELDS[1:]
-                                       if getattr(self, k) is not None]
+        parts = [repr(self.status)] + ["%s=%r" % (k, getattr(self, k)) for k in self.fields()[1:]
+                                       if getattr(self, k, None) is not None]
         return "Expect(%s)" % ", ".join(parts)
 
     def matches(self, row: Dict[str, Any]) -> bool:
@@ -138,11 +164,10 @@ class Expect(object):
         for name in self.NAMES:
             if getattr(self, name) is not None and getattr(self, name) != row.get(name):
                 return False
-        runtime_side = {"onnx": row.get("runtime_onnx"), "onnxruntime": row.get("runtime_onnxruntime")}
         versions = {"torch": row.get("torch"), "python": row.get("python"), "opset": row.get("opset_requested")}
-        versions.update(runtime_side)
-        for name in self.SPECIFIERS:
-            if not admits(getattr(self, name), versions[name]):
+        versions.update((key, runtime_version(row, key)) for key in runtime_keys())
+        for name in self.specifiers():
+            if not admits(getattr(self, name, None), versions[name]):
                 return False
         if self.replayed is not None and bool(row.get("runtime_env")) != self.replayed:
             return False

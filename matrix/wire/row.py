@@ -94,6 +94,9 @@ class Row:
     runtime_version: Optional[str] = None
     runtime_onnx: Optional[str] = None
     runtime_onnxruntime: Optional[str] = None
+    # every runtime version key of that environment ({"onnx": ..., "onnxruntime": ..., "openvino": ...}; each
+    # runtime adapter declares its keys): what Expect's runtime-side filters read
+    runtime_versions: Optional[Dict[str, Optional[str]]] = None
     # exact versions and host of the exporting environment
     python: Optional[str] = None
     torch: Optional[str] = None

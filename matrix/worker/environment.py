@@ -73,11 +73,22 @@ def versions() -> Dict[str, Optional[str]]:
     }
 
 
+def runtime_versions() -> Dict[str, Optional[str]]:
+    """The value of every version key the runtime adapters declare (onnxruntime=, onnx=, openvino=): the
+    installed version of its first distribution present here, read from metadata (no runtime imported)."""
+    from matrix.adapters import key_distributions
+    found: Dict[str, Optional[str]] = {}
+    for key, distributions in key_distributions().items():
+        found[key] = next((v for v in (_version(d) for d in distributions) if v), None)
+    return found
+
+
 _CAPS: Dict[str, Any] = {}
 
 
 def capabilities(planned: Optional[list] = None) -> Dict[str, Any]:
-    """Each planned adapter's probe, sent to the host in the hello frame: the host decides the skips from it.
+    """Each planned adapter's probe, sent to the host in the hello frame: the host decides the skips from it;
+    and ``version_keys``, what rows record as ``runtime_versions``.
 
     Only planned adapters are probed (probing imports: onnx.reference, Caffe2's backend); the others
     say so, and no cell asks for them.
@@ -87,5 +98,6 @@ def capabilities(planned: Optional[list] = None) -> Dict[str, Any]:
         wanted = set(planned) if planned else set(EXPORTERS) | set(RUNTIMES)
         skip = {"missing": "not probed: no cell of this run asks for it"}
         _CAPS.update(exporters={n: a.probe() if n in wanted else dict(skip) for n, a in EXPORTERS.items()},
-                     runtimes={n: a.probe() if n in wanted else dict(skip) for n, a in RUNTIMES.items()})
+                     runtimes={n: a.probe() if n in wanted else dict(skip) for n, a in RUNTIMES.items()},
+                     version_keys=runtime_versions())
     return _CAPS

@@ -21,11 +21,9 @@ import numpy
 import torch
 
 from matrix.adapters import EXPORTERS, runtime_for
-from matrix.adapters.runtimes import CUDA
 from matrix.wire import STAGE_FAILURE, Cell, Row, Status
 from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
-from matrix.worker.slate import fresh_dynamo
 from matrix.worker.outputs import describe, flatten, fresh
 from matrix.worker.stages import (Built, arrays_of, build, compiled, export, inspect_model, load_arrays,
                                   run_exported, save_arrays)
@@ -122,8 +120,10 @@ class Pipeline(object):
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
-    def stage(self, row: Row, name: str) -> Iterator[None]:
-        """Enter a stage: tell the host (so a crash names it) and map its exceptions to a status."""
+    def stage(self, row: Row, name: str, skips: Tuple[str, ...] = ()) -> Iterator[None]:
+        """Enter a stage: tell the host (so a crash names it) and map its exceptions to a status.
+
+        ``skips``: names of the exceptions by which the adapter's code says the cell cannot run here."""
         row.stage = name
         self.on_stage(name)
         try:
@@ -135,7 +135,7 @@ class Pipeline(object):
             fault = storage_fault(exc)
             if fault:
                 raise StorageFault("stage %s of %s: %s" % (name, row.cell, fault))
-            if type(exc).__name__ == "ProviderFallback":  # the runtime's code says it ran elsewhere (runtimes.py)
+            if type(exc).__name__ in skips:  # the runtime's code says it ran elsewhere (its adapter's skip_exceptions)
                 raise StageFailed(Status.SKIP, type(exc).__name__, self.portable(describe(exc)))
             raise StageFailed(STAGE_FAILURE[name], type(exc).__name__, self.portable(describe(exc)))
 
@@ -146,6 +146,7 @@ class Pipeline(object):
         row.runtime_version = caps.get("version")
         row.runtime_onnx = self.versions.get("onnx")
         row.runtime_onnxruntime = self.versions.get("onnxruntime")
+        row.runtime_versions = self.caps.get("version_keys")
         return adapter, caps
 
     def _enter_case(self, case: str) -> None:
@@ -241,17 +242,18 @@ class Pipeline(object):
         row.runtime_call = adapter.source(caps)
         code = compiled(row.runtime_call, "<%s runtime>" % adapter.name)
         run_model = code["run_model"]
+        skips = tuple(adapter.skip_exceptions)
         session, batch = run_exported(code, exported["path"], data, exported["atol"], exported["rtol"],
-                                      lambda name: self.stage(row, name), lambda fields: record(row, fields))
+                                      lambda name: self.stage(row, name, skips), lambda fields: record(row, fields))
         row.batch_sizes = batch or None
-        with self.stage(row, "time"):
+        with self.stage(row, "time", skips):
             bind = code.get("bind_model")  # device runtimes time with inputs and outputs bound on the device
             call = bind(session, arrays) if bind else (lambda: run_model(session, arrays))
             row.latency_method = "io-binding" if bind else "run"
             with self.quiet():
                 row.latency_ms, row.latency_p90_ms = latency(call, self.time_budget_s)
-        if adapter.provider == CUDA:  # on the CPU provider every node is the CPU's
-            with self.stage(row, "place"):
+        if adapter.device:  # on a CPU runtime every node is the CPU's
+            with self.stage(row, "place", skips):
                 placed = adapter.placement(exported["path"], arrays, os.path.join(self.exports_dir, "profiles"))
                 record(row, placed or {})
                 row.provider_node_share = row.gpu_node_share
@@ -298,8 +300,7 @@ class Pipeline(object):
                                  scripted=isinstance(built.module, torch.jit.ScriptModule))
         result: Dict[str, Any] = {"ok": False, "path": path, "export_call": source}
         started = time.perf_counter()
-        if cell.exporter == "dynamo":
-            fresh_dynamo()
+        exporter.reset()  # what the exporter carries over from earlier exports (dynamo's caches)
         try:
             export(source, "<%s export>" % exporter.name, built, path)
             result["ok"] = True

@@ -21,10 +21,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy
 import torch
 
-# Modules whose functions the pipeline calls (directly or through the exporters): a case that
-# replaces one of their attributes changes how every later cell is exported, loaded or run.
-WATCHED = ("torch", "torch.onnx", "torch.onnx.utils", "torch.jit", "torch.nn.functional", "onnx", "onnx.checker",
-           "onnx.shape_inference", "onnxruntime", "numpy", "caffe2.python.onnx.backend")
+# Modules whose functions the pipeline calls (directly, or through the adapters, which add their own in
+# watched()): a case that replaces one of their attributes changes how every later cell is exported,
+# loaded or run.
+WATCHED = ("torch", "torch.nn.functional", "onnx", "onnx.checker", "onnx.shape_inference", "numpy")
 REGISTRY_MODULES = ("torch.onnx._internal.torchscript_exporter.registration", "torch.onnx._internal.registration")
 
 
@@ -73,12 +73,20 @@ def _put_filters() -> None:
     warnings.filters[:] = _FILTERS
 
 
-def fresh_dynamo() -> None:
-    """Forget what dynamo compiled and cached for earlier exports: each export then depends on its own
-    module only (torch 2.4's exporter fails on some modules depending on what it exported before)."""
-    dynamo = sys.modules.get("torch._dynamo")
-    if dynamo is not None and hasattr(dynamo, "reset"):
-        dynamo.reset()
+def watched() -> Tuple[str, ...]:
+    """WATCHED and every adapter's own modules."""
+    from matrix.adapters import EXPORTERS, RUNTIMES
+    names = list(WATCHED)
+    for adapter in list(EXPORTERS.values()) + list(RUNTIMES.values()):
+        names.extend(adapter.modules)
+    return tuple(dict.fromkeys(names))
+
+
+def reset_exporters() -> None:
+    """What each exporter carries over from earlier exports, forgotten (dynamo's caches)."""
+    from matrix.adapters import EXPORTERS
+    for exporter in EXPORTERS.values():
+        exporter.reset()
 
 
 def _put_environ(saved: Dict[str, str]) -> None:
@@ -198,7 +206,7 @@ class Slate(object):
             except Exception:  # a setting this torch cannot read is one it does not have
                 continue
             self.settings[name] = (get, put)
-        self.modules = {name: sys.modules[name] for name in WATCHED if name in sys.modules}
+        self.modules = {name: sys.modules[name] for name in watched() if name in sys.modules}
         self.attributes = {name: dict(vars(module)) for name, module in self.modules.items()}
         self.symbolics = _custom_symbolics(_registry())
         self.threads = {t.ident for t in threading.enumerate()}
@@ -222,7 +230,7 @@ class Slate(object):
         self.restore_functions()
         _restore_symbolics(_registry(), self.symbolics)
         warnings.filters[:] = _FILTERS
-        fresh_dynamo()
+        reset_exporters()
 
     def changes(self, processes: bool = True) -> List[str]:
         """What differs from the captured state, in words (empty: nothing).

@@ -1,8 +1,7 @@
-"""The runtimes a cell runs on: onnxruntime (CPU, CUDA), Caffe2 (torch 1.x wheels), onnx's reference evaluator.
+"""onnxruntime's CPU and CUDA providers, and its own record of where nodes ran (session log, profiler).
 
-``source()`` writes ``load_model(path) -> session`` and ``run_model(session, arrays) -> outputs``
-(and, where timing needs the device, ``bind_model(session, arrays) -> call``); the worker compiles
-and calls exactly that, and the row keeps it for the reproduction.
+The log and placement readers (``placements``, ``share_of``, ``node_share``, ``log_complaints``)
+are plain functions: the GPU views and tests read onnxruntime logs with them.
 """
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ import tempfile
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from matrix.adapters import runtime
+from matrix.adapters.runtimes.base import ARITY_CHECK, Runtime
 
 CUDA = "CUDAExecutionProvider"
 # Copies onnxruntime inserts between devices: not nodes of the model, so not counted in a share
@@ -137,35 +137,11 @@ def _trial_model() -> bytes:
     return model.SerializeToString()
 
 
-_ARITY_CHECK = """\
-    if len(names) != len(arrays):
-        raise RuntimeError("the model takes %d inputs (%s), the case gives %d" % (len(names), ", ".join(names), len(arrays)))
-"""
-
-
-class Runtime(object):
-    name = ""      # what --runtimes says
-    runtime = ""   # the row's runtime field
-    provider = ""  # the row's provider field
-
-    def probe(self) -> Dict[str, Any]:
-        """In the worker: whether this runtime is here, and its version (JSON-ready)."""
-        raise NotImplementedError
-
-    def unavailable(self, caps: Dict[str, Any]) -> Optional[str]:
-        """Why this runtime cannot run cells here (the cells are skip), or None."""
-        return caps.get("missing")
-
-    def source(self, caps: Dict[str, Any]) -> str:
-        raise NotImplementedError
-
-    def placement(self, path: str, arrays: Sequence[Any], scratch: str) -> Optional[Dict[str, Any]]:
-        """Where the runtime put the model's nodes, as row fields (gpu_node_share, cpu_nodes, ...), or None."""
-        return None
-
-
 class OnnxRuntime(Runtime):
     runtime = "onnxruntime"
+    # onnxruntime-gpu installs the same module under another name; either answers onnxruntime=
+    version_keys = {"onnxruntime": ("onnxruntime", "onnxruntime-gpu")}
+    modules = ("onnxruntime",)
 
     def probe(self) -> Dict[str, Any]:
         try:
@@ -201,7 +177,7 @@ class OnnxRuntime(Runtime):
                 "def run_model(session, arrays):\n"
                 "    names = [i.name for i in session.get_inputs()]\n"
                 "%s"
-                "    return session.run(None, dict(zip(names, arrays)))\n") % (self.session_code(caps), _ARITY_CHECK)
+                "    return session.run(None, dict(zip(names, arrays)))\n") % (self.session_code(caps), ARITY_CHECK)
 
     def placement(self, path, arrays, scratch):
         """onnxruntime's record of which provider each node went to: the verbose session log, or else
@@ -255,6 +231,8 @@ class OnnxRuntime(Runtime):
 class OrtCpu(OnnxRuntime):
     name = "ort-cpu"
     provider = "CPUExecutionProvider"
+    label = "onnxruntime CPU"
+    short = "ORT CPU"
 
 
 @runtime
@@ -266,6 +244,10 @@ class OrtCuda(OnnxRuntime):
 
     name = "ort-cuda"
     provider = CUDA
+    label = "onnxruntime CUDA"
+    short = "ORT CUDA"
+    device = True
+    skip_exceptions = ("ProviderFallback",)  # raised by session_code below
 
     def probe(self):
         caps = super().probe()
@@ -330,57 +312,3 @@ class OrtCuda(OnnxRuntime):
                 "        binding.synchronize_outputs()  # the device has finished, not only queued\n"
                 "        return binding\n"
                 "    return call\n") % {"device": device}
-
-
-@runtime
-class Caffe2(Runtime):
-    name = "caffe2"
-    runtime = "caffe2"
-    provider = "CPU"
-
-    def probe(self):
-        import torch
-        try:
-            import caffe2.python.onnx.backend  # noqa: F401
-        except Exception as exc:  # ImportError, or a broken build that raises on import
-            return {"missing": "no Caffe2 in torch %s (%s)" % (torch.__version__, exc)}
-        return {"version": torch.__version__}
-
-    def source(self, caps):
-        return ("import numpy\n"
-                "import onnx\n"
-                "import caffe2.python.onnx.backend as backend\n\n\n"
-                "def load_model(path):\n"
-                "    return backend.prepare(onnx.load(path), device='CPU')\n\n\n"
-                "def run_model(session, arrays):\n"
-                "    return [numpy.asarray(x) for x in session.run(list(arrays))]\n")
-
-
-@runtime
-class Reference(Runtime):
-    """onnx's own reference evaluator: slow, but the spec's reading of the file."""
-
-    name = "reference"
-    runtime = "reference"
-    provider = "onnx.reference"
-
-    def probe(self):
-        import onnx
-        try:
-            import onnx.reference  # noqa: F401
-        except ImportError:
-            return {"missing": "onnx.reference needs onnx >= 1.13 (this is %s)" % onnx.__version__}
-        return {"version": onnx.__version__}
-
-    def source(self, caps):
-        return ("import numpy\n"
-                "import onnx\n"
-                "from onnx.reference import ReferenceEvaluator\n\n\n"
-                "def load_model(path):\n"
-                "    model = onnx.load(path)\n"
-                "    initializers = {i.name for i in model.graph.initializer}\n"
-                "    return ReferenceEvaluator(model), [i.name for i in model.graph.input if i.name not in initializers]\n\n\n"
-                "def run_model(session, arrays):\n"
-                "    evaluator, names = session\n"
-                "%s"
-                "    return [numpy.asarray(x) for x in evaluator.run(None, dict(zip(names, arrays)))]\n") % _ARITY_CHECK
