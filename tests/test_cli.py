@@ -82,7 +82,8 @@ def test_malformed_pin_stops_before_anything_runs(tmp_path):
 
 def test_report_and_triage_follow_the_lineup_they_are_given(tmp_path):
     """--lineup (or MATRIX_LINEUP) orders the environments and names the torch ranges of drafts."""
-    from matrix.results.store import RunDir, append_row
+    from matrix.results.rows import append_row
+    from matrix.results.store import RunDir
     from matrix.wire import Row
     run = RunDir(tmp_path, "r1")
     for env, status in (("zeta-old", "pass"), ("alpha-new", "load-fail")):

@@ -1,7 +1,8 @@
 """Regressions between two runs: a cell whose status got worse, by cell id."""
 from __future__ import annotations
 
-from matrix.results.store import RunDir, append_row
+from matrix.results.rows import append_row
+from matrix.results.store import RunDir
 from matrix.views.compare import compare_runs
 from matrix.wire import Row
 

@@ -17,7 +17,8 @@ import pytest
 from conftest import FAKE_CASES, REPO
 from test_report import seed_results
 
-from matrix.results.store import RunDir, StorageError, append_row, claim_run, list_runs, read_rows, write_json
+from matrix.results.rows import append_row, read_rows
+from matrix.results.store import RunDir, StorageError, claim_run, list_runs, write_json
 from matrix.views.report import render_report
 from matrix.wire import Row
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import FAKE_CASES, REPO
 
-from matrix.results.store import read_rows
+from matrix.results.rows import read_rows
 from matrix.run.plan import Selection
 from matrix.run.runner import EnvRunner
 from matrix.views.report import render_report

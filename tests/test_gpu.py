@@ -206,7 +206,8 @@ def test_gpu_command_on_a_host_without_a_gpu(tmp_path):
 def test_views_show_cuda_beside_cpu_and_survive_odd_placement_values(tmp_path):
     """The report and the site put the two providers' latencies side by side, list the nodes left on the CPU,
     and render rows whose placement fields are missing or of the wrong shape."""
-    from matrix.results.store import RunDir, append_row, write_json
+    from matrix.results.rows import append_row
+    from matrix.results.store import RunDir, write_json
     from matrix.views.report import render_report
     from matrix.views.site.build import build_site
     from matrix.wire import Cell, Row

@@ -16,7 +16,8 @@ from conftest import FAKE_CASES, REPO
 
 from matrix.envs.lineup import load_lineup
 from matrix.results.read import Results
-from matrix.results.store import list_runs, read_rows
+from matrix.results.rows import read_rows
+from matrix.results.store import list_runs
 
 FAST = ["--exporters", "torchscript,dynamo", "--opsets", "11", "--runtimes", "ort-cpu,reference,caffe2",
         "--time-budget", "0.02", "--no-report"]

@@ -16,7 +16,8 @@ import pytest
 from conftest import REPO
 from test_faults import _alive, _workers_under
 
-from matrix.results.store import list_runs, read_rows
+from matrix.results.rows import read_rows
+from matrix.results.store import list_runs
 from matrix.run.plan import Selection
 from matrix.run.runner import EnvRunner
 

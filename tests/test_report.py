@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import re
 
-from matrix.results.store import RunDir, append_row, write_json
+from matrix.results.rows import append_row
+from matrix.results.store import RunDir, write_json
 from matrix.views.report import render_report
 from matrix.wire import Row
 

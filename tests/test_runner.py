@@ -8,7 +8,8 @@ from pathlib import Path
 
 from conftest import FAKE_CASES, FLAKY_CASES, REAL_CASES
 
-from matrix.results.store import list_runs, read_rows
+from matrix.results.rows import read_rows
+from matrix.results.store import list_runs
 from matrix.run.plan import Selection
 from matrix.run.runner import EnvRunner
 from matrix.wire import SCHEMA_VERSION

@@ -60,6 +60,7 @@ def test_openvino_missing_is_a_skip_with_its_reason(worker_python):
     import json
     import subprocess
     import sys
+
     from matrix.adapters import RUNTIMES
     probe = ("import sys, json; sys.modules['openvino'] = None\n"  # None in sys.modules: import raises ImportError
              "from matrix.adapters import RUNTIMES; print(json.dumps(RUNTIMES['ov-cpu'].probe()))")

@@ -11,8 +11,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from matrix.results.publish import pack_exports
-from matrix.results.store import RunDir, append_row, write_json
+from matrix.results.archive import pack_exports
+from matrix.results.rows import append_row
+from matrix.results.store import RunDir, write_json
 from matrix.views.site import PAGE_LIMIT, build_site, main
 from matrix.wire import Cell, Row
 

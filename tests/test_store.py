@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 
-from matrix.results.store import append_row, claim_run, list_runs, read_rows
+from matrix.results.rows import append_row, read_rows
+from matrix.results.store import claim_run, list_runs
 from matrix.wire import SCHEMA_VERSION, Row
 
 

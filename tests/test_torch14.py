@@ -5,7 +5,7 @@ import json
 
 from conftest import REAL_CASES
 
-from matrix.results.store import read_rows
+from matrix.results.rows import read_rows
 from matrix.run.plan import Selection
 from matrix.run.replay import run_replay
 from matrix.run.runner import EnvRunner

@@ -112,3 +112,24 @@ def namespace(command: Any, **values: Any) -> argparse.Namespace:
     if unknown:
         raise TypeError(f"{command.NAME} has no argument {', '.join(unknown)}")
     return argparse.Namespace(**{**defaults, **values})
+
+
+def failure_status(error: BaseException | None, lineup: Path) -> int:
+    """What an environment's failure says (on stderr), and its exit status: 0 none, 2 bad input, 1 a broken
+    environment; anything else (Ctrl-C, SIGTERM, a bug) is raised again."""
+    from matrix.envs.build import EnvBuildError, UnresolvablePins
+    from matrix.envs.interpreters import InterpreterNotFound
+    from matrix.results.store import ResultsError, StorageError
+    from matrix.run.lanes import CorpusError, EnvironmentBroken
+    if error is None:
+        return 0
+    if isinstance(error, (InterpreterNotFound, UnresolvablePins)):
+        eprint(f"error: {lineup}: {error}")
+        return 2
+    if isinstance(error, (SelectionError, LineupError, ResultsError, StorageError, CorpusError)):
+        eprint(f"error: {error}")
+        return 2
+    if isinstance(error, (EnvBuildError, EnvironmentBroken)):
+        eprint(str(error))
+        return 1
+    raise error  # Ctrl-C, SIGTERM, or a bug: not this command's to swallow

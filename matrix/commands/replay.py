@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-id", type=common.name("--env-id"), help="the id of --python's environment in the rows")
     parser.add_argument("--from", dest="source", type=Path,
                         help="replay the files of this out folder, e.g. results (default: --out itself)")
-    parser.add_argument("--runtimes", default="ort-cpu,reference", help="comma-separated (default ort-cpu,reference)")
+    parser.add_argument("--runtimes", default="ort-cpu,reference,ov-cpu",
+                        help="comma-separated (default ort-cpu,reference,ov-cpu)")
     parser.add_argument("--cases", help="regular expression on 'case' or 'case/variant' (default every exported file)")
     common.add_timing(parser)
     common.add_out(parser)

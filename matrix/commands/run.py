@@ -8,6 +8,7 @@ from pathlib import Path
 from matrix.adapters import EXPORTERS, RUNTIMES
 from matrix.commands import common
 from matrix.paths import CASES_DIR
+from matrix.run.console import outcome_status
 from matrix.run.plan import SelectionError, parse_selection
 
 NAME = "run"
@@ -87,48 +88,9 @@ def run(args: argparse.Namespace) -> int:
         outcomes = [task.result for task in tasks if task.result is not None]
         for outcome in outcomes:
             console.end(outcome)
-    status = max([task_status(args, task) for task in tasks] + [outcome_status(args, o) for o in outcomes], default=0)
+    status = max([common.failure_status(task.error, args.lineup) for task in tasks]
+                 + [outcome_status(o, args.allow_regressions) for o in outcomes], default=0)
     if outcomes and not args.no_report:
         from matrix.commands import report
         report.run(common.namespace(report, out=args.out, lineup=args.lineup))
-    return status
-
-
-def task_status(args: argparse.Namespace, task) -> int:
-    """What an environment that failed says, and its exit status: 2 bad input, 1 a broken environment."""
-    from matrix.envs.build import EnvBuildError, UnresolvablePins
-    from matrix.envs.interpreters import InterpreterNotFound
-    from matrix.envs.lineup import LineupError
-    from matrix.results.store import ResultsError, StorageError
-    from matrix.run.lanes import CorpusError, EnvironmentBroken
-    error = task.error
-    if error is None:
-        return 0
-    if isinstance(error, (InterpreterNotFound, UnresolvablePins)):
-        common.eprint(f"error: {args.lineup}: {error}")
-        return 2
-    if isinstance(error, (SelectionError, LineupError, ResultsError, StorageError, CorpusError)):
-        common.eprint(f"error: {error}")
-        return 2
-    if isinstance(error, (EnvBuildError, EnvironmentBroken)):
-        common.eprint(str(error))
-        return 1
-    raise error  # Ctrl-C, SIGTERM, or a bug: not this command's to swallow
-
-
-def outcome_status(args: argparse.Namespace, outcome) -> int:
-    """One environment's summary line; 1 for a broken case or a regression (unless allowed)."""
-    statuses = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items()))
-    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(outcome.verdicts.items()))
-    how = "up to date" if outcome.up_to_date else (f"{outcome.ran} run now, {outcome.reused} reused, "
-                                                   f"{outcome.resumed} resumed, {outcome.skipped} not applicable")
-    common.eprint(f"[{outcome.env_id}] run {outcome.run_id}: {outcome.planned} cells ({how}) in {outcome.wall_s:.1f} s: "
-                  f"{statuses}; {verdicts}")
-    if outcome.verdicts.get("flaky"):
-        common.eprint(f"[{outcome.env_id}] {outcome.verdicts['flaky']} flaky cell(s): two runs disagreed "
-                      f"(not counted as regressions)")
-    status = 1 if outcome.broken_cases else 0
-    if outcome.verdicts.get("regression") and not args.allow_regressions:
-        common.eprint(f"[{outcome.env_id}] {outcome.verdicts['regression']} regression(s); --allow-regressions to exit 0")
-        status = 1
     return status

@@ -1,7 +1,6 @@
-"""Reference results in the repository, and shards gathered into one run.
+"""Reference results in the repository: finished runs copied into ``results/``, and replays made elsewhere.
 
     python -m matrix publish [--from reports] [--to results] [--env ID ...] [--run RUN]
-    python -m matrix merge SHARD_DIR ... --out DIR
 
 ``results/`` is an out folder like ``reports/`` (the same Results API reads it), compressed:
 per environment of a published run its rows (``<env>.jsonl.gz``, ``<env>.replay.jsonl.gz``),
@@ -15,20 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gzip
-import io
 import json
 import platform
-import shutil
-import tarfile
 from pathlib import Path
 from typing import Any
 
 from matrix.envs.lineup import Entry
+from matrix.results.archive import gzipped, pack_exports
 from matrix.results.provenance import identity
-from matrix.results.store import RUNS, ResultsError, RunDir, list_runs, read_json, read_rows, write_json
-
-EXPORT_SUFFIXES = (".onnx", ".json", ".npz")
+from matrix.results.rows import read_rows
+from matrix.results.store import RUNS, ResultsError, RunDir, list_runs, read_json, write_atomic, write_json
 
 
 class PublishError(ResultsError):
@@ -43,48 +38,6 @@ class Published:
     replay_rows: int
     exports: int
     bytes: int
-
-
-def _gzip(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=9, mtime=0)
-
-
-def _write(path: Path, data: bytes) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return len(data)
-
-
-def pack_exports(folder: Path) -> bytes:
-    """The exported files of one environment as a reproducible tar.gz (what the site serves and replay reads)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and path.suffix in EXPORT_SUFFIXES:
-                info = tarfile.TarInfo(path.name)
-                info.size = path.stat().st_size
-                info.mode, info.mtime, info.uid, info.gid = 0o644, 0, 0, 0
-                with open(path, "rb") as handle:
-                    tar.addfile(info, handle)
-    return _gzip(buffer.getvalue())
-
-
-def unpack_exports(archive: Path, folder: Path) -> Path:
-    """Extract an environment's exported files (once) so replay and the site can read them."""
-    marker = folder / ".unpacked"
-    if marker.exists() and marker.read_text() == str(archive.stat().st_mtime_ns):
-        return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar.getmembers():
-            if not member.isfile() or "/" in member.name or member.name.startswith("."):
-                continue  # flat names only: nothing escapes the folder
-            with tar.extractfile(member) as source, open(folder / member.name, "wb") as target:
-                shutil.copyfileobj(source, target)
-    marker.write_text(str(archive.stat().st_mtime_ns))
-    return folder
 
 
 def _complete_run(source: Path, env_id: str, run_ref: str | None) -> RunDir:
@@ -118,26 +71,26 @@ def publish(source: Path, target: Path, env_ids: list[str], entries: dict[str, E
         run = _complete_run(source, env_id, run_ref)
         into = RunDir(target, run.run_id)
         into.path.mkdir(parents=True, exist_ok=True)
-        meta = read_json(run.path / "run.json") or {}
-        if not (into.path / "run.json").exists():
-            write_json(into.path / "run.json", meta)
+        meta = run.meta()
+        if not into.meta_file.exists():
+            write_json(into.meta_file, meta)
         size = 0
         rows, problems = read_rows(run.rows_file(env_id))
         if problems:
             raise PublishError("; ".join(problems))
-        size += _write(into.path / f"{env_id}.jsonl.gz", _gzip(_lines(rows)))
-        replay, _ = read_rows(run.path / f"{env_id}.replay.jsonl")
+        size += write_atomic(into.path / f"{env_id}.jsonl.gz", gzipped(_lines(rows)))
+        replay, _ = read_rows(run.rows_file(env_id, replay=True))
         if replay:
-            size += _write(into.path / f"{env_id}.replay.jsonl.gz", _gzip(_lines(replay)))
+            size += write_atomic(into.path / f"{env_id}.replay.jsonl.gz", gzipped(_lines(replay)))
         for name in (f"{env_id}.skips.json", f"{env_id}.replay.skips.json", f"{env_id}.state.json"):
             if (run.path / name).exists():
-                size += _write(into.path / name, (run.path / name).read_bytes())
+                size += write_atomic(into.path / name, (run.path / name).read_bytes())
         catalogue = run.catalogue_file(env_id)
-        size += _write(into.path / f"{env_id}.catalogue.json.gz", _gzip(catalogue.read_bytes()))
+        size += write_atomic(into.path / f"{env_id}.catalogue.json.gz", gzipped(catalogue.read_bytes()))
         exports = run.exports_dir(env_id)
         count = len([p for p in exports.glob("*.onnx")]) if exports.is_dir() else 0
         if count:
-            size += _write(into.path / "exports" / f"{env_id}.tar.gz", pack_exports(exports))
+            size += write_atomic(into.path / "exports" / f"{env_id}.tar.gz", pack_exports(exports))
         state = run.env_state(env_id)
         versions = state.get("versions") or {}
         entry = entries.get(env_id)
@@ -183,37 +136,6 @@ def references(target: Path) -> list[dict[str, Any]]:
     return list(newest.values())
 
 
-# -- shards ------------------------------------------------------------------------------------------
-
-def merge(shards: list[Path], out: Path) -> list[str]:
-    """Gather the runs of several out folders (CI shards of one run id) into ``out``; a pure copy.
-
-    Each environment's files come from one shard; the same file in two shards must be the same
-    bytes, or the merge stops naming both. Returns the merged run ids.
-    """
-    merged: dict[str, set[str]] = {}
-    for shard in shards:
-        base = shard / RUNS
-        if not base.is_dir():
-            raise PublishError(f"{shard}: no runs/ folder: not a matrix out folder (or a shard)")
-        for folder in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-                relative = path.relative_to(base)
-                if path.name.startswith(".") or path.name.endswith(".lock"):
-                    continue
-                target = out / RUNS / relative
-                if target.exists():
-                    if path.name == "run.json" or target.read_bytes() == path.read_bytes():
-                        continue
-                    raise PublishError(f"{path} and {target} differ: two shards wrote the same file")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, target)
-            merged.setdefault(folder.name, set()).add(str(shard))
-    if not merged:
-        raise PublishError("the shards hold no run")
-    return sorted(merged)
-
-
 # -- replays made elsewhere (a GPU machine's runtimes on the reference's files) ------------------------
 
 _COLUMN = ("exporter", "opset_requested", "runtime", "provider", "runtime_env")
@@ -228,9 +150,8 @@ def publish_replays(source: Path, target: Path, runtime_env: str) -> int:
         into = RunDir(target, run.run_id)
         if not into.path.is_dir():
             continue  # a replay of files the reference does not hold
-        for path in sorted(run.path.glob("*.replay.jsonl")):
-            env_id = path.name[: -len(".replay.jsonl")]
-            rows, problems = read_rows(path)
+        for env_id in run.replayed_envs():
+            rows, problems = read_rows(run.rows_file(env_id, replay=True))
             if problems:
                 raise PublishError("; ".join(problems))
             mine = [r for r in rows if r.get("runtime_env") == runtime_env]
@@ -241,7 +162,7 @@ def publish_replays(source: Path, target: Path, runtime_env: str) -> int:
             if problems:
                 raise PublishError("; ".join(problems))
             merged = [r for r in kept if r.get("runtime_env") != runtime_env] + mine
-            _write(published, _gzip(_lines(merged)))
+            write_atomic(published, gzipped(_lines(merged)))
             added += len(mine)
             # the environment's publication says how many replay rows it has now, and who added which
             record = read_json(into.path / f"{env_id}.published.json")
@@ -252,12 +173,12 @@ def publish_replays(source: Path, target: Path, runtime_env: str) -> int:
                                                        "published_at": _now(), "published_with": identity()}]
                 record["replay_rows"] = len(merged)
                 write_json(into.path / f"{env_id}.published.json", record)
-            skips = read_json(run.path / f"{env_id}.replay.skips.json") or {}
+            skips = read_json(run.skips_file(env_id, replay=True)) or {}
             new = [c for c in skips.get("columns") or [] if isinstance(c, dict) and c.get("runtime_env") == runtime_env]
             if new:
-                record = read_json(into.path / f"{env_id}.replay.skips.json") or {"env_id": env_id, "columns": []}
+                record = read_json(into.skips_file(env_id, replay=True)) or {"env_id": env_id, "columns": []}
                 keys = {tuple(c.get(k) for k in _COLUMN) for c in new}
                 record["columns"] = [c for c in record.get("columns") or []
                                      if tuple(c.get(k) for k in _COLUMN) not in keys] + new
-                write_json(into.path / f"{env_id}.replay.skips.json", record)
+                write_json(into.skips_file(env_id, replay=True), record)
     return added

@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from matrix.paths import CACHE_DIR
-from matrix.results.store import RUNS, ResultsError, RunDir, current_hashes, list_runs, read_json, read_rows
+from matrix.results.rows import read_rows
+from matrix.results.store import RUNS, ResultsError, RunDir, current_hashes, list_runs, read_json
 from matrix.wire import ROW_FIELDS
 
 EXPORTS_CACHE = CACHE_DIR / "exports"
@@ -58,6 +59,17 @@ class Results:
                 records.extend(rows)
                 self.problems.extend(_collapse(issues))
         return pd.DataFrame.from_records(records, columns=list(ROW_FIELDS))
+
+    def case_of(self, run: RunDir, env_id: str, case_id: str) -> dict[str, Any] | None:
+        """The case as ``env_id``'s catalogue in ``run`` described it (the source its rows ran), else its newest
+        entry in any catalogue, else None."""
+        try:
+            catalogue = read_json(run.catalogue_file(env_id)) or {}
+        except ResultsError:
+            catalogue = {}
+        cases = catalogue.get("cases", []) if isinstance(catalogue, dict) else []
+        found = next((c for c in cases if isinstance(c, dict) and c.get("id") == case_id), None)
+        return found or self.catalogue().get(case_id)
 
     def catalogue(self) -> dict[str, dict[str, Any]]:
         """The newest catalogue entry of every case, whichever environment wrote it."""
@@ -133,7 +145,7 @@ class Results:
         result = []
         for env_id, (run, item) in sorted(found.items()):
             if item.is_file():
-                from matrix.results.publish import unpack_exports
+                from matrix.results.archive import unpack_exports
                 item = unpack_exports(item, EXPORTS_CACHE / run.run_id / env_id)
             result.append((env_id, run, item))
         return result

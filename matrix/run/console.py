@@ -145,3 +145,25 @@ def make_console(verbose: bool, stream: TextIO = sys.stderr) -> Console:
     if not verbose and stream.isatty():
         return LiveConsole(stream)
     return Console(stream)
+
+
+def _eprint(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def outcome_status(outcome, allow_regressions: bool = False) -> int:
+    """One environment's summary line; 1 for a broken case or a regression (unless allowed)."""
+    statuses = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items()))
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(outcome.verdicts.items()))
+    how = "up to date" if outcome.up_to_date else (f"{outcome.ran} run now, {outcome.reused} reused, "
+                                                   f"{outcome.resumed} resumed, {outcome.skipped} not applicable")
+    _eprint(f"[{outcome.env_id}] run {outcome.run_id}: {outcome.planned} cells ({how}) in {outcome.wall_s:.1f} s: "
+                  f"{statuses}; {verdicts}")
+    if outcome.verdicts.get("flaky"):
+        _eprint(f"[{outcome.env_id}] {outcome.verdicts['flaky']} flaky cell(s): two runs disagreed "
+                      f"(not counted as regressions)")
+    status = 1 if outcome.broken_cases else 0
+    if outcome.verdicts.get("regression") and not allow_regressions:
+        _eprint(f"[{outcome.env_id}] {outcome.verdicts['regression']} regression(s); --allow-regressions to exit 0")
+        status = 1
+    return status

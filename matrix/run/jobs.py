@@ -10,7 +10,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from matrix.results.store import ResultsError, RunDir, read_json, read_rows
+from matrix.results.rows import read_rows
+from matrix.results.store import ResultsError, RunDir, read_json
 from matrix.run.skips import Skips
 from matrix.wire import Cell, Status, Verdict
 

@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from matrix.results.store import ResultsError, RunDir, current_hashes, list_runs, read_json, read_rows
+from matrix.results.rows import read_rows
+from matrix.results.store import ResultsError, RunDir, current_hashes, list_runs, read_json
 
 
 def _catalogue_hashes(run: RunDir, env_id: str) -> dict[str, str | None] | None:

@@ -21,16 +21,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from matrix.results.provenance import identity
-from matrix.results.store import (
-    RunDir,
-    StorageError,
-    append_row,
-    append_rows,
-    claim_run,
-    read_rows,
-    sync_file,
-    write_json,
-)
+from matrix.results.rows import append_row, append_rows, read_rows, sync_file
+from matrix.results.store import RunDir, StorageError, claim_run, write_json
 from matrix.run.jobs import EnvOutcome, Job, Pass, Target, outcome_of, settle
 from matrix.run.lanes import Lane, Slots
 from matrix.run.plan import Selection, SelectionError, plan_cells
@@ -283,7 +275,7 @@ class EnvRunner:
                 row = self._finalise(run, lane.attempt(run, job, case, versions, poisoned), job, case)
                 changed = changed or bool(row.get("state_changed"))
                 with self.lock:
-                    if Verdict(row["verdict"]).not_as_expected:
+                    if Verdict(row["verdict"]).needs_confirmation:
                         append_row(target.unconfirmed, row)  # not a regression until a fresh worker agrees
                         shared.unconfirmed[job.cell.key] = row
                     else:

@@ -15,6 +15,7 @@ import pandas as pd
 import tomllib
 
 from matrix.paths import SEED_CLAIMS_FILE
+from matrix.views.labels import PASS, SKIP
 
 CLAIMS_FILE = SEED_CLAIMS_FILE
 
@@ -50,12 +51,12 @@ def _filters(case: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | Non
 def judge_case(rows: pd.DataFrame, case: dict[str, Any]) -> dict[str, Any]:
     """Whether one environment's cells of one case support its claim."""
     naive_filter, fixed_filter = _filters(case)
-    ran = rows[rows["status"] != "skip"]
+    ran = rows[rows["status"] != SKIP]
     naive = _select(ran, naive_filter)
     fixed = _select(ran, fixed_filter) if fixed_filter else ran.iloc[0:0]
     mode = (case.get("meta") or {}).get("holds_when", "naive-fails")
-    naive_failed = int((naive["status"] != "pass").sum())
-    fixed_passed = int((fixed["status"] == "pass").sum())
+    naive_failed = int((naive["status"] != PASS).sum())
+    fixed_passed = int((fixed["status"] == PASS).sum())
     result = {"naive": f"{naive_failed}/{len(naive)} fail" if len(naive) else "–",
               "fixed": f"{fixed_passed}/{len(fixed)} pass" if len(fixed) else "–",
               "nodes": None}

@@ -20,9 +20,8 @@ import pandas as pd
 from matrix.results.read import Results
 from matrix.results.store import RUNS
 from matrix.views.frames import current_view
-from matrix.wire import SEVERITY
+from matrix.views.labels import NOT_AS_EXPECTED, PASS, SKIP, Verdict, rank
 
-RANK = {status.value: rank for status, rank in SEVERITY.items()}
 KEEP = ["env_id", "cell", "status_base", "status_new", "error_new"]
 
 
@@ -64,9 +63,8 @@ def compare_runs(out: Path, base: str, new: str) -> Comparison:
     both = merged[merged["_merge"] == "both"].copy()
     changed = both["case_hash_base"].notna() & both["case_hash_new"].notna() & (
         both["case_hash_base"] != both["case_hash_new"])
-    unknown = max(RANK.values()) + 1  # a status this harness does not know is worse than any it does
-    rank_base = both["status_base"].map(RANK).fillna(unknown)
-    rank_new = both["status_new"].map(RANK).fillna(unknown)
+    rank_base = both["status_base"].map(rank)
+    rank_new = both["status_new"].map(rank)
     pick = lambda mask: both[mask & ~changed][KEEP].reset_index(drop=True)
     return Comparison(base, new, pick(rank_new > rank_base), pick(rank_new < rank_base),
                       both[changed][KEEP].reset_index(drop=True),
@@ -107,11 +105,11 @@ def write_junit(result: Comparison, path: Path) -> Path:
             case = ElementTree.SubElement(suite, "testcase", classname=str(env_id), name=str(row["cell"]),
                                           time=f"{_seconds(row.get('duration_s')):.3f}")
             error = str(row.get("error") or "")[:2000]
-            if (env_id, row["cell"]) in regressed or row.get("verdict") in ("regression", "unexpected-pass"):
+            if (env_id, row["cell"]) in regressed or row.get("verdict") in NOT_AS_EXPECTED:
                 failures += 1
                 node = ElementTree.SubElement(case, "failure", message=f"{row['status']} ({row.get('verdict')})")
                 node.text = error
-            elif row["status"] != "pass":
+            elif row["status"] != PASS:
                 skipped += 1
                 reason = row.get("expectation_reason") or row.get("error") or row["status"]
                 ElementTree.SubElement(case, "skipped", message=f"{row['status']}: {str(reason)[:500]}")
@@ -131,9 +129,9 @@ def write_markdown(result: Comparison, path: Path) -> Path:
     view = result.new_view
     if not view.empty:
         lines += ["| environment | cells | pass | failing as expected | not as expected |", "|---|---|---|---|---|"]
-        for env_id, rows in view[view["status"] != "skip"].groupby("env_id"):
-            unexpected = int(rows["verdict"].isin(["regression", "unexpected-pass", "flaky"]).sum())
-            expected_fail = int(((rows["status"] != "pass") & (rows["verdict"] == "as-expected")).sum())
+        for env_id, rows in view[view["status"] != SKIP].groupby("env_id"):
+            unexpected = int(rows["verdict"].isin(NOT_AS_EXPECTED).sum())
+            expected_fail = int(((rows["status"] != PASS) & (rows["verdict"] == Verdict.AS_EXPECTED.value)).sum())
             lines.append(f"| {env_id} | {len(rows)} | {int((rows['status'] == 'pass').sum())} | {expected_fail} | "
                          f"{unexpected} |")
         lines.append("")

@@ -10,22 +10,13 @@ neighbouring releases.
 """
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
-from matrix.wire import SEVERITY, Status
+from matrix.views.labels import error_signature
+from matrix.wire import Status
 
-RANK = {status.value: rank for status, rank in SEVERITY.items()}
 KEY = ["case", "variant", "exporter", "opset_requested", "options", "runtime", "provider"]
 CHANGES = ("broke", "fixed", "fails differently")
-
-
-def _signature(error: object) -> str:
-    """An error's first line without numbers and names of nodes: what kind of failure it is."""
-    text = str(error or "").strip().split("\n")[0]
-    text = re.sub(r"\(\S*\)", "()", text)
-    return re.sub(r"\d+(\.\d+)?(e[+-]?\d+)?", "N", text)[:200]
 
 
 def release_diff(view: pd.DataFrame, before: str, after: str) -> pd.DataFrame:
@@ -46,7 +37,7 @@ def release_diff(view: pd.DataFrame, before: str, after: str) -> pd.DataFrame:
     change[(both["status_before"] != passed) & (both["status_after"] == passed)] = "fixed"
     failing = (both["status_before"] != passed) & (both["status_after"] != passed)
     different = (both["status_before"] != both["status_after"]) | (
-        both["error_before"].map(_signature) != both["error_after"].map(_signature))
+        both["error_before"].map(error_signature) != both["error_after"].map(error_signature))
     change[failing & different] = "fails differently"
     both = both.assign(change=change)[change != ""]
     order = {name: i for i, name in enumerate(CHANGES)}

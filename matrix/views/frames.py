@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from matrix.views.labels import SKIP
 from matrix.wire import EXPORT_OPTIONS, INT_FIELDS
 
 COLUMN_KEYS = ["env_id", "exporter", "opset_requested", "runtime", "provider", "runtime_env"]
@@ -53,7 +54,7 @@ def shown_columns(view: pd.DataFrame, skips: pd.DataFrame | None = None) -> tupl
         shown = pd.DataFrame(columns=COLUMN_KEYS)
         hidden = pd.DataFrame(columns=COLUMN_KEYS + ["reason"])
     else:
-        ran = view.assign(ran=view["status"] != "skip")
+        ran = view.assign(ran=view["status"] != SKIP)
         by_column = ran.groupby(COLUMN_KEYS, dropna=False).agg(ran=("ran", "any"),
                                                                  reason=("error", "first")).reset_index()
         shown = by_column[by_column["ran"]][COLUMN_KEYS]

@@ -20,9 +20,9 @@ import pandas as pd
 from matrix.envs.lineup import Entry
 from matrix.results.read import Results
 from matrix.views.frames import current_view
+from matrix.views.labels import NOT_AS_EXPECTED, Verdict, error_signature
 from matrix.wire import EXPORT_OPTIONS
 
-FLAGGED = ("regression", "unexpected-pass", "flaky")
 NUMBER = re.compile(r"\d[\d.]*(e[+-]?\d+)?")
 MAX_MATCH = 80
 
@@ -46,12 +46,6 @@ def _range(chosen: list, ordered: list, label=str, upper_is_next: bool = False) 
     return ",".join(parts)
 
 
-def _signature(error: object) -> str:
-    """The stable part of an error, for grouping: numbers and paths out."""
-    text = str(error or "").strip().split("\n")[0][:160]
-    return re.sub(r"\d+(\.\d+)?(e-?\d+)?", "N", re.sub(r"/\S+", "PATH", text))
-
-
 def common_text(errors: list[str]) -> str:
     """The longest stretch of text every error shares (first lines), trimmed to whole words."""
     # numbers differ from machine to machine (S11's errors, shapes, node names): match the words between them
@@ -72,12 +66,12 @@ def common_text(errors: list[str]) -> str:
 
 def _draft(rows: pd.DataFrame, scope: pd.DataFrame, fields: dict, order: list[tuple[str, str]]) -> str:
     """The narrowest Expect covering ``rows``, among the cells of the same case in ``scope``."""
-    if fields["verdict"] == "unexpected-pass":
+    if fields["verdict"] == Verdict.UNEXPECTED_PASS.value:
         reasons = sorted({str(r) for r in rows["expectation_reason"].dropna()})
         return ("remove or narrow the Expect that predicted a failure here"
                 + (f" (expected {rows['expected_status'].iloc[0]}: {reasons[0]})" if reasons else ""))
     statuses = [fields["status"]]
-    if fields["verdict"] == "flaky":
+    if fields["verdict"] == Verdict.FLAKY.value:
         statuses = sorted({s for s in rows["retry_status"].dropna()} | {s for s in rows["error"].map(_first_status)
                                                                          if s}) or statuses
     filters = [f'variant="{fields["variant"]}"', f'exporter="{fields["exporter"]}"', f'runtime="{fields["runtime"]}"']
@@ -103,7 +97,7 @@ def _draft(rows: pd.DataFrame, scope: pd.DataFrame, fields: dict, order: list[tu
     if replayed.all() or (~replayed).all():
         if scope["runtime_env"].astype(bool).nunique() > 1:
             filters.append(f"replayed={bool(replayed.all())}")
-    match = common_text(list(rows["error"]) if fields["verdict"] != "flaky" else [])
+    match = common_text(list(rows["error"]) if fields["verdict"] != Verdict.FLAKY.value else [])
     status = f'"{statuses[0]}"' if len(statuses) == 1 else repr(statuses)
     reason = "TODO: why this depends on the platform" if len(statuses) > 1 else "TODO"
     return (f"Expect({status}, {', '.join(filters)}" + (f", match={json.dumps(match)}" if match else "")
@@ -124,9 +118,9 @@ def triage_view(view: pd.DataFrame, lineup: list[Entry] | None = None) -> list[d
     """The groups of a current view whose verdict is not as expected, each with a draft Expect."""
     if view.empty:
         return []
-    flagged = view[view["verdict"].isin(FLAGGED)].copy()
+    flagged = view[view["verdict"].isin(NOT_AS_EXPECTED)].copy()
     order = [(e.id, e.torch) for e in (lineup or [])]
-    flagged["signature"] = flagged["error"].map(_signature)
+    flagged["signature"] = flagged["error"].map(error_signature)
     keys = ["case", "variant", "options", "exporter", "runtime", "provider", "runtime_env", "status", "verdict",
             "signature"]
     groups = []

@@ -11,8 +11,9 @@
 from matrix.wire.cell import DEFAULT_OPSETS, EXPORT_OPTIONS, Cell, options_label
 from matrix.wire.contract import Case, CaseError, Expect, case_hash, judge
 from matrix.wire.row import INT_FIELDS, REQUIRED_FIELDS, ROW_FIELDS, SCHEMA_VERSION, VERSION_FIELDS, Row
-from matrix.wire.status import EXPECTABLE, SEVERITY, STAGE_FAILURE, STAGES, Status, Verdict
+from matrix.wire.status import EXPECTABLE, NOT_AS_EXPECTED, RANK, SEVERITY, STAGE_FAILURE, UNKNOWN_RANK, Status, Verdict
 
 __all__ = ["Case", "CaseError", "Cell", "DEFAULT_OPSETS", "EXPECTABLE", "EXPORT_OPTIONS", "Expect", "INT_FIELDS",
-           "REQUIRED_FIELDS", "ROW_FIELDS", "Row", "SCHEMA_VERSION", "SEVERITY", "STAGES", "STAGE_FAILURE", "Status",
-           "VERSION_FIELDS", "Verdict", "case_hash", "judge", "options_label"]
+           "NOT_AS_EXPECTED", "RANK", "REQUIRED_FIELDS", "ROW_FIELDS", "Row", "SCHEMA_VERSION", "SEVERITY",
+           "STAGE_FAILURE", "Status", "UNKNOWN_RANK", "VERSION_FIELDS", "Verdict", "case_hash", "judge",
+           "options_label"]

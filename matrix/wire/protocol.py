@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Dict, IO, Optional
+from typing import IO, Any, Dict, Optional
 
 
 def _finite(value: Any) -> Any:

@@ -36,9 +36,21 @@ class Verdict(str, enum.Enum):
     UNEXPECTED_PASS = "unexpected-pass"
     FLAKY = "flaky"
 
+    @property
+    def not_as_expected(self) -> bool:
+        """Not what the case expects: what triage lists and compare counts (a flaky cell is, though it is
+        never a regression)."""
+        return self is not Verdict.AS_EXPECTED
 
-# Stages in pipeline order; a row's ``stage`` is the last one entered.
-STAGES = ("plan", "build", "export", "check", "load", "run", "compare", "batch", "time", "place")
+    @property
+    def needs_confirmation(self) -> bool:
+        """A verdict the runner confirms in a fresh worker before it stands (both runs agreeing)."""
+        return self in (Verdict.REGRESSION, Verdict.UNEXPECTED_PASS)
+
+
+# The verdicts of cells that are not as expected, as rows spell them (the views filter on these)
+NOT_AS_EXPECTED = tuple(v.value for v in Verdict if v.not_as_expected)
+
 
 # The status a failure in each stage gives (check never fails a cell: its verdict is a field).
 STAGE_FAILURE = {
@@ -52,9 +64,13 @@ STAGE_FAILURE = {
     "place": Status.RUN_FAIL,
 }
 
-# Lower is better: compare and diff call a move up this list a regression.
+# Lower is better: compare and diff call a move up this list a regression; views order statuses by it.
 SEVERITY = {
     Status.PASS: 0, Status.SKIP: 0, Status.FLAKY: 1, Status.DIVERGE: 1, Status.BATCH_FAIL: 2,
     Status.RUN_FAIL: 3, Status.LOAD_FAIL: 4, Status.EXPORT_FAIL: 5, Status.BUILD_FAIL: 6,
     Status.TIMEOUT: 7, Status.CRASH: 8,
 }
+
+# SEVERITY by the status's wire name; a status this harness does not know ranks worse than any it does
+RANK = {status.value: rank for status, rank in SEVERITY.items()}
+UNKNOWN_RANK = max(RANK.values()) + 1

@@ -39,11 +39,10 @@ def _die_with_parent() -> None:
         pass
 
 
-def main(argv=None) -> int:
-    started = time.monotonic()
-    args = _parse(argv)
+def _isolate(args):
+    """The worker's own channel and limits: the result pipe (never inherited, let go of by forked children),
+    stdout to the log, the address-space limit. Returns the pipe."""
     _die_with_parent()
-    owner = os.getpid()
     os.set_inheritable(args.frames_fd, False)  # a case's subprocesses never get the result pipe
     frames = os.fdopen(args.frames_fd, "wb", buffering=0)
 
@@ -60,7 +59,65 @@ def main(argv=None) -> int:
         import resource
         limit = args.memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return frames
 
+
+def _load_cases(args, names, send, slate):
+    """The corpus, each case imported under watch: one that changes the process when imported is named
+    broken and the change undone. Returns (cases, catalogue, slate) or None when the corpus cannot run."""
+    from matrix.wire import CaseError
+    from matrix.worker.discovery import DuplicateCaseError, load_all
+    from matrix.worker.slate import Slate
+    leaks = {}
+
+    def imported(case_id: str) -> None:
+        changes = slate.changes()
+        if changes:
+            leaks[case_id] = changes
+            slate.restore()
+
+    try:
+        cases, catalogue = load_all(args.cases_dir, names, args.exclude,
+                                    lambda case_id: send({"type": "importing", "case": case_id}), imported)
+    except (DuplicateCaseError, CaseError) as exc:
+        send({"type": "fatal", "error": str(exc)})
+        return None
+    for entry in catalogue:
+        if entry["id"] in leaks:
+            cases.pop(entry["id"], None)
+            entry.update(error="%s: changes the worker's global state when imported: %s"
+                         % (entry["file"], "; ".join(leaks[entry["id"]])))
+    return cases, catalogue, (Slate() if leaks else slate)
+
+
+def _serve(pipeline, send, current, owner) -> int:
+    """Answer requests from stdin until the host says exit: 0, or 3 when the disk (not a case) failed."""
+    from matrix.wire import protocol
+    from matrix.worker import faults
+    from matrix.worker.pipeline import StorageFault
+    for line in sys.stdin.buffer:
+        if os.getpid() != owner:
+            os._exit(0)
+        request = protocol.decode(line)
+        if request is None or request["type"] == "exit":
+            break
+        current.update(seq=request.get("seq"), key=request.get("key"))
+        send({"type": "started", "seq": current["seq"], "cell": current["key"]})
+        try:
+            row = pipeline.replay_cell(request) if request["type"] == "replay" else pipeline.run_cell(request)
+        except StorageFault as fault:  # the disk, not the case: the host stops the run and says so
+            send({"type": "fault", "seq": current["seq"], "cell": current["key"], "error": str(fault)})
+            return 3
+        send({"type": "row", "seq": current["seq"], "cell": row.cell, "row": row.to_dict()})
+        faults.maybe_inject(row.case or "", "after")  # a death between cells, for the tests
+    return 0
+
+
+def main(argv=None) -> int:
+    started = time.monotonic()
+    args = _parse(argv)
+    owner = os.getpid()
+    frames = _isolate(args)
     timings = {}
 
     def lap(name: str) -> None:
@@ -68,11 +125,10 @@ def main(argv=None) -> int:
         timings[name] = round(time.monotonic() - started - sum(timings.values()), 3)
 
     from matrix.adapters import EXPORTERS, RUNTIMES
-    from matrix.wire import CaseError, protocol
-    from matrix.worker.discovery import DuplicateCaseError, importable, load_all
-    from matrix.worker import environment  # imports onnx, then torch
-    from matrix.worker.pipeline import Pipeline, StorageFault, warm_up
-    from matrix.worker import faults
+    from matrix.wire import protocol
+    from matrix.worker import environment, faults  # noqa: F401  (environment imports onnx, then torch)
+    from matrix.worker.discovery import importable
+    from matrix.worker.pipeline import Pipeline, StorageFault, warm_up  # noqa: F401  (before the slate is taken)
     from matrix.worker.slate import Slate
     lap("imports")
 
@@ -90,28 +146,10 @@ def main(argv=None) -> int:
     importable(args.cases_dir)
     warm_up(planned, capabilities, args.exports_dir)
     lap("warm_up")
-    slate = Slate()  # after every import the pipeline needs, before any case's code runs
-    leaks = {}
-
-    def imported(case_id: str) -> None:
-        """A case module that changes the process when imported is broken: named, and the change undone."""
-        changes = slate.changes()
-        if changes:
-            leaks[case_id] = changes
-            slate.restore()
-
-    try:
-        cases, catalogue = load_all(args.cases_dir, names, args.exclude,
-                                    lambda case_id: send({"type": "importing", "case": case_id}), imported)
-    except (DuplicateCaseError, CaseError) as exc:
-        send({"type": "fatal", "error": str(exc)})
+    loaded = _load_cases(args, names, send, Slate())  # the slate: after every import the pipeline needs
+    if loaded is None:
         return 2
-    for entry in catalogue:
-        if entry["id"] in leaks:
-            cases.pop(entry["id"], None)
-            entry.update(error="%s: changes the worker's global state when imported: %s"
-                         % (entry["file"], "; ".join(leaks[entry["id"]])))
-    slate = Slate() if leaks else slate
+    cases, catalogue, slate = loaded
     lap("cases")
     send({"type": "hello", "pid": owner, "versions": versions, "capabilities": capabilities, "catalogue": catalogue,
           "start_s": timings})
@@ -122,22 +160,7 @@ def main(argv=None) -> int:
 
     pipeline = Pipeline(cases, capabilities, versions, args.exports_dir, on_stage, time_budget_s=args.time_budget,
                         slate=slate, timing_lock=args.timing_lock)
-    for line in sys.stdin.buffer:
-        if os.getpid() != owner:
-            os._exit(0)
-        request = protocol.decode(line)
-        if request is None or request["type"] == "exit":
-            break
-        current.update(seq=request.get("seq"), key=request.get("key"))
-        send({"type": "started", "seq": current["seq"], "cell": current["key"]})
-        try:
-            row = pipeline.replay_cell(request) if request["type"] == "replay" else pipeline.run_cell(request)
-        except StorageFault as fault:  # the disk, not the case: the host stops the run and says so
-            send({"type": "fault", "seq": current["seq"], "cell": current["key"], "error": str(fault)})
-            return 3
-        send({"type": "row", "seq": current["seq"], "cell": row.cell, "row": row.to_dict()})
-        faults.maybe_inject(row.case or "", "after")  # a death between cells, for the tests
-    return 0
+    return _serve(pipeline, send, current, owner)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,50 @@ import tempfile
 import time
 
 
+def one_cell(builder, case, options, opset, scratch, timed, time_budget):
+    """What the harness does for one TorchScript cell on onnxruntime's CPU, with nothing around it: build,
+    export, check, run, compare, a second batch size and the timings. Raises where the cell fails."""
+    import numpy
+    import onnx
+    import onnxruntime
+    import torch
+
+    from matrix.worker.outputs import flatten, fresh, rebatch, to_numpy
+    from matrix.worker.pipeline import latency
+    random.seed(0)
+    numpy.random.seed(0)
+    torch.manual_seed(0)
+    model, inputs = builder()
+    inputs = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
+    model.eval()
+    want = to_numpy(flatten(model(*fresh(inputs))))
+    names = ["input_%d" % i for i in range(len(flatten(inputs)))]
+    outputs = ["output_%d" % i for i in range(len(want))]
+    kwargs = {"input_names": names, "output_names": outputs, "opset_version": opset,
+              "dynamo": False}
+    if options.get("dynamic_axes"):
+        kwargs["dynamic_axes"] = {n: {0: "batch"} for n in names + outputs}
+    for key in ("keep_initializers_as_inputs", "do_constant_folding"):
+        if options.get(key) is not None:
+            kwargs[key] = options[key]
+    path = os.path.join(scratch, "model.onnx")
+    torch.onnx.export(model, tuple(fresh(inputs)), path, **kwargs)
+    onnx.checker.check_model(onnx.load(path), full_check=True)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feed = dict(zip([i.name for i in session.get_inputs()], to_numpy(flatten(inputs))))
+    got = session.run(None, feed)
+    for g, w in zip(got, want):
+        numpy.testing.assert_allclose(g, w, rtol=case.rtol, atol=case.atol)
+    if case.batchable:
+        more = rebatch(tuple(inputs), int(flatten(inputs)[0].shape[0]) + 1)
+        feed2 = dict(zip(feed, to_numpy(flatten(more))))
+        session.run(None, feed2)
+    latency(lambda: session.run(None, feed), time_budget)
+    if builder not in timed:  # eager PyTorch is timed once per model, as the harness does
+        timed.add(builder)
+        latency(lambda: model(*inputs), time_budget)
+
+
 def main(argv=None) -> int:
     started = time.perf_counter()
     parser = argparse.ArgumentParser(prog="python -m matrix.worker.bench_loop")
@@ -27,12 +71,11 @@ def main(argv=None) -> int:
     parser.add_argument("--opsets", default="9,11,13,17")
     parser.add_argument("--time-budget", type=float, default=0.01)
     args = parser.parse_args(argv)
-    import onnx
-    import numpy
+    import onnx  # noqa: F401  (before torch, as the worker imports them; their import is timed apart)
+    import onnxruntime  # noqa: F401
     import torch
-    import onnxruntime
-    from matrix.worker.outputs import flatten, fresh, rebatch, to_numpy
-    from matrix.worker.pipeline import latency
+
+    import matrix.worker.pipeline  # noqa: F401
     imported = time.perf_counter()
 
     folder = os.path.abspath(args.cases_dir)
@@ -56,38 +99,7 @@ def main(argv=None) -> int:
                     for opset in [int(o) for o in args.opsets.split(",")]:
                         cells += 1
                         try:
-                            random.seed(0)
-                            numpy.random.seed(0)
-                            torch.manual_seed(0)
-                            model, inputs = builder()
-                            inputs = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
-                            model.eval()
-                            want = to_numpy(flatten(model(*fresh(inputs))))
-                            names = ["input_%d" % i for i in range(len(flatten(inputs)))]
-                            outputs = ["output_%d" % i for i in range(len(want))]
-                            kwargs = {"input_names": names, "output_names": outputs, "opset_version": opset,
-                                      "dynamo": False}
-                            if options.get("dynamic_axes"):
-                                kwargs["dynamic_axes"] = {n: {0: "batch"} for n in names + outputs}
-                            for key in ("keep_initializers_as_inputs", "do_constant_folding"):
-                                if options.get(key) is not None:
-                                    kwargs[key] = options[key]
-                            path = os.path.join(scratch, "model.onnx")
-                            torch.onnx.export(model, tuple(fresh(inputs)), path, **kwargs)
-                            onnx.checker.check_model(onnx.load(path), full_check=True)
-                            session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-                            feed = dict(zip([i.name for i in session.get_inputs()], to_numpy(flatten(inputs))))
-                            got = session.run(None, feed)
-                            for g, w in zip(got, want):
-                                numpy.testing.assert_allclose(g, w, rtol=case.rtol, atol=case.atol)
-                            if case.batchable:
-                                more = rebatch(tuple(inputs), int(flatten(inputs)[0].shape[0]) + 1)
-                                feed2 = dict(zip(feed, to_numpy(flatten(more))))
-                                session.run(None, feed2)
-                            latency(lambda: session.run(None, feed), args.time_budget)
-                            if builder not in timed:  # eager PyTorch is timed once per model, as the harness does
-                                timed.add(builder)
-                                latency(lambda: model(*inputs), args.time_budget)
+                            one_cell(builder, case, options, opset, scratch, timed, args.time_budget)
                         except Exception:
                             failed += 1
     done = time.perf_counter()

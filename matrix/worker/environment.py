@@ -10,8 +10,8 @@ import platform
 import sys
 from typing import Any, Dict, Optional
 
-import onnx  # noqa: F401  (must precede torch, see the module docstring)
 import numpy
+import onnx  # noqa: F401  (must precede torch, see the module docstring)
 import torch
 
 from matrix.wire.gpu import gpu_name

@@ -16,8 +16,8 @@ import sys
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-import onnx  # noqa: F401  (before torch: see environment.py)
 import numpy
+import onnx  # noqa: F401  (before torch: see environment.py)
 import torch
 
 from matrix.adapters import EXPORTERS, runtime_for
@@ -25,9 +25,17 @@ from matrix.wire import STAGE_FAILURE, Cell, Row, Status
 from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
 from matrix.worker.outputs import describe, flatten, fresh
-from matrix.worker.stages import (Built, arrays_of, build, compiled, export, inspect_model, load_arrays,
-                                  run_exported, save_arrays)
-
+from matrix.worker.stages import (
+    Built,
+    arrays_of,
+    build,
+    compiled,
+    export,
+    inspect_model,
+    load_arrays,
+    run_exported,
+    save_arrays,
+)
 
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
@@ -333,6 +341,7 @@ def warm_up(names: List[str], caps: Dict[str, Any], scratch: str) -> None:
     (torch._dynamo wraps torch.manual_seed, inductor sets its cache folder) happens now, before the
     clean slate is taken, and is not taken for a case's doing. Failures are ignored: a cell will say."""
     import tempfile
+
     from matrix.adapters import RUNTIMES
     folder = tempfile.mkdtemp(prefix=".warm-", dir=scratch if os.path.isdir(scratch) else None)
     module, inputs = torch.nn.Linear(2, 2).eval(), (torch.ones(1, 2),)

@@ -43,6 +43,7 @@ def build(builder: Callable[[], Any], batchable: bool, name: str) -> Built:
     """The build stage: seeds fixed, the case's module and inputs, eager outputs, and the same at a
     second batch size where the case is batchable. ``name`` says which builder, for its errors."""
     import random
+
     import torch
     random.seed(SEED)
     numpy.random.seed(SEED)

@@ -6,7 +6,16 @@ onnxruntime's log and placement readers stay importable from here (``matrix.adap
 """
 from __future__ import annotations
 
+from matrix.adapters.runtimes import caffe2, openvino, reference  # noqa: E402,F401  (register in this order)
 from matrix.adapters.runtimes.base import ARITY_CHECK, Runtime  # noqa: F401
 from matrix.adapters.runtimes.onnxruntime import (  # noqa: F401
-    CUDA, OnnxRuntime, OrtCpu, OrtCuda, log_complaints, native_stderr, node_share, placements, share_of)
-from matrix.adapters.runtimes import caffe2, reference, openvino  # noqa: E402,F401  (register in this order)
+    CUDA,
+    OnnxRuntime,
+    OrtCpu,
+    OrtCuda,
+    log_complaints,
+    native_stderr,
+    node_share,
+    placements,
+    share_of,
+)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from matrix.views.labels import SKIP
 from matrix.views.site.load import SiteData
 from matrix.views.site.outcomes import UNMEASURED, summaries
 
@@ -32,7 +33,7 @@ def case_context(data: SiteData, case: dict[str, Any], found: dict[tuple, dict[s
     case_id = case["id"]
     rows = data.native[data.native["case"] == case_id]
     variants = [str(v) for v in case.get("variants") or []] or sorted(set(rows["variant"]))
-    exporters = sorted(set(rows[rows["status"] != "skip"]["exporter"])) or sorted(set(rows["exporter"]))
+    exporters = sorted(set(rows[rows["status"] != SKIP]["exporter"])) or sorted(set(rows["exporter"]))
     table = [{"variant": v, "exporter": x, "envs": [found.get((case_id, v, x, e), UNMEASURED) for e in data.env_ids]}
              for v in variants for x in exporters]
     meta = case.get("meta") if isinstance(case.get("meta"), dict) else {}

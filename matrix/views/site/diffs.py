@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from matrix.views.diff import CHANGES, release_diff
-from matrix.views.site.envpage import runtime_label
+from matrix.views.labels import runtime_label
 from matrix.views.site.load import SiteData
 from matrix.views.site.render import clean
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from matrix.views.cells import cell_summary
 from matrix.views.frames import COLUMN_KEYS, shown_columns
 from matrix.views.gpu import side_by_side
-from matrix.views.report import cell_summary
+from matrix.views.labels import STATUS_ORDER, runtime_label
 from matrix.views.site import paths
 from matrix.views.site.exports import onnx_link
 from matrix.views.site.load import SiteData
@@ -21,15 +22,6 @@ from matrix.views.site.render import clean, number
 from matrix.views.site.repros import Repros
 from matrix.views.site.strings import Strings
 from matrix.wire import VERSION_FIELDS
-
-SHORT = {"CPUExecutionProvider": "CPU", "CUDAExecutionProvider": "CUDA"}
-
-
-def runtime_label(runtime: Any, provider: Any) -> str:
-    """``onnxruntime CPU``; the reference evaluator and Caffe2 have one provider, so their name alone."""
-    if runtime == "onnxruntime":
-        return f"{runtime} {SHORT.get(provider, provider)}"
-    return str(runtime)
 
 
 def _columns(shown: pd.DataFrame) -> list[dict[str, Any]]:
@@ -191,5 +183,4 @@ def _gpu_pairs(sub: pd.DataFrame) -> list[dict[str, Any]]:
     return pairs
 
 
-STATUS_ORDER = ["pass", "diverge", "batch-fail", "export-fail", "load-fail", "run-fail", "build-fail", "crash", "timeout",
-                "flaky", "skip"]
+

@@ -1,6 +1,6 @@
 """Each environment's exported files, unpacked into the site so every cell links its .onnx file.
 
-The archive is the reference run's ``exports/<env>.tar.gz``; ``matrix.results.publish.unpack_exports``
+The archive is the reference run's ``exports/<env>.tar.gz``; ``matrix.results.archive.unpack_exports``
 extracts flat names only and skips the work when the archive has not changed since. A new
 archive replaces the folder whole, so files of an older reference do not linger.
 """
@@ -11,7 +11,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from matrix.results.publish import unpack_exports
+from matrix.results.archive import unpack_exports
 from matrix.views.site import paths
 from matrix.wire import Cell
 

@@ -11,13 +11,13 @@ from typing import Any
 
 from matrix.results.store import ResultsError, read_json
 from matrix.views.frames import options_text
-from matrix.views.site.envpage import runtime_label
+from matrix.views.labels import SKIP, runtime_label
 from matrix.views.site.load import SiteData
 from matrix.views.site.render import clean
 from matrix.wire import EXPORT_OPTIONS
 
 LABELS = ["case", "variant", "exporter", "opset_requested", "runtime", "provider", "runtime_env", *EXPORT_OPTIONS]
-NOT_RUN = ("skip", None)
+NOT_RUN = (SKIP, None)
 
 
 def _run_info(data: SiteData) -> dict[str, dict[str, Any]]:

@@ -18,8 +18,8 @@ from matrix.paths import CASES_DIR
 from matrix.results.publish import references
 from matrix.results.read import Results
 from matrix.results.store import RunDir
+from matrix.views.cells import case_entry
 from matrix.views.frames import current_view
-from matrix.views.report import case_entry
 from matrix.wire import INT_FIELDS
 
 REPO_CASES = CASES_DIR

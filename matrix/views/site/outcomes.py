@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from matrix.views.diff import RANK
+from matrix.views.labels import PASS, SKIP, rank
 
 KINDS = {
     "all": "all pass",
@@ -22,13 +22,13 @@ KINDS = {
 
 
 def _worst(statuses: list[str]) -> str:
-    return max(statuses, key=lambda s: (RANK.get(s, 9), s)) if statuses else ""
+    return max(statuses, key=lambda s: (rank(s), s)) if statuses else ""
 
 
 def summarise(statuses: list[str]) -> dict[str, Any]:
     """The summary of the statuses of some cells that ran: kind, label, counts, best and worst."""
-    ran = [s for s in statuses if s != "skip"]
-    passed = sum(1 for s in ran if s == "pass")
+    ran = [s for s in statuses if s != SKIP]
+    passed = sum(1 for s in ran if s == PASS)
     if not ran:
         kind = "unmeasured"
     elif passed == len(ran):
@@ -38,14 +38,14 @@ def summarise(statuses: list[str]) -> dict[str, Any]:
     else:
         kind = "none"
     counts = pd.Series(ran, dtype=object).value_counts().to_dict() if ran else {}
-    ordered = sorted(counts.items(), key=lambda item: (RANK.get(item[0], 9), item[0]))
+    ordered = sorted(counts.items(), key=lambda item: (rank(item[0]), item[0]))
     return {"kind": kind, "label": KINDS[kind], "passed": passed, "total": len(ran), "worst": _worst(ran),
             "counts": ", ".join(f"{n} {s}" for s, n in ordered)}
 
 
 def summaries(native: pd.DataFrame, keys: list[str]) -> dict[tuple, dict[str, Any]]:
     """One summary per group of ``keys`` (e.g. case, variant, env_id) of the environments' own cells."""
-    ran = native[native["status"] != "skip"]
+    ran = native[native["status"] != SKIP]
     if ran.empty:
         return {}
     grouped = ran.groupby(keys, dropna=False, sort=False)["status"].agg(list)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from matrix.views.labels import PASS, SKIP
 from matrix.views.site import paths
 from matrix.views.site.load import SiteData
 from matrix.views.site.outcomes import KINDS, UNMEASURED, summaries
@@ -75,8 +76,8 @@ def diff_links(data: SiteData, counts: dict[tuple[str, str], dict[str, int]]) ->
 def overview_context(data: SiteData, now: dt.datetime, diff_counts: dict[tuple[str, str], dict[str, int]],
                      share_plot: Any) -> dict[str, Any]:
     native = data.native
-    ran = native[native["status"] != "skip"]
-    env_totals = ran.groupby("env_id")["status"].agg(lambda s: (int((s == "pass").sum()), len(s))).to_dict() \
+    ran = native[native["status"] != SKIP]
+    env_totals = ran.groupby("env_id")["status"].agg(lambda s: (int((s == PASS).sum()), len(s))).to_dict() \
         if not ran.empty else {}
     envs = [{"id": e, "torch": _torch(data, e), "in_lineup": e in data.entries,
              "passed": env_totals.get(e, (0, 0))[0], "total": env_totals.get(e, (0, 0))[1]} for e in data.env_ids]

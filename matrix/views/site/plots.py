@@ -18,6 +18,7 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from matrix.views.labels import PASS, SKIP
 from matrix.views.site.load import SiteData
 
 LATENCY_CELLS = {"variant": "default", "exporter": "torchscript", "runtime": "onnxruntime",
@@ -88,10 +89,10 @@ def latency(data: SiteData) -> dict[str, Any] | None:
 
 def pass_share(data: SiteData, compact: bool = False) -> dict[str, Any] | None:
     """The share of cells that pass, per release and exporter (each environment's own runtimes)."""
-    rows = data.native[data.native["status"] != "skip"]
+    rows = data.native[data.native["status"] != SKIP]
     if rows.empty:
         return None
-    share = rows.assign(passed=rows["status"] == "pass").groupby(["exporter", "env_id"])["passed"].agg(["mean", "size"])
+    share = rows.assign(passed=rows["status"] == PASS).groupby(["exporter", "env_id"])["passed"].agg(["mean", "size"])
     envs = [e for e in data.env_ids if e in set(share.index.get_level_values(1))]
     position = {e: i for i, e in enumerate(envs)}
     figure = Figure(figsize=(7, 2.4) if compact else (8, 3.2), layout="constrained")

@@ -7,41 +7,20 @@ link is relative and the site opens from file:// as from any static host.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
-from matrix.paths import TEMPLATES_DIR
+from matrix.views import html
 from matrix.views.site import paths
 from matrix.views.values import clean, number  # noqa: F401  (the site's modules import them from here)
 
-TEMPLATES = TEMPLATES_DIR / "site"
 
-
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"]),
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.policies["json.dumps_kwargs"] = {"sort_keys": False, "separators": (",", ":")}  # data blobs: compact
-    env.filters["num"] = lambda value, unit="": number(value, unit) or "–"
+def environment():
+    """The report's renderer (matrix/views/html) with the site's links: every href relative to the page."""
+    env = html.environment("site", env_page=paths.env_page, case_page=paths.case_page, diff_page=paths.diff_page,
+                           history_page=paths.history_page, anchor=paths.anchor)
     env.filters["href"] = paths.href
-    env.globals.update(env_page=paths.env_page, case_page=paths.case_page, diff_page=paths.diff_page,
-                       history_page=paths.history_page, anchor=paths.anchor)
     return env
-
-
-def write_atomically(path: Path, data: str | bytes) -> int:
-    """Write ``path`` whole or not at all; returns its size in bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(raw)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return len(raw)
 
 
 class Pages:
@@ -54,5 +33,5 @@ class Pages:
 
     def render(self, relative: str, template: str, **context: Any) -> None:
         depth = relative.count("/")
-        html = self.env.get_template(template).render(root="../" * depth, page=relative, **context)
-        self.written[relative] = write_atomically(self.out / relative, html)
+        text = self.env.get_template(template).render(root="../" * depth, page=relative, **context)
+        self.written[relative] = html.write_page(self.out / relative, text)

@@ -13,12 +13,13 @@ from typing import Any
 
 from matrix.envs.lineup import Entry
 from matrix.results.read import Results
-from matrix.views.report import case_entry
+from matrix.views.cells import case_entry
+from matrix.views.html import write_page
+from matrix.views.labels import PASS, SKIP
 from matrix.views.repro import ReproError, build_script
 from matrix.views.site import paths
-from matrix.views.site.render import write_atomically
 
-FAILING_EXCLUDES = ("pass", "skip")
+FAILING_EXCLUDES = (PASS, SKIP)
 
 
 class Repros:
@@ -56,7 +57,7 @@ class Repros:
         if relative not in self.written:
             target = self.out / relative
             if not target.exists():  # named by its content: an existing file is this very script
-                write_atomically(target, script)
+                write_page(target, script)
             self.written.add(relative)
         # the install steps are the same for every cell of an environment (a page stores them once);
         # only the step that runs the script names it
