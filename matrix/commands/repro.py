@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from matrix.results.read import Results
+    from matrix.results.read import Results, case_in
     from matrix.views.repro import ReproError, build_script, row_from_file, write_folder
     entries = by_id(common.lineup_or_none(args.lineup))
     results = Results(args.out.resolve())
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             raise ReproError(f"cell {args.cell!r} has rows in {', '.join(envs)}: say which with --env")
         row = {k: (None if isinstance(v, float) and v != v else v) for k, v in view.iloc[-1].to_dict().items()}
         run = results.run(row["run_id"])
-    case = results.case_of(run, row["env_id"], row["case"])
+    case = case_in(run, row["env_id"], row["case"]) or results.catalogue().get(row["case"])
     script, commands = build_script(row, case, entries.get(row["env_id"]),
                                     entries.get(row.get("runtime_env") or row["env_id"]))
     folder = write_folder(args.to or Path(f"repro-{row['case']}"), script, commands)

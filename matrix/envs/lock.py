@@ -50,12 +50,8 @@ def resolve(entry: Entry) -> list[str]:
     return [re.sub(r"\+[A-Za-z0-9.]+$", "", pin) if entry.find_links else pin for pin in pins]
 
 
-def _toml_list(items: list[str], comments: dict[str, str] | None = None) -> str:
-    lines = []
-    for item in items:
-        note = (comments or {}).get(item.split("==")[0])
-        lines.append(f'    "{item}",' + (f"  # {note}" if note else ""))
-    return "[\n" + "\n".join(lines) + "\n]"
+def _toml_list(items: list[str]) -> str:
+    return "[\n" + "\n".join(f'    "{item}",' for item in items) + "\n]"
 
 
 def render_lineup(entries: list[Entry]) -> str:

@@ -60,17 +60,6 @@ class Results:
                 self.problems.extend(_collapse(issues))
         return pd.DataFrame.from_records(records, columns=list(ROW_FIELDS))
 
-    def case_of(self, run: RunDir, env_id: str, case_id: str) -> dict[str, Any] | None:
-        """The case as ``env_id``'s catalogue in ``run`` described it (the source its rows ran), else its newest
-        entry in any catalogue, else None."""
-        try:
-            catalogue = read_json(run.catalogue_file(env_id)) or {}
-        except ResultsError:
-            catalogue = {}
-        cases = catalogue.get("cases", []) if isinstance(catalogue, dict) else []
-        found = next((c for c in cases if isinstance(c, dict) and c.get("id") == case_id), None)
-        return found or self.catalogue().get(case_id)
-
     def catalogue(self) -> dict[str, dict[str, Any]]:
         """The newest catalogue entry of every case, whichever environment wrote it."""
         cases: dict[str, dict] = {}
@@ -95,13 +84,9 @@ class Results:
     def case_as_run(self, run_id: str, env_id: str, case_id: str) -> dict[str, Any] | None:
         """The catalogue entry of a case as the environment's worker described it in that run (its source then)."""
         try:
-            data = read_json(self.run(run_id).catalogue_file(env_id))
+            return case_in(self.run(run_id), env_id, case_id)
         except ResultsError:
             return None
-        for case in (data or {}).get("cases", []) if isinstance(data, dict) else []:
-            if isinstance(case, dict) and case.get("id") == case_id:
-                return case
-        return None
 
     def skips(self) -> pd.DataFrame:
         """The columns each environment could not have, with the reason and how many cells, newest run's word."""
@@ -149,6 +134,18 @@ class Results:
                 item = unpack_exports(item, EXPORTS_CACHE / run.run_id / env_id)
             result.append((env_id, run, item))
         return result
+
+
+def case_in(run: RunDir, env_id: str, case_id: str) -> dict[str, Any] | None:
+    """A case's entry in ``env_id``'s catalogue of ``run``; None where the catalogue or the case is missing."""
+    try:
+        data = read_json(run.catalogue_file(env_id))
+    except ResultsError:
+        return None
+    for case in (data or {}).get("cases", []) if isinstance(data, dict) else []:
+        if isinstance(case, dict) and case.get("id") == case_id:
+            return case
+    return None
 
 
 def _collapse(issues: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from matrix.paths import REPO_ROOT
 from matrix.results.store import StorageError
@@ -34,14 +34,12 @@ class WorkerDied(Exception):
         self.started = started  # False: it died before taking up the request (between cells)
         self.fatal = fatal  # the worker refused to start (it said why); restarting will not help
         self.stage = stage
-        self.returncode = returncode
         self.importing = importing
 
 
 class WorkerTimeout(Exception):
     def __init__(self, seconds: float, stage: str | None) -> None:
         super().__init__(f"no result within {seconds:g} s (stage {stage or '?'}); the worker was killed")
-        self.seconds = seconds
         self.stage = stage
 
 
@@ -78,7 +76,6 @@ class WorkerProcess:
         self.importing: str | None = None
         self._seq = 0
         self.started = False
-        self.rejected: list[dict[str, Any]] = []
 
     def start(self, timeout: float) -> dict[str, Any]:
         """Spawn the worker and wait for its hello frame (versions, capabilities, catalogue)."""
@@ -121,7 +118,7 @@ class WorkerProcess:
                 frame.setdefault("start_s", {})["spawn_to_hello"] = round(time.monotonic() - spawned, 3)
                 return frame
 
-    def run_cell(self, request: dict[str, Any], timeout: float, on_stage: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+    def run_cell(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one request (a cell, or a replay) and return its row; WorkerTimeout or WorkerDied when it does not come.
 
         Every request carries a sequence number and its cell's key; only a row frame that echoes
@@ -142,7 +139,6 @@ class WorkerProcess:
         while True:
             frame = self._next_frame(deadline, timeout)
             if frame.get("seq") != self._seq or frame.get("cell") != request["key"]:
-                self.rejected.append(frame)
                 self._note(f"rejected a frame that does not answer request {self._seq} ({request['key']}): "
                            f"{str(frame)[:300]}")
                 continue
@@ -150,7 +146,6 @@ class WorkerProcess:
                 self.started = True
             elif frame["type"] == "stage":
                 self.stage = frame.get("stage")
-                on_stage(self.stage or "")
             elif frame["type"] == "fault":
                 self.kill()
                 raise StorageError(f"the worker could not write: {frame.get('error')}")
@@ -158,7 +153,6 @@ class WorkerProcess:
                 row = frame.get("row")
                 if isinstance(row, dict) and row.get("cell") == request["key"]:
                     return row
-                self.rejected.append(frame)
                 self._note(f"rejected a row frame whose row is not cell {request['key']}")
 
     def _note(self, message: str) -> None:

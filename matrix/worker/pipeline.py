@@ -1,6 +1,7 @@
 """One cell through the stages: build -> export -> check -> load -> run -> compare -> batch -> time -> place.
 
-Each stage maps its exceptions to a status in ``stage()`` and nowhere else. Builds and
+Each stage maps its exceptions to a status in ``stage()``, the one place (``stages.run_exported`` is
+handed it; the host maps only a worker's death or hang). Builds and
 exports are cached, so one exported file serves every runtime of the environment. The
 exporter's and the runtime's code come from their adapters as source: it is compiled,
 called, and recorded in the row, so the reproduction runs the very same calls. What each
