@@ -103,7 +103,9 @@ def test_replay_reads_the_published_files(worker_python, tmp_path):
                   "--out", str(tmp_path / "again"), "--no-report")
     assert done.returncode == 0, done.stderr[-2000:]
     rows = Results(tmp_path / "again").rows()
-    assert len(rows) == 2 and set(rows["runtime_env"]) == {"today"} and set(rows["env_id"]) == {"old-era"}
+    # one exported file, run by replay's default runtimes (onnxruntime CPU, the reference evaluator, OpenVINO)
+    assert sorted(rows["runtime"]) == ["onnxruntime", "openvino", "reference"]
+    assert set(rows["runtime_env"]) == {"today"} and set(rows["env_id"]) == {"old-era"}
     assert not list(results.rglob("*.replay.jsonl")), "results/ is read, never written, by a replay"
 
 

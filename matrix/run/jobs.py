@@ -59,6 +59,8 @@ class EnvOutcome:
 
     def count_skips(self, cells: int) -> None:
         """Cells of columns not applicable here: skip, as expected, and no row."""
+        if not cells:
+            return
         self.skipped += cells
         self.statuses[Status.SKIP.value] += cells
         self.verdicts[Verdict.AS_EXPECTED.value] += cells
