@@ -5,7 +5,7 @@ from typing import List
 
 import torch
 
-from cases._expect import CAFFE2_CONSTANTS
+from cases._expect import CAFFE2_CONSTANTS, OPENVINO_STATIC_INPUT
 from cases._inputs import randn
 from matrix.wire import Case, Expect
 
@@ -44,6 +44,9 @@ CASE = Case(
         Expect("batch-fail", variant="traced", exporter="dynamo", runtime="onnxruntime", torch=">=2.6,<2.9",
                match="invalid dimensions",
                reason="torch 2.6's dynamo fixes the input at the example's 3 rows: onnxruntime refuses 4"),
+        Expect("batch-fail", variant="traced", exporter="dynamo", runtime="openvino", torch=">=2.6,<2.9",
+               match=OPENVINO_STATIC_INPUT,
+               reason="torch 2.6's dynamo fixes the input at the example's 3 rows: OpenVINO refuses 4"),
         Expect("diverge", variant="traced", exporter="dynamo", torch="<2.9", match="has shape (3, 4)",
                reason="dynamo specialises the loop to the example's 3 iterations: another batch gets 3 rows, silently"),
         Expect("export-fail", variant="traced", exporter="dynamo", torch=">=2.9",
