@@ -73,7 +73,43 @@ ATEN_INDEX_PUT_1_4 = [
     Expect("load-fail", variant="default", runtime=runtime, torch="<1.5", match="ATen",
            reason="torch 1.4 exports index_put as an ATen fallback op, which no ONNX runtime has (S8)")
     for runtime in ("onnxruntime", "reference")
+] + [
+    Expect("load-fail", variant="default", runtime="openvino", torch="<1.5",
+           match="Only `embedding_bag` is supported as ATen",
+           reason="torch 1.4 exports index_put as an ATen fallback op; OpenVINO's ONNX frontend converts an ATen "
+                  "node only for embedding_bag (S8; seen with openvino 2026.4.1)"),
 ]
+
+# OpenVINO's ONNX frontend converts no model-local function (a FunctionProto the model carries, which
+# onnxruntime inlines): a node calling one is an operation it has no rule for, even a function whose body is a
+# single Exp (openvino 2026.4.1 says "No conversion rule found for operations: <domain>.<name>"; 2023.1 says
+# "does not support the following ONNX operations"). Which dynamo files call one depends on the era: every
+# file of torch 2.1, some of 2.4 and 2.6 (the Expects below and in the cases say which), none from 2.9 on.
+OPENVINO_NO_LOCAL_FUNCTIONS = "OpenVINO's ONNX frontend converts no model-local function, so a node calling " \
+                              "one has no conversion rule (seen with openvino 2026.4.1)"
+
+
+def openvino_local_functions(torch, calls, variant=None):
+    """A dynamo file of the ``torch`` era that still calls model-local functions (``calls`` says which)."""
+    return Expect("load-fail", variant=variant, exporter="dynamo", runtime="openvino", torch=torch,
+                  match="No conversion rule found for operations: pkg.",
+                  reason="%s: %s" % (calls, OPENVINO_NO_LOCAL_FUNCTIONS))
+
+
+# torch 2.1's dynamo_export writes every op as a call to an onnxscript torch_lib function
+# (pkg.onnxscript.torch_lib) and every submodule as one (pkg.torch.2.1.2+...): no such file loads.
+OPENVINO_FUNCTIONS_2_1 = openvino_local_functions(
+    ">=2.1,<2.2", "torch 2.1's dynamo_export calls each op and submodule as a model-local function "
+                  "(pkg.onnxscript.torch_lib, pkg.torch)")
+# torch 2.4's export(dynamo=True) keeps each nn.Sequential as a function (pkg.torch.2.4.1+...)...
+OPENVINO_SEQUENTIAL_2_4 = openvino_local_functions(
+    ">=2.4,<2.5", "torch 2.4's export(dynamo=True) keeps each nn.Sequential as a model-local function (pkg.torch)")
+# ...and index_put (x[i] = v, index_put_, index_add_) as torch_lib's aten_index_put.
+OPENVINO_INDEX_PUT_2_4 = openvino_local_functions(
+    ">=2.4,<2.5", "torch 2.4's export(dynamo=True) leaves index_put as a call to torch_lib's aten_index_put")
+
+# OpenVINO's CPU plugin refuses an input whose shape differs from a static declared one (seen with 2026.4.1).
+OPENVINO_STATIC_INPUT = "The input tensor size is not equal to the model input type"
 
 # Caffe2 and the reference evaluator on graphs of the scatter family, in the order that matters
 # (first match wins: torch 1.10's Caffe2 fails on ScatterND before it reaches its initializers).

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import CAFFE2_WEIGHTS, REFERENCE_2_1
+from cases._expect import CAFFE2_WEIGHTS, OPENVINO_FUNCTIONS_2_1, OPENVINO_SEQUENTIAL_2_4, REFERENCE_2_1
 from cases._inputs import randn
 from matrix.wire import Case
 
@@ -18,6 +18,8 @@ CASE = Case(
     expect=[
         *CAFFE2_WEIGHTS,
         REFERENCE_2_1,
+        OPENVINO_FUNCTIONS_2_1,
+        OPENVINO_SEQUENTIAL_2_4,
     ],
 )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import CAFFE2_WEIGHTS, REFERENCE_2_1
+from cases._expect import CAFFE2_WEIGHTS, OPENVINO_FUNCTIONS_2_1, REFERENCE_2_1, openvino_local_functions
 from cases._inputs import randn
 from matrix.wire import Case
 
@@ -24,6 +24,9 @@ CASE = Case(
     expect=[
         *CAFFE2_WEIGHTS,
         REFERENCE_2_1,
+        OPENVINO_FUNCTIONS_2_1,
+        openvino_local_functions(">=2.6,<2.7", "torch 2.6's export(dynamo=True) leaves the exp of the weights as a "
+                                               "call to torch_lib's aten_exp"),
     ],
 )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import CAFFE2_CONSTANTS
+from cases._expect import CAFFE2_CONSTANTS, OPENVINO_FUNCTIONS_2_1, openvino_local_functions
 from cases._inputs import randn
 from matrix.wire import Case, Expect
 
@@ -19,6 +19,9 @@ CASE = Case(
         Expect("run-fail", variant="default", torch="<1.5", runtime="reference", match="negative dimensions",
                reason="the same torch 1.4 file, replayed: the reference evaluator cannot broadcast to -1 either (S12)"),
         *CAFFE2_CONSTANTS,
+        OPENVINO_FUNCTIONS_2_1,
+        openvino_local_functions(">=2.6,<2.7", "torch 2.6's export(dynamo=True) leaves expand as a call to "
+                                               "torch_lib's aten_expand"),
     ],
 )
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import ATEN_INDEX_PUT_1_4, SCATTER_RUNTIMES, index_put_opset_9
+from cases._expect import (ATEN_INDEX_PUT_1_4, OPENVINO_FUNCTIONS_2_1, OPENVINO_INDEX_PUT_2_4, SCATTER_RUNTIMES,
+                           index_put_opset_9)
 from cases._inputs import randn
 from matrix.wire import Case, Expect
 
@@ -21,6 +22,8 @@ CASE = Case(
         Expect("diverge", exporter="torchscript", torch=">=1.5", match="beyond atol",
                reason="the TorchScript exporter writes ScatterND/ScatterElements without reduction: duplicate "
                       "indices keep one value instead of their sum, silently. The dynamo exporter gets it right"),
+        OPENVINO_FUNCTIONS_2_1,
+        OPENVINO_INDEX_PUT_2_4,
     ],
 )
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import CAFFE2_NO_SCATTER_ND, caffe2_initializers, index_put_opset_9
+from cases._expect import (CAFFE2_NO_SCATTER_ND, OPENVINO_FUNCTIONS_2_1, caffe2_initializers, index_put_opset_9,
+                           openvino_local_functions)
 from cases._inputs import randn
 from matrix.wire import Case, Expect
 
@@ -29,6 +30,11 @@ CASE = Case(
                       "is wrong on every runtime"),
         Expect("run-fail", variant="default", runtime="reference", onnx=">=1.13,<1.15", match="is out of bounds",
                reason="the reference ScatterND of onnx 1.13/1.14 indexes out of bounds on this graph"),
+        OPENVINO_FUNCTIONS_2_1,
+        openvino_local_functions(">=2.4,<2.5", "torch 2.4's export(dynamo=True) leaves the write through "
+                                 "y[:, 3] as a call to torch_lib's aten_select_scatter", variant="default"),
+        openvino_local_functions(">=2.6,<2.7", "torch 2.6's export(dynamo=True) leaves the writes through the "
+                                 "slices as calls to torch_lib's aten_copy and aten_select_scatter", variant="default"),
     ],
 )
 

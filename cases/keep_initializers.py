@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import DYNAMO_2_4_SEQUENTIAL, REFERENCE_2_1, caffe2_initializers
+from cases._expect import DYNAMO_2_4_SEQUENTIAL, OPENVINO_FUNCTIONS_2_1, REFERENCE_2_1, caffe2_initializers
 from cases._inputs import randn
 from matrix.wire import Case
 
@@ -22,6 +22,7 @@ CASE = Case(
         *caffe2_initializers(keep=False),
         DYNAMO_2_4_SEQUENTIAL,
         REFERENCE_2_1,
+        OPENVINO_FUNCTIONS_2_1,
     ],
 )
 

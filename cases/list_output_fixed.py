@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from cases._expect import OPENVINO_FUNCTIONS_2_1
 from cases._inputs import randn
 from matrix.wire import Case
 
@@ -13,6 +14,7 @@ CASE = Case(
     seed=["S6"],
     batchable=True,
     holds_when="naive-passes",
+    expect=[OPENVINO_FUNCTIONS_2_1],
 )
 
 

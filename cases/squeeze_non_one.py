@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import reference_2_1
+from cases._expect import OPENVINO_FUNCTIONS_2_1, reference_2_1
 from cases._inputs import randn
 from matrix.wire import Case, Expect
 
@@ -31,6 +31,7 @@ CASE = Case(
                reason="torch 2.1's dynamo file already has the bad Squeeze: onnxruntime 1.16 loads it, later "
                       "releases check the shape and refuse it"),
         reference_2_1(variant="default"),
+        OPENVINO_FUNCTIONS_2_1,
     ],
 )
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from cases._expect import OPENVINO_FUNCTIONS_2_1
 from cases._inputs import randn
 from matrix.wire import Case, Expect
 
@@ -17,6 +18,7 @@ CASE = Case(
         Expect("export-fail", variant="default", exporter="dynamo", torch=">=2.6", match="dynamic_shapes",
                reason="dynamic_axes names the tensor inputs only; dynamo counts the string argument too and "
                       "cannot convert them to dynamic_shapes"),
+        OPENVINO_FUNCTIONS_2_1,
     ],
 )
 
