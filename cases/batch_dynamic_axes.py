@@ -24,6 +24,9 @@ CASE = Case(
         # before OpenVINO's batch Expect: torch 2.1 and 2.4's dynamo files of this MLP do not load there
         OPENVINO_FUNCTIONS_2_1,
         OPENVINO_SEQUENTIAL_2_4,
+        Expect("batch-fail", runtime="openvino", openvino="<2024", options={"dynamic_axes": False},
+               match="The input blob size is not equal to the network input size",
+               reason="S3 on openvino 2023.1, in its words"),
         Expect("batch-fail", runtime="openvino", options={"dynamic_axes": False}, match=OPENVINO_STATIC_INPUT,
                reason="OpenVINO compiles the declared input shape as static and refuses another batch size "
                       "(seen with openvino 2026.4.1): S3 holds on OpenVINO too"),

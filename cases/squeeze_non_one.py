@@ -19,6 +19,10 @@ CASE = Case(
         Expect("run-fail", variant="default", torch="<1.5", runtime="reference",
                match="cannot select an axis to squeeze out",
                reason="the same torch 1.4 file, replayed: the reference evaluator refuses the Squeeze too (S13)"),
+        Expect("load-fail", variant="default", torch="<1.5", runtime="openvino", openvino="<2024",
+               match="Only axes of size 1 may be removed",
+               reason="torch 1.4's Squeeze(axes=[1]) on a size-3 dim: openvino 2023.1 refuses it (S13); 2026.4.1 "
+                      "loads it and keeps the dim, as PyTorch does"),
         Expect("run-fail", variant="default", torch="<1.5", runtime="caffe2", match="must be 1 instead of 3",
                reason="Caffe2's Squeeze refuses a dim that is not 1 (S13)"),
         Expect("load-fail", variant="default", exporter="dynamo", torch=">=2.6", runtime="onnxruntime", match="must be 1",
