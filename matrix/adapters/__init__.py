@@ -8,7 +8,7 @@ the host can list the adapters and decide skips without importing torch. Python 
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple, TypeVar
+from typing import Any, Dict, List, Tuple, TypeVar
 
 EXPORTERS: Dict[str, object] = {}
 RUNTIMES: Dict[str, object] = {}
@@ -62,6 +62,11 @@ def is_device(runtime_name: Any, provider: Any) -> bool:
     """Whether a row's runtime ran on an accelerator (its rows carry node placement: gpu_node_share)."""
     adapter = _known(runtime_name, provider)
     return bool(adapter is not None and adapter.device)
+
+
+def device_pairs() -> List[Tuple[Any, Any]]:
+    """Each device runtime with its host twin, (device adapter, host adapter): the GPU beside the CPU."""
+    return [(a, RUNTIMES[a.host_twin]) for a in RUNTIMES.values() if a.device and a.host_twin in RUNTIMES]
 
 
 def version_keys() -> Tuple[str, ...]:

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import tomllib
 
+from matrix.adapters import is_device
 from matrix.paths import SEED_CLAIMS_FILE
 from matrix.views.labels import PASS, SKIP
 
@@ -63,7 +64,8 @@ def judge_case(rows: pd.DataFrame, case: dict[str, Any]) -> dict[str, Any]:
     if "node_count" in rows and len(naive) and len(fixed):
         result["nodes"] = f"{naive['node_count'].median():g} → {fixed['node_count'].median():g} nodes"
     if mode == "lower-gpu-share":
-        on_gpu = lambda frame: frame[(frame["provider"] == "CUDAExecutionProvider")
+        on_gpu = lambda frame: frame[pd.Series([is_device(r, p) for r, p in zip(frame["runtime"], frame["provider"])],
+                                               index=frame.index, dtype=bool)
                                      & pd.to_numeric(frame["gpu_node_share"], errors="coerce").notna()]
         naive_gpu, fixed_gpu = on_gpu(naive), on_gpu(fixed)
         if naive_gpu.empty or fixed_gpu.empty:

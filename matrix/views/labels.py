@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 
-from matrix.adapters import runtime_label, runtime_short
+from matrix.adapters import RUNTIMES, runtime_label, runtime_short
 from matrix.wire import NOT_AS_EXPECTED, RANK, UNKNOWN_RANK, Status, Verdict
 
 __all__ = ["FAILING", "NOT_AS_EXPECTED", "PASS", "RANK", "SKIP", "STATUS_ORDER", "STATUS_STYLE", "UNKNOWN_RANK",
-           "error_signature", "rank", "runtime_label", "runtime_short", "Status", "Verdict"]
+           "error_signature", "has_providers", "rank", "runtime_label", "runtime_short", "Status", "Verdict"]
 
 PASS, SKIP = Status.PASS.value, Status.SKIP.value
 # Each status's cell colour, in the legend's order (best first, then the harness's own: flaky, skip)
@@ -38,6 +38,11 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 def rank(status: object) -> int:
     """How bad a status is (SEVERITY); one this harness does not know is worse than any it does."""
     return RANK.get(status, UNKNOWN_RANK) if isinstance(status, str) else UNKNOWN_RANK
+
+
+def has_providers(runtime: object) -> bool:
+    """Whether a runtime comes with several providers (onnxruntime's CPU and CUDA): then a filter names one."""
+    return sum(1 for adapter in RUNTIMES.values() if adapter.runtime == runtime) > 1
 
 
 def error_signature(error: object) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 from matrix.envs.lineup import Entry
 from matrix.results.read import Results
 from matrix.views.frames import current_view
-from matrix.views.labels import NOT_AS_EXPECTED, Verdict, error_signature
+from matrix.views.labels import NOT_AS_EXPECTED, Verdict, error_signature, has_providers
 from matrix.wire import EXPORT_OPTIONS
 
 NUMBER = re.compile(r"\d[\d.]*(e[+-]?\d+)?")
@@ -75,7 +75,7 @@ def _draft(rows: pd.DataFrame, scope: pd.DataFrame, fields: dict, order: list[tu
         statuses = sorted({s for s in rows["retry_status"].dropna()} | {s for s in rows["error"].map(_first_status)
                                                                          if s}) or statuses
     filters = [f'variant="{fields["variant"]}"', f'exporter="{fields["exporter"]}"', f'runtime="{fields["runtime"]}"']
-    if fields["runtime"] == "onnxruntime":
+    if has_providers(fields["runtime"]):
         filters.append(f'provider="{fields["provider"]}"')
     options = {k: bool(rows[k].iloc[0]) for k in EXPORT_OPTIONS
                if rows[k].notna().all() and rows[k].nunique() == 1 and scope[k].nunique(dropna=False) > 1}

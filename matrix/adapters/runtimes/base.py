@@ -26,6 +26,8 @@ class Runtime(object):
     version_keys: Dict[str, Tuple[str, ...]] = {}
     # runs on an accelerator: the pipeline reads where it put the nodes (``placement``) after timing
     device = False
+    # a device runtime's counterpart on the host CPU (its --runtimes name): views put the two side by side
+    host_twin = ""
     # names of exceptions its recorded code raises when the cell cannot run here (onnxruntime put a CUDA
     # session on the CPU): the cell is skip, not a failure. Names, since the classes live in that code.
     skip_exceptions: Tuple[str, ...] = ()

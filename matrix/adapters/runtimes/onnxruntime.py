@@ -247,6 +247,7 @@ class OrtCuda(OnnxRuntime):
     label = "onnxruntime CUDA"
     short = "ORT CUDA"
     device = True
+    host_twin = "ort-cpu"
     skip_exceptions = ("ProviderFallback",)  # raised by session_code below
 
     def probe(self):
