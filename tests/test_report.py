@@ -104,6 +104,7 @@ def test_a_row_of_an_older_case_source_is_marked_stale(tmp_path):
     (cases / "expand_minus_one.py").write_text("# edited since the run\n")
     index, _ = render_report(tmp_path, case_dirs=[cases])
     html = index.read_text()
-    assert "cell(s) are stale" in html and "stale" in html
+    assert "cell(s) are stale" in html and re.search(r'<td class="cell [^"]* stale"', html), "the cell is faded"
     index, _ = render_report(tmp_path, case_dirs=[])
-    assert "cell(s) are stale" not in index.read_text()
+    html = index.read_text()
+    assert "cell(s) are stale" not in html and not re.search(r'<td class="cell [^"]* stale"', html)
