@@ -83,7 +83,7 @@ def report(session: nox.Session) -> None:
 def site(session: nox.Session) -> None:
     """Build the static compatibility site (site/) from results/: pandas, jinja2 and matplotlib, never torch."""
     session.install("-r", HOST_REQUIREMENTS)
-    session.run("python", "-m", "matrix.views.site", *session.posargs)
+    session.run("python", "-m", "matrix.site", *session.posargs)
 
 
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)

@@ -11,6 +11,7 @@ REPO_ROOT = PACKAGE.parent
 CASES_DIR = REPO_ROOT / "cases"
 DEFAULT_OUT = REPO_ROOT / "reports"  # what a run writes
 RESULTS_DIR = REPO_ROOT / "results"  # the published reference (tracked)
+SITE_DIR = REPO_ROOT / "site"  # the static site built from it
 CACHE_DIR = REPO_ROOT / ".cache"
 ENVS_DIR = Path(os.environ.get("MATRIX_ENVS_DIR", REPO_ROOT / ".envs"))
 LINEUP_FILE = PACKAGE / "envs" / "lineup.toml"

@@ -2,7 +2,7 @@
 
     python -m matrix.run.bench [--python PATH] [--skip-lineup]
 
-1. The harness against the project's one-process loop (matrix/bench_loop.py) on the corpus's
+1. The harness against the project's one-process loop (matrix/worker/bench_loop.py) on the corpus's
    TorchScript cells on onnxruntime's CPU provider, worker start included (goal: <= 1.25x).
 2. The same command again with nothing changed (goal: <= 2 s), and after one case is edited
    (only its cells run).
@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from matrix.paths import REPO_ROOT
+from matrix.paths import CASES_DIR, REPO_ROOT
 from matrix.results.read import Results
 
 REPO = REPO_ROOT
-CASES = REPO / "cases"
+CASES = CASES_DIR
 TORCHSCRIPT = ["--exporters", "torchscript", "--runtimes", "ort-cpu", "--opsets", "9,11,13,17", "--time-budget", "0.01"]
 QUICK = ["torch-1.4.0", "torch-2.13.0"]
 

@@ -11,18 +11,18 @@ import os
 import sys
 from pathlib import Path
 
-from matrix.paths import REPO_ROOT
+from matrix.paths import RESULTS_DIR, SITE_DIR
 
 MiB = 1024 * 1024
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--from", dest="source", type=Path, default=REPO_ROOT / "results",
+    parser.add_argument("--from", dest="source", type=Path, default=RESULTS_DIR,
                         help="the results folder to read (default results/)")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "site", help="where to write the site (default site/)")
+    parser.add_argument("--out", type=Path, default=SITE_DIR, help="where to write the site (default site/)")
     lineup = os.environ.get("MATRIX_LINEUP")
     parser.add_argument("--lineup", type=Path, default=Path(lineup) if lineup else None,
-                        help="the lineup file that orders the environments (default matrix/lineup.toml, or $MATRIX_LINEUP)")
+                        help="the lineup file that orders the environments (default matrix/envs/lineup.toml, or $MATRIX_LINEUP)")
     return parser
 
 
