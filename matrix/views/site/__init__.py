@@ -1,10 +1,10 @@
 """The published compatibility report: a static site built from a results folder.
 
-    python3 -m matrix.views.site [--from results] [--out site]
+    python3 -m matrix.site [--from results] [--out site]
 
 Reads with ``matrix.results.read`` (pandas, never torch), renders with jinja2 (autoescape), draws
 plots with matplotlib into inline SVG. The site opens offline from file:// and fetches
-nothing; see ``matrix/site/build.py`` for its pages.
+nothing; see ``build.py`` here for its pages.
 
 Importing the package is cheap (``matrix.views.site.cli.add_arguments`` can join any parser): the
 builder, pandas and matplotlib load on first use of ``build_site``.

@@ -1,4 +1,4 @@
-"""``python3 -m matrix.views.site --from results --out site``: build the site and say what was written.
+"""``python3 -m matrix.site --from results --out site``: build the site and say what was written.
 
 ``add_arguments`` and ``run`` are what ``python3 -m matrix site`` needs to offer the same
 command. Exit codes: 0 built; 2 a --from that is not a folder, or a site that cannot be
@@ -57,6 +57,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = add_arguments(argparse.ArgumentParser(prog="python3 -m matrix.views.site",
+    parser = add_arguments(argparse.ArgumentParser(prog="python3 -m matrix.site",
                                                    description="build the static compatibility site"))
     return run(parser.parse_args(argv))
