@@ -96,7 +96,7 @@ def test_a_divergence_at_the_second_batch_size_is_a_divergence(worker_python, tm
     assert refused["status"] == "batch-fail" and "invalid dimensions" in refused["error"]
 
 
-def test_an_unexpected_cell_is_run_again_in_a_fresh_worker(worker_python, tmp_path):
+def test_an_unexpected_cell_is_run_again_before_it_counts(worker_python, tmp_path):
     marker = tmp_path / "flips.marker"
     os.environ["MATRIX_TEST_FLAKY_MARKER"] = str(marker)
     try:
@@ -108,13 +108,18 @@ def test_an_unexpected_cell_is_run_again_in_a_fresh_worker(worker_python, tmp_pa
     by = {(r["case"], r["runtime"]): r for r in rows}
     assert problems == [] and len(rows) == 4 == outcome.planned
     flips = by[("flips", "onnxruntime")]
-    # first run: build-fail; second, in a fresh worker: pass. Neither a regression nor a pass
+    # first run: build-fail; second, from a clean slate with a fresh build: pass. Neither a regression nor a pass
     assert flips["status"] == "flaky" and flips["verdict"] == "flaky" and flips["attempts"] == 2
+    # a build that raised is no death and no state change: the same worker confirms it, no new process
+    assert flips["retry_where"] == "same worker" and "second run (same worker): pass" in flips["error"]
     assert flips["retry_status"] == "pass" and "first run: build-fail: first run fails" in flips["error"]
     broken = by[("always_fails", "onnxruntime")]
     assert broken["status"] == "build-fail" and broken["verdict"] == "regression"
-    assert broken["attempts"] == 2 and broken["retry_status"] == "build-fail"
-    assert outcome.verdicts == {"flaky": 2, "regression": 2} and outcome.confirmed == 4
+    assert broken["attempts"] == 2 and broken["retry_status"] == "build-fail" and broken["retry_where"] == "same worker"
+    # the retry built flips again, and passed: its other runtime's cell then ran on that build, and passed
+    other = by[("flips", "reference")]
+    assert other["status"] == "pass" and other["verdict"] == "as-expected" and other.get("attempts") is None
+    assert outcome.verdicts == {"flaky": 1, "as-expected": 1, "regression": 2} and outcome.confirmed == 3
     assert not list(outcome.rows_file.parent.glob("*.unconfirmed.jsonl")), "nothing is left pending"
 
 

@@ -101,13 +101,15 @@ class Pass:
     synced: float = dataclasses.field(default_factory=time.monotonic)  # when the rows last reached the disk
 
 
-def settle(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
-    """One row from a cell's two runs: confirmed when they agree, ``flaky`` (both kept) when not."""
-    row = dict(first, attempts=2, retry_status=second.get("status"), retry_error=second.get("error"))
+def settle(first: dict[str, Any], second: dict[str, Any], where: str) -> dict[str, Any]:
+    """One row from a cell's two runs (the second in ``where``): confirmed when they agree, ``flaky`` (both
+    kept) when not."""
+    row = dict(first, attempts=2, retry_status=second.get("status"), retry_error=second.get("error"),
+               retry_where=where)
     if second.get("status") != first.get("status"):
         row.update(status=Status.FLAKY.value,
                    error=f"first run: {first.get('status')}: {first.get('error') or '-'}\n"
-                         f"second run, in a fresh worker: {second.get('status')}: {second.get('error') or '-'}")
+                         f"second run ({where}): {second.get('status')}: {second.get('error') or '-'}")
     return row
 
 

@@ -23,6 +23,7 @@ from typing import Any, Callable
 from matrix.results.provenance import identity
 from matrix.results.rows import append_row, append_rows, read_rows, sync_file
 from matrix.results.store import RunDir, StorageError, claim_run, write_json
+from matrix.run.confirm import FRESH_WORKER, SAME_WORKER, fresh_worker_reason
 from matrix.run.jobs import EnvOutcome, Job, Pass, Target, outcome_of, settle
 from matrix.run.lanes import Lane, Slots
 from matrix.run.plan import Selection, SelectionError, plan_cells
@@ -274,8 +275,14 @@ class EnvRunner:
                 versions = lane.hello.get("versions") or {}
                 row = self._finalise(run, lane.attempt(run, job, case, versions, poisoned), job, case)
                 changed = changed or bool(row.get("state_changed"))
+                pending = Verdict(row["verdict"]).needs_confirmation
+                if pending and fresh_worker_reason(row) is None:  # deterministic: this worker confirms it now
+                    second = self._finalise(run, lane.attempt(run, job, case, versions, poisoned, fresh=True), job, case)
+                    changed = changed or bool(second.get("state_changed"))
+                    row = self._settled(row, second, SAME_WORKER, case)
+                    pending = False
                 with self.lock:
-                    if Verdict(row["verdict"]).needs_confirmation:
+                    if pending:
                         append_row(target.unconfirmed, row)  # not a regression until a fresh worker agrees
                         shared.unconfirmed[job.cell.key] = row
                     else:
@@ -284,6 +291,7 @@ class EnvRunner:
                         append_row(target.rows, row, sync=sync)
                         shared.synced = now if sync else shared.synced
                         shared.outcome.count(row)
+                        shared.outcome.confirmed += int(row.get("attempts") == 2)
                     shared.outcome.ran += 1
                     shared.index += 1
                     index = shared.index
@@ -291,6 +299,12 @@ class EnvRunner:
             if changed:
                 self.note(f"case {group[0].cell.case!r} changed the worker's global state: restarting the worker")
                 lane.start(run)
+
+    @staticmethod
+    def _settled(first: dict[str, Any], second: dict[str, Any], where: str, case: dict[str, Any]) -> dict[str, Any]:
+        row = settle(first, second, where)
+        row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
+        return row
 
     def _finalise(self, run: RunDir, row: dict[str, Any], job: Job, case: dict[str, Any]) -> dict[str, Any]:
         row.update(run_id=run.run_id, env_id=job.env_id or self.env_id, finished_at=_utc_now(),
@@ -302,7 +316,8 @@ class EnvRunner:
     def _confirm(self, target: Target, jobs: list[Job], first_rows: dict[str, dict[str, Any]],
                  cases: dict[str, dict[str, Any]], versions: dict[str, Any], outcome: EnvOutcome) -> None:
         """Run each unexpected cell once more in a fresh worker, then write the settled row."""
-        self.note(f"{len(jobs)} cell(s) not as expected: running each again in a fresh worker")
+        self.note(f"{len(jobs)} cell(s) not as expected that a process could change: running each again in a "
+                  f"fresh worker")
         run = target.run
         self._start(run)
         poisoned: dict[str, dict[str, Any]] = {}
@@ -310,8 +325,7 @@ class EnvRunner:
             case = cases.get(job.cell.case) or {}
             second = self._finalise(run, self.lanes[0].attempt(run, job, case, versions, poisoned, fresh=True),
                                     job, case)
-            row = settle(first_rows[job.cell.key], second)
-            row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
+            row = self._settled(first_rows[job.cell.key], second, FRESH_WORKER, case)
             append_row(target.rows, row)
             outcome.count(row)
             outcome.confirmed += 1

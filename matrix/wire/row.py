@@ -45,10 +45,12 @@ class Row:
     verdict: Optional[str] = None
     expected_status: Optional[str] = None  # "pass", or "pass|diverge" where an Expect allows several
     expectation_reason: Optional[str] = None
-    # a cell not as expected is run again in a fresh worker: what that second run gave
+    # a cell not as expected is run again before it counts: what that second run gave, and where it ran
+    # ("same worker": a clean slate, a fresh build and export; "fresh worker": a new process)
     attempts: Optional[int] = None
     retry_status: Optional[str] = None
     retry_error: Optional[str] = None
+    retry_where: Optional[str] = None
     # what the case changed in the worker's process (default dtype, a custom symbolic, a thread, ...):
     # restored before the next case, and the worker restarted
     state_changed: Optional[str] = None

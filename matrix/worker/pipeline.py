@@ -158,8 +158,13 @@ class Pipeline(object):
         row.runtime_versions = self.caps.get("version_keys")
         return adapter, caps
 
-    def _enter_case(self, case: str) -> None:
-        """A new case starts from the state the worker started with; changes are counted per case."""
+    def _enter_case(self, case: str, fresh: bool = False) -> None:
+        """A new case starts from the state the worker started with; changes are counted per case. A
+        confirmation run (``fresh``) starts from it too, and builds the case again."""
+        if fresh:
+            self.case = None
+            for key in [k for k in self.built if k.split("/", 1)[0] == case]:
+                del self.built[key]
         if case != self.case:
             if self.slate is not None:
                 self.slate.restore()
@@ -192,7 +197,7 @@ class Pipeline(object):
         started = time.perf_counter()
         cell = Cell.from_dict(request["cell"])
         loaded = self.cases[cell.case]
-        self._enter_case(cell.case)
+        self._enter_case(cell.case, fresh=bool(request.get("fresh")))
         row = Row.for_cell(cell, self.versions, case_hash=loaded.case_hash, seed_claims=list(loaded.case.seed),
                            atol=loaded.case.atol, rtol=loaded.case.rtol, stage="plan")
         adapter, caps = self._runtime_fields(row, cell)
