@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 # Code that runs inside the pinned environments (Python 3.7 up): the worker, the wire, the adapters, the cases

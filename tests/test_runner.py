@@ -137,3 +137,28 @@ def test_a_row_of_an_edited_case_is_stale_and_not_resumed(worker_python, tmp_pat
     assert any("older version of their case" in line for line in logged)
     rows, _ = read_rows(second.rows_file)
     assert len({r["case_hash"] for r in rows}) == 2  # the old rows stay; the newest answer the edited case
+
+
+def test_an_extra_worker_starts_only_when_the_cells_left_pay_for_its_start(tmp_path):
+    import collections
+
+    from matrix.results.store import RunDir
+    from matrix.run.jobs import EnvOutcome, Job, Pass, Target
+    from matrix.run.lanes import Slots
+    from matrix.wire import Cell
+    runner = EnvRunner("e", "python", tmp_path, SELECTION, [FAKE_CASES], slots=Slots(2))
+    runner.lanes[0].hello = {"start_s": {"imports": 2.0, "warm_up": 4.0, "spawn_to_hello": 6.5}}
+    shared = Pass(Target(RunDir(tmp_path, "r"), "e"), {}, EnvOutcome("e", "r", tmp_path / "e.jsonl"), {}, 0, 100)
+    job = Job(Cell("c", "default", "torchscript", 11, "onnxruntime", "CPUExecutionProvider", {}))
+    groups = collections.deque([[job] * 10 for _ in range(3)])  # 30 cells in 3 cases
+    assert not runner._worth_a_lane(groups, shared), "nothing measured yet"
+    for _ in range(3):
+        shared.took({"duration_s": 0.1})
+    assert not runner._worth_a_lane(groups, shared), "30 cells of 0.1 s: 1.5 s saved against a 6.5 s start"
+    for _ in range(3):
+        shared.took({"duration_s": 0.7})  # 0.4 s a cell on average: half of 30 cells is 6 s, under the start
+    assert not runner._worth_a_lane(groups, shared)
+    shared.took({"duration_s": 3.3})  # now 0.8 s a cell: half of 30 cells is 12 s, over a 6.5 s start
+    assert runner._worth_a_lane(groups, shared)
+    runner.slots = None  # one worker asked for: never
+    assert not runner._worth_a_lane(groups, shared)

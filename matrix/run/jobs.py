@@ -88,6 +88,9 @@ class Target:
         return self.run.unconfirmed_file(self.env_id, self.replay)
 
 
+MEASURED_CELLS = 3  # cells timed before a pass estimates what the rest will cost
+
+
 @dataclasses.dataclass
 class Pass:
     """What the lanes of one pass over a target's jobs share (under the runner's lock)."""
@@ -99,6 +102,18 @@ class Pass:
     index: int  # cells answered so far (the progress count)
     total: int
     synced: float = dataclasses.field(default_factory=time.monotonic)  # when the rows last reached the disk
+    cells_s: float = 0.0  # seconds the cells answered in this pass took (their rows' duration_s)
+    timed: int = 0  # how many of them said
+
+    def took(self, row: dict[str, Any]) -> None:
+        seconds = row.get("duration_s")
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0:
+            self.cells_s += float(seconds)
+            self.timed += 1
+
+    def seconds_per_cell(self) -> float | None:
+        """What a cell of this pass costs so far (None until a few have said)."""
+        return self.cells_s / self.timed if self.timed >= MEASURED_CELLS else None
 
 
 def settle(first: dict[str, Any], second: dict[str, Any], where: str) -> dict[str, Any]:

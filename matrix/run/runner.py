@@ -232,7 +232,7 @@ class EnvRunner:
                 group = groups.popleft() if groups else None
             if group is None:
                 break
-            if groups and self.slots is not None and len(self.lanes) < len(groups) + 1 and self.slots.take(extra=True):
+            if groups and self._worth_a_lane(groups, shared) and self.slots.take(extra=True):
                 lane = Lane(self, len(self.lanes))
                 self.lanes.append(lane)
                 failures: list = []
@@ -245,6 +245,21 @@ class EnvRunner:
             thread.join()
             if failures:
                 raise failures[0]
+
+    def _worth_a_lane(self, groups: collections.deque, shared: Pass) -> bool:
+        """Whether another worker pays for its start: half the cells left (it would take about half) must
+        cost more than a worker's start here, as this environment's primary worker measured both."""
+        if self.slots is None or len(self.lanes) >= len(groups) + 1:
+            return False
+        per_cell = shared.seconds_per_cell()
+        timings = self.hello.get("start_s") or {}
+        # spawn_to_hello is the whole start as the host saw it; the rest are its parts, as the worker saw them
+        start_s = timings.get("spawn_to_hello") or sum(v for v in timings.values() if isinstance(v, (int, float)))
+        if per_cell is None or not start_s:
+            return False  # not measured yet: the next case decides
+        with self.lock:
+            left = sum(len(group) for group in groups)
+        return left * per_cell / 2 > start_s
 
     def _lane(self, lane: Lane, groups: collections.deque, shared: Pass, failures: list) -> None:
         """An extra worker of this environment: takes whole cases until none is left, then gives its slot back."""
@@ -292,6 +307,7 @@ class EnvRunner:
                         shared.synced = now if sync else shared.synced
                         shared.outcome.count(row)
                         shared.outcome.confirmed += int(row.get("attempts") == 2)
+                    shared.took(row)
                     shared.outcome.ran += 1
                     shared.index += 1
                     index = shared.index
