@@ -1,4 +1,4 @@
-"""The lineup (``matrix/lineup.toml``): which environments the matrix runs in, validated as data."""
+"""The lineup (``matrix/envs/lineup.toml``): which environments the matrix runs in, validated as data."""
 from __future__ import annotations
 
 import dataclasses

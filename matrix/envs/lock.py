@@ -1,6 +1,6 @@
 """Lock a lineup entry: resolve its top-level ``requires`` to every transitive ``name==version``.
 
-    python -m matrix lock            # re-resolve every entry, rewrite matrix/lineup.toml
+    python -m matrix lock            # re-resolve every entry, rewrite matrix/envs/lineup.toml
     python -m matrix lock --env ID   # one entry
 
 Floating transitive packages (onnxscript, onnx-ir) have broken rows before, so the

@@ -7,6 +7,7 @@ in ``problems`` and skipped, never fatal.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,13 @@ from matrix.wire import ROW_FIELDS
 EXPORTS_CACHE = CACHE_DIR / "exports"
 SKIP_KEYS = ("exporter", "opset_requested", "runtime", "provider", "runtime_env", "reason", "cells")
 NOT_ROWS = (".unconfirmed.jsonl",)
+TEXT_FIELDS = ("error", "retry_error", "checker_error")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def without_colours(text: Any) -> Any:
+    """Text without a terminal's colour codes (torch's dynamo errors carry them); anything else as it is."""
+    return ANSI.sub("", text) if isinstance(text, str) else text
 
 
 class Results:
@@ -58,7 +66,10 @@ class Results:
                 rows, issues = read_rows(path)
                 records.extend(rows)
                 self.problems.extend(_collapse(issues))
-        return pd.DataFrame.from_records(records, columns=list(ROW_FIELDS))
+        frame = pd.DataFrame.from_records(records, columns=list(ROW_FIELDS))
+        for column in TEXT_FIELDS:  # exporters colour their messages for a terminal; a page shows them plain
+            frame[column] = frame[column].map(without_colours)
+        return frame
 
     def catalogue(self) -> dict[str, dict[str, Any]]:
         """The newest catalogue entry of every case, whichever environment wrote it."""

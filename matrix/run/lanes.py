@@ -3,8 +3,10 @@ it, restarts it after a death or a case that changed it, and turns a death or a 
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from matrix.results.store import RunDir
@@ -44,6 +46,19 @@ def signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def last_error(log: Path) -> str | None:
+    """The last exception line a worker's log holds ("ModuleNotFoundError: No module named 'onnx'"): what a
+    user needs to read first when the worker could not start."""
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(max(0, log.stat().st_size - 8192))
+            tail = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    found = [line.strip() for line in tail if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit)\b.*:", line.strip())]
+    return found[-1][:300] if found else None
 
 
 class Slots:
@@ -111,8 +126,9 @@ class Lane:
                                f"({died}); running the others without it")
                     runner.exclude.append(died.importing)
                     continue
-                raise EnvironmentBroken(f"[{runner.env_id}] the worker did not start: {died}; "
-                                        f"see {self.log_file(run)}") from None
+                said = last_error(self.log_file(run))
+                raise EnvironmentBroken(f"[{runner.env_id}] the worker did not start: {died}"
+                                        f"{': ' + said if said else ''}; see {self.log_file(run)}") from None
             except WorkerTimeout as hung:
                 raise EnvironmentBroken(f"[{runner.env_id}] the worker did not start: {hung}") from None
         raise EnvironmentBroken(f"[{runner.env_id}] too many cases kill the worker on import: "

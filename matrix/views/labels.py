@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from matrix.adapters import RUNTIMES, runtime_label, runtime_short
+from matrix.results.read import without_colours
 from matrix.wire import NOT_AS_EXPECTED, RANK, UNKNOWN_RANK, Status, Verdict
 
 __all__ = ["FAILING", "NOT_AS_EXPECTED", "PASS", "RANK", "SKIP", "STATUS_ORDER", "STATUS_STYLE", "UNKNOWN_RANK",
@@ -32,9 +33,6 @@ STATUS_ORDER = [status.value for status in STATUS_STYLE]
 # Statuses of cells that ran and did not pass (what gets a reproduction)
 FAILING = tuple(s for s in STATUS_ORDER if s not in (PASS, SKIP))
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
 def rank(status: object) -> int:
     """How bad a status is (SEVERITY); one this harness does not know is worse than any it does."""
     return RANK.get(status, UNKNOWN_RANK) if isinstance(status, str) else UNKNOWN_RANK
@@ -48,7 +46,7 @@ def has_providers(runtime: object) -> bool:
 def error_signature(error: object) -> str:
     """What kind of failure an error is, for grouping (triage) and for "fails differently" (diff): its first
     line without colours, paths, names in parentheses and numbers."""
-    text = _ANSI.sub("", str(error or "")).strip().split("\n")[0]
+    text = without_colours(str(error or "")).strip().split("\n")[0]
     text = re.sub(r"/\S+", "PATH", text)
     text = re.sub(r"\(\S*\)", "()", text)
     return re.sub(r"\d+(\.\d+)?(e[+-]?\d+)?", "N", text)[:200]

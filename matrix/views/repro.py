@@ -188,8 +188,10 @@ def build_script(row: dict[str, Any], case: dict[str, Any], exporting: Entry | N
     else:
         usage_lines = (["Run it:"] + [f"    {c}" for c in _install_commands(exporting, row.get("python"), ".venv")]
                        + ["    .venv/bin/python repro.py"])
-        where = f"{row.get('env_id')}: torch {row.get('torch')}, onnx {row.get('onnx')}, " \
-                f"onnxruntime {row.get('onnxruntime')}, Python {row.get('python')}"
+        # the runtime's own version as the row recorded it (runtime_version), whichever runtime it is
+        runtime = f"{row.get('runtime')} {row.get('runtime_version') or row.get(str(row.get('runtime'))) or '?'}"
+        where = f"{row.get('env_id')}: torch {row.get('torch')}, onnx {row.get('onnx')}, {runtime}, " \
+                f"Python {row.get('python')}"
     error = (row.get("error") or "").strip().splitlines()
     variant = row["variant"]
     docstring = "\n".join([

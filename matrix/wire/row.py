@@ -14,7 +14,8 @@ from matrix.wire.cell import Cell
 SCHEMA_VERSION = 2
 
 # The exact versions and host every row carries, as the worker's environment reports them.
-VERSION_FIELDS = ("python", "torch", "onnx", "onnxruntime", "onnxscript", "numpy", "protobuf", "cpu", "gpu")
+VERSION_FIELDS = ("python", "torch", "onnx", "onnxruntime", "onnxscript", "openvino", "numpy", "protobuf", "cpu",
+                  "gpu")
 
 
 @dataclasses.dataclass
@@ -105,6 +106,7 @@ class Row:
     onnx: Optional[str] = None
     onnxruntime: Optional[str] = None
     onnxscript: Optional[str] = None
+    openvino: Optional[str] = None  # where the environment has it (rows before 2026-12 do not say)
     numpy: Optional[str] = None
     protobuf: Optional[str] = None
     cpu: Optional[str] = None

@@ -66,6 +66,7 @@ def versions() -> Dict[str, Optional[str]]:
         "onnx": onnx.__version__,
         "onnxruntime": _runtime_version(),
         "onnxscript": _version("onnxscript"),
+        "openvino": _version("openvino"),
         "numpy": numpy.__version__,
         "protobuf": _version("protobuf"),
         "cpu": _cpu_name(),
