@@ -4,7 +4,8 @@ Each module here (but ``common``) is a command, found by discovery: it names its
 what it does in a line (``HELP``), declares its arguments (``add_arguments``) and runs (``run``).
 
 Exit codes: 0 done; 1 a regression (or a broken case, or a failed environment);
-2 bad input (arguments, lineup, results), always with a message naming the value.
+2 bad input (arguments, lineup, results), always with a message naming the value; 3 (``compare``)
+cells of BASE missing or unreadable in NEW.
 """
 from __future__ import annotations
 
