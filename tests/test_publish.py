@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,34 @@ def test_the_workflow_passes_actionlint():
     done = subprocess.run(["actionlint", str(REPO / ".github" / "workflows" / "matrix.yml")], capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _workflow_step(name: str) -> str:
+    """The shell script of the workflow's step ``name`` (its ``run: |`` block, dedented)."""
+    lines = (REPO / ".github" / "workflows" / "matrix.yml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"- name: {name}")
+    at = next(i for i in range(start, len(lines)) if lines[i].strip() == "run: |") + 1
+    block = []
+    for line in lines[at:]:
+        if line.strip() and not line.startswith(" " * 10):
+            break
+        block.append(line[10:])
+    return "\n".join(block) + "\n"
+
+
+def test_the_merge_job_fails_when_an_environment_uploaded_nothing(tmp_path):
+    script = _workflow_step("every environment uploaded its rows")
+    entries = json.dumps([{"id": "torch-a", "session": "matrix(torch-a)"}, {"id": "torch-b", "session": "x"}])
+    (tmp_path / "shards" / "shard-torch-a" / "gha-1-1").mkdir(parents=True)
+    (tmp_path / "shards" / "shard-torch-a" / "gha-1-1" / "torch-a.jsonl").write_text("{}\n")
+    env = {"ENTRIES": entries, "PATH": f"{pathlib.Path(sys.executable).parent}:/usr/bin:/bin"}
+    missing = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert missing.returncode == 1 and "::error::torch-b: its job uploaded no rows" in missing.stdout, missing
+    (tmp_path / "shards" / "shard-torch-b" / "gha-1-1").mkdir(parents=True)
+    (tmp_path / "shards" / "shard-torch-b" / "gha-1-1" / "torch-b.jsonl").write_text("{}\n")
+    complete = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert complete.returncode == 0, complete
+    assert (tmp_path / "envs.txt").read_text() == "torch-a,torch-b"
 
 
 def test_two_shards_merged_give_the_rows_of_one_run(worker_python, tmp_path):
