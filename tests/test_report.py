@@ -107,3 +107,32 @@ def test_a_row_of_an_older_case_source_is_marked_stale(tmp_path):
     assert "cell(s) are stale" in html and "stale" in html
     index, _ = render_report(tmp_path, case_dirs=[])
     assert "cell(s) are stale" not in index.read_text()
+
+
+def two_runs(out, older, newer):
+    """The same cell in two runs: ``older`` started first and says load-fail, ``newer`` says pass."""
+    for run_id, created, status in ((older, "2026-01-01T00:00:00+00:00", "load-fail"),
+                                    (newer, "2026-02-01T00:00:00+00:00", "pass")):
+        run = RunDir(out, run_id)
+        write_json(run.meta_file, {"run_id": run_id, "created": created, "selection": {}})
+        append_row(run.rows_file("torch-x"), Row(run_id=run_id, env_id="torch-x", cell="c1", case="expand_minus_one",
+                                                 variant="default", exporter="torchscript", runtime="onnxruntime",
+                                                 status=status, finished_at=created).to_dict())
+
+
+def test_newest_is_the_run_that_started_last_not_the_last_name(tmp_path):
+    from matrix.envs.lineup import load_lineup
+    from matrix.results.read import Results
+    from matrix.views.compare import load_side
+    from matrix.views.frames import current_view
+    from matrix.views.report import build_context
+    from matrix.views.site.load import load
+    for older, newer in (("zzz-ci-7", "aaa-1"), ("gha-5-9", "gha-5-10")):
+        out = tmp_path / newer
+        two_runs(out, older, newer)
+        view = current_view(Results(out).rows())
+        assert list(view["status"]) == ["pass"] and list(view["run_id"]) == [newer]
+        context = build_context(Results(out, []), load_lineup())
+        assert context["envs"][0]["run_id"] == newer
+        assert list(load(out, [], []).view["run_id"]) == [newer]  # the site
+        assert list(load_side(str(out), out)[0]["status"]) == ["pass"]  # compare and diff

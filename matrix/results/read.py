@@ -20,6 +20,9 @@ from matrix.wire import ROW_FIELDS
 EXPORTS_CACHE = CACHE_DIR / "exports"
 SKIP_KEYS = ("exporter", "opset_requested", "runtime", "provider", "runtime_env", "reason", "cells")
 NOT_ROWS = (".unconfirmed.jsonl",)
+# Not a row field: the position of the row's run among the runs by start time (run.json), oldest 0. The views
+# choose a cell's newest row by it, never by the text of a run id (``zzz-ci-7`` is no newer than ``aaa-1``).
+RUN_ORDER = "run_order"
 
 
 class Results:
@@ -53,12 +56,13 @@ class Results:
     def rows(self, runs: list[RunDir] | None = None) -> pd.DataFrame:
         """Every readable row of these runs (default all), oldest run first, as a frame with every field."""
         records: list[dict] = []
+        order = {run.run_id: i for i, run in enumerate(self.runs)}
         for run in self.runs if runs is None else runs:
             for path in self.row_files(run):
                 rows, issues = read_rows(path)
-                records.extend(rows)
+                records.extend({**row, RUN_ORDER: order.get(run.run_id, len(order))} for row in rows)
                 self.problems.extend(_collapse(issues))
-        return pd.DataFrame.from_records(records, columns=list(ROW_FIELDS))
+        return pd.DataFrame.from_records(records, columns=[*ROW_FIELDS, RUN_ORDER])
 
     def catalogue(self) -> dict[str, dict[str, Any]]:
         """The newest catalogue entry of every case, whichever environment wrote it."""

@@ -21,7 +21,7 @@ from matrix.results.store import write_json
 from matrix.views import html
 from matrix.views.cells import case_entry, cell_summary
 from matrix.views.claims import claim_table
-from matrix.views.frames import COLUMN_KEYS, current_view, shown_columns
+from matrix.views.frames import COLUMN_KEYS, current_view, newest_run, shown_columns
 from matrix.views.gpu import side_by_side
 from matrix.views.labels import PASS, SKIP, runtime_label
 from matrix.views.repro import ReproError, build_script, shell_snippet
@@ -78,7 +78,7 @@ def _env_row(view: pd.DataFrame, skips: pd.DataFrame, env_id: str, entries: dict
             "note": entries[env_id].note if env_id in entries else "",
             "cells": len(sub) + not_applicable, "statuses": statuses,
             "verdicts": sub["verdict"].value_counts().to_dict(),
-            "stale": int(sub["stale"].sum()), "run_id": sub["run_id"].max() if len(sub) else ""}
+            "stale": int(sub["stale"].sum()), "run_id": newest_run(sub)}
 
 
 def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
