@@ -136,3 +136,22 @@ def test_newest_is_the_run_that_started_last_not_the_last_name(tmp_path):
         assert context["envs"][0]["run_id"] == newer
         assert list(load(out, [], []).view["run_id"]) == [newer]  # the site
         assert list(load_side(str(out), out)[0]["status"]) == ["pass"]  # compare and diff
+
+
+def test_a_case_id_from_a_foreign_catalogue_never_writes_outside_cases(tmp_path):
+    out = tmp_path / "deep" / "out"
+    run = seed_results(out)
+    hostile = "../../../escaped"
+    append_row(run.rows_file("torch-x"), Row(run_id=run.run_id, env_id="torch-x", cell="h1", case=hostile,
+                                             variant="default", exporter="torchscript", opset_requested=9,
+                                             runtime="onnxruntime", provider="CPUExecutionProvider", status="pass",
+                                             verdict="as-expected").to_dict())
+    catalogue = json.loads(run.catalogue_file("torch-x").read_text())
+    catalogue["cases"].append({**catalogue["cases"][0], "id": hostile})
+    write_json(run.catalogue_file("torch-x"), catalogue)
+    render_report(out)
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.html")}
+    assert all(p.startswith("deep/out/") for p in written), written
+    pages = sorted(p.name for p in (out / "cases").iterdir())
+    hostile_page = next(p for p in pages if p.startswith("escaped-"))
+    assert f'href="cases/{hostile_page}"' in (out / "index.html").read_text()
