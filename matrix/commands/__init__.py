@@ -69,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `... | head`: the reader has all it wants
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a path the system refuses (too long, a loop of links, no permission): one line
+        if exc.filename is None:
+            raise
+        name = str(exc.filename)
+        eprint(f"error: {name if len(name) <= 160 else name[:80] + '...' + name[-60:]}: {exc.strerror or exc}")
+        return 2
     except KeyboardInterrupt:
         eprint("interrupted: rows written so far are kept; the same command resumes")
         return 130
