@@ -254,3 +254,21 @@ def test_two_publishes_at_once_both_finish(tmp_path):
     errors = [job.communicate(timeout=300)[1] for job in jobs]
     assert [job.returncode for job in jobs] == [0, 0], errors
     assert not [p for p in (tmp_path / "results").rglob("*.tmp")]
+
+
+def test_unpacking_an_archive_is_bounded(tmp_path, monkeypatch):
+    import io
+    import tarfile
+
+    from matrix.results import archive
+    monkeypatch.setattr(archive, "MAX_EXPORT_BYTES", 1000)
+    monkeypatch.setattr(archive, "MAX_ARCHIVE_BYTES", 2500)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, size in (("big.onnx", 5000), ("a.onnx", 900), ("b.onnx", 900), ("c.onnx", 900)):
+            info = tarfile.TarInfo(name)
+            info.size = size
+            tar.addfile(info, io.BytesIO(b"\0" * size))
+    (tmp_path / "e.tar.gz").write_bytes(buffer.getvalue())
+    folder = archive.unpack_exports(tmp_path / "e.tar.gz", tmp_path / "out")
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["a.onnx", "b.onnx"]

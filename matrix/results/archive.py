@@ -20,6 +20,7 @@ from matrix.results.safe import no_link
 
 EXPORT_SUFFIXES = (".onnx", ".json", ".npz")
 MAX_EXPORT_BYTES = 50 * 10 ** 6  # one exported file; the whole archive must stay under GitHub's 100 MB too
+MAX_ARCHIVE_BYTES = 20 * MAX_EXPORT_BYTES  # what unpacking one environment's archive may write, at most
 
 
 def local_paths_stripped(data: Any) -> Any:
@@ -82,10 +83,14 @@ def unpack_exports(archive: Path, folder: Path) -> Path:
     if marker.exists() and marker.read_text() == str(archive.stat().st_mtime_ns):
         return folder
     folder.mkdir(parents=True, exist_ok=True)
+    total = 0
     with tarfile.open(archive, "r:gz") as tar:
-        for member in tar.getmembers():
+        for member in tar:  # streamed: a bomb's members are never all listed at once
             if not member.isfile() or "/" in member.name or member.name.startswith("."):
                 continue  # flat names only: nothing escapes the folder
+            if member.size > MAX_EXPORT_BYTES or total + member.size > MAX_ARCHIVE_BYTES:
+                continue  # more than publish ever packs: not unpacked
+            total += member.size
             with tar.extractfile(member) as source, open(folder / member.name, "wb") as target:
                 shutil.copyfileobj(source, target)
     marker.write_text(str(archive.stat().st_mtime_ns))
