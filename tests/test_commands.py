@@ -36,3 +36,16 @@ def test_a_failure_maps_to_its_exit_status(capsys, tmp_path):
     assert "matches no case" in capsys.readouterr().err
     with pytest.raises(ZeroDivisionError):
         common.failure_status(ZeroDivisionError("a bug"), tmp_path)
+
+
+@pytest.mark.parametrize("command", [["report"], ["compare", "a", "b"], ["triage"]])
+def test_an_out_path_too_long_is_one_line_not_a_traceback(tmp_path, command):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    long = tmp_path / ("x" * 300)
+    done = subprocess.run([sys.executable, "-m", "matrix", *command, "--out", str(long)], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "File name too long" in done.stderr

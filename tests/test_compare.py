@@ -37,3 +37,76 @@ def test_compare_command_exits_1_on_a_regression_and_0_otherwise(tmp_path):
     same, worse = run("a", "b"), run("a", "c")
     assert same.returncode == 0 and "0 regression(s)" in same.stdout
     assert worse.returncode == 1 and "REGRESSION: [e] c1: pass -> crash" in worse.stdout
+
+
+def compare_command(out, *args):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    return subprocess.run([sys.executable, "-m", "matrix", "compare", *args, "--out", str(out)], cwd=REPO,
+                          capture_output=True, text=True)
+
+
+def write_env(out, run_id, env_id, cells):
+    run = RunDir(out, run_id)
+    for cell in cells:
+        append_row(run.rows_file(env_id), Row(run_id=run_id, env_id=env_id, cell=cell, case="c", variant="default",
+                                              exporter="torchscript", runtime="onnxruntime", status="pass").to_dict())
+    return run
+
+
+def test_an_empty_new_side_fails_the_gate_with_its_own_exit_code(tmp_path):
+    base, new = tmp_path / "base", tmp_path / "new"
+    write_env(base, "a", "e", ["c1", "c2"])
+    (new / "runs").mkdir(parents=True)
+    done = compare_command(tmp_path, str(base), str(new), "--markdown", str(tmp_path / "m.md"))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "MISSING: 2 cell(s) of base missing in new (e: 2)" in done.stdout
+    assert "Incomplete: 2 cell(s) of base missing in new" in (tmp_path / "m.md").read_text()
+
+
+def test_an_environment_absent_from_new_fails_unless_not_expected(tmp_path):
+    base, new = tmp_path / "base", tmp_path / "new"
+    write_env(base, "a", "e", ["c1"])
+    write_env(base, "a", "f", ["c1", "c2"])
+    write_env(new, "b", "e", ["c1"])
+    absent = compare_command(tmp_path, str(base), str(new))
+    assert absent.returncode == 3 and "(f: 2)" in absent.stdout, absent.stdout
+    assert compare_command(tmp_path, str(base), str(new), "--envs", "e").returncode == 0
+    named = compare_command(tmp_path, str(base), str(new), "--envs", "e,g")
+    assert named.returncode == 3 and "g: no rows at all" in named.stdout, named.stdout
+
+
+def test_a_truncated_rows_file_fails_the_gate(tmp_path):
+    base, new = tmp_path / "base", tmp_path / "new"
+    write_env(base, "a", "e", ["c1", "c2", "c3"])
+    run = write_env(new, "b", "e", ["c1", "c2", "c3"])
+    data = run.rows_file("e").read_bytes()
+    run.rows_file("e").write_bytes(data[: len(data) * 2 // 3 - 5])  # cut inside the second row
+    done = compare_command(tmp_path, str(base), str(new))
+    assert done.returncode == 3 and "torn last line" in done.stdout and "missing in new" in done.stdout, done.stdout
+
+
+def test_rows_with_ids_of_the_wrong_type_are_named_not_a_crash(tmp_path):
+    import json
+    base, new = tmp_path / "base", tmp_path / "new"
+    write_env(base, "a", "e", ["c1", "c2"])
+    run = write_env(new, "b", "e", ["c1"])
+    row = Row(run_id="b", env_id="e", cell=["c2"], case="c", variant="default", exporter="torchscript",
+              runtime="onnxruntime", status="pass").to_dict()
+    with open(run.rows_file("e"), "a") as handle:
+        handle.write(json.dumps(row) + "\n")
+        handle.write(json.dumps({**row, "cell": "c3", "case": {"a": 1}}) + "\n")
+    done = compare_command(tmp_path, str(base), str(new))
+    assert "unhashable" not in done.stdout + done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "e.jsonl:2: fields of the wrong type (cell is list)" in done.stdout, done.stdout
+    assert "e.jsonl:3: fields of the wrong type (case is dict)" in done.stdout
+
+
+def test_a_complete_new_side_still_exits_0_or_1(tmp_path):
+    write_run(tmp_path, "a", {"c1": "pass", "c2": "pass"})
+    write_run(tmp_path, "b", {"c1": "crash", "c2": "pass", "c3": "pass"})
+    assert compare_command(tmp_path, "a", "b").returncode == 1
+    assert compare_command(tmp_path, "a", "a").returncode == 0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import pathlib
 import shutil
 import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from conftest import FAKE_CASES, REPO
 
 from matrix.results.publish import publish, references
@@ -37,6 +39,34 @@ def test_the_workflow_passes_actionlint():
     done = subprocess.run(["actionlint", str(REPO / ".github" / "workflows" / "matrix.yml")], capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _workflow_step(name: str) -> str:
+    """The shell script of the workflow's step ``name`` (its ``run: |`` block, dedented)."""
+    lines = (REPO / ".github" / "workflows" / "matrix.yml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"- name: {name}")
+    at = next(i for i in range(start, len(lines)) if lines[i].strip() == "run: |") + 1
+    block = []
+    for line in lines[at:]:
+        if line.strip() and not line.startswith(" " * 10):
+            break
+        block.append(line[10:])
+    return "\n".join(block) + "\n"
+
+
+def test_the_merge_job_fails_when_an_environment_uploaded_nothing(tmp_path):
+    script = _workflow_step("every environment uploaded its rows")
+    entries = json.dumps([{"id": "torch-a", "session": "matrix(torch-a)"}, {"id": "torch-b", "session": "x"}])
+    (tmp_path / "shards" / "shard-torch-a" / "gha-1-1").mkdir(parents=True)
+    (tmp_path / "shards" / "shard-torch-a" / "gha-1-1" / "torch-a.jsonl").write_text("{}\n")
+    env = {"ENTRIES": entries, "PATH": f"{pathlib.Path(sys.executable).parent}:/usr/bin:/bin"}
+    missing = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert missing.returncode == 1 and "::error::torch-b: its job uploaded no rows" in missing.stdout, missing
+    (tmp_path / "shards" / "shard-torch-b" / "gha-1-1").mkdir(parents=True)
+    (tmp_path / "shards" / "shard-torch-b" / "gha-1-1" / "torch-b.jsonl").write_text("{}\n")
+    complete = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert complete.returncode == 0, complete
+    assert (tmp_path / "envs.txt").read_text() == "torch-a,torch-b"
 
 
 def test_two_shards_merged_give_the_rows_of_one_run(worker_python, tmp_path):
@@ -134,3 +164,111 @@ def test_the_committed_reference_builds_a_site_of_small_pages(tmp_path):
     assert set(view["verdict"]) == {"as-expected"}
     built = build_site(REPO / "results", tmp_path / "site")
     assert built.index.exists() and not built.oversized and built.largest[1] < 2 * 2 ** 20
+
+
+def fake_reports(out, env_id="fake", run_id="r1"):
+    """A finished run of one environment written by hand: rows, state, catalogue, one exported file."""
+    from matrix.results.rows import append_row
+    from matrix.results.store import RunDir, write_json
+    from matrix.wire import Row
+    run = RunDir(out, run_id)
+    exports = run.exports_dir(env_id)
+    exports.mkdir(parents=True)
+    write_json(run.meta_file, {"run_id": run_id, "created": "2026-01-01T00:00:00+00:00", "selection": {}})
+    append_row(run.rows_file(env_id), Row(run_id=run_id, env_id=env_id, cell="c1", case="c", variant="default",
+                                          exporter="torchscript", runtime="onnxruntime", status="pass").to_dict())
+    write_json(run.state_file(env_id), {"status": "complete", "python": "/home/someone/.envs/x/bin/python",
+                                        "versions": {"python": "3.11.7"}})
+    write_json(run.catalogue_file(env_id), {"env_id": env_id, "cases": []})
+    (exports / "m.onnx").write_bytes(b"onnx")
+    write_json(exports / "m.json", {"ok": True, "path": str(exports / "m.onnx"), "case": "c"})
+    return run
+
+
+def packed(results, run_id="r1", env_id="fake") -> dict[str, bytes]:
+    import io
+    import tarfile
+    archive = results / "runs" / run_id / "exports" / f"{env_id}.tar.gz"
+    with tarfile.open(fileobj=io.BytesIO(archive.read_bytes()), mode="r:gz") as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+
+
+def test_published_state_and_sidecars_carry_no_local_paths(tmp_path):
+    run = fake_reports(tmp_path / "reports")
+    publish(tmp_path / "reports", tmp_path / "results", ["fake"], {})
+    published = tmp_path / "results" / "runs" / "r1"
+    assert json.loads((published / "fake.state.json").read_text())["python"] == "python"
+    assert json.loads(packed(tmp_path / "results")["m.json"])["path"] == "m.onnx"
+    everything = b"".join(p.read_bytes() for p in published.rglob("*") if p.is_file() and p.suffix != ".gz")
+    assert str(run.out).encode() not in everything and b"/home/someone" not in everything
+
+
+def test_a_symlink_is_never_packed_or_followed(tmp_path):
+    from matrix.results.publish import PublishError
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the contents of a system file")
+    for where in ("exports member", "rows", "run folder", "target run"):
+        reports, results = tmp_path / where / "reports", tmp_path / where / "results"
+        run = fake_reports(reports)
+        if where == "exports member":
+            link = run.exports_dir("fake") / "stolen.onnx"
+            link.symlink_to(secret)
+        elif where == "rows":
+            link = run.rows_file("fake")
+            link.unlink()
+            link.symlink_to(secret)
+        elif where == "run folder":
+            link, moved = run.path, tmp_path / where / "moved"
+            run.path.rename(moved)
+            link.symlink_to(moved)
+        else:
+            link = results / "runs" / "r1"
+            link.parent.mkdir(parents=True)
+            link.symlink_to(tmp_path / where)
+        with pytest.raises(PublishError, match="symbolic link"):
+            publish(reports, results, ["fake"], {})
+        assert all("system file" not in p.read_text(errors="replace") for p in results.rglob("*") if p.is_file())
+
+
+def test_an_exported_file_over_the_limit_is_left_out_and_said(tmp_path, monkeypatch):
+    from matrix.results import archive
+    monkeypatch.setattr(archive, "MAX_EXPORT_BYTES", 1000)
+    run = fake_reports(tmp_path / "reports")
+    (run.exports_dir("fake") / "big.onnx").write_bytes(b"x" * 5000)
+    [item] = publish(tmp_path / "reports", tmp_path / "results", ["fake"], {})
+    assert "big.onnx" not in packed(tmp_path / "results") and "m.onnx" in packed(tmp_path / "results")
+    assert len(item.left_out) == 1 and "big.onnx: 0 MB, over the 0 MB" in item.left_out[0] and item.exports == 1
+
+
+def test_the_export_limit_is_under_what_github_takes():
+    from matrix.results.archive import MAX_EXPORT_BYTES
+    assert MAX_EXPORT_BYTES <= 50 * 10 ** 6
+
+
+def test_two_publishes_at_once_both_finish(tmp_path):
+    fake_reports(tmp_path / "reports")
+    code = ("import sys; from pathlib import Path; from matrix.results.publish import publish\n"
+            "for _ in range(20): publish(Path(sys.argv[1]), Path(sys.argv[2]), ['fake'], {})\n")
+    jobs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "reports"), str(tmp_path / "results")],
+                             cwd=REPO, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [job.communicate(timeout=300)[1] for job in jobs]
+    assert [job.returncode for job in jobs] == [0, 0], errors
+    assert not [p for p in (tmp_path / "results").rglob("*.tmp")]
+
+
+def test_unpacking_an_archive_is_bounded(tmp_path, monkeypatch):
+    import io
+    import tarfile
+
+    from matrix.results import archive
+    monkeypatch.setattr(archive, "MAX_EXPORT_BYTES", 1000)
+    monkeypatch.setattr(archive, "MAX_ARCHIVE_BYTES", 2500)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, size in (("big.onnx", 5000), ("a.onnx", 900), ("b.onnx", 900), ("c.onnx", 900)):
+            info = tarfile.TarInfo(name)
+            info.size = size
+            tar.addfile(info, io.BytesIO(b"\0" * size))
+    (tmp_path / "e.tar.gz").write_bytes(buffer.getvalue())
+    folder = archive.unpack_exports(tmp_path / "e.tar.gz", tmp_path / "out")
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["a.onnx", "b.onnx"]

@@ -108,3 +108,51 @@ def test_a_row_of_an_older_case_source_is_marked_stale(tmp_path):
     index, _ = render_report(tmp_path, case_dirs=[])
     html = index.read_text()
     assert "cell(s) are stale" not in html and not re.search(r'<td class="cell [^"]* stale"', html)
+
+
+def two_runs(out, older, newer):
+    """The same cell in two runs: ``older`` started first and says load-fail, ``newer`` says pass."""
+    for run_id, created, status in ((older, "2026-01-01T00:00:00+00:00", "load-fail"),
+                                    (newer, "2026-02-01T00:00:00+00:00", "pass")):
+        run = RunDir(out, run_id)
+        write_json(run.meta_file, {"run_id": run_id, "created": created, "selection": {}})
+        append_row(run.rows_file("torch-x"), Row(run_id=run_id, env_id="torch-x", cell="c1", case="expand_minus_one",
+                                                 variant="default", exporter="torchscript", runtime="onnxruntime",
+                                                 status=status, finished_at=created).to_dict())
+
+
+def test_newest_is_the_run_that_started_last_not_the_last_name(tmp_path):
+    from matrix.envs.lineup import load_lineup
+    from matrix.results.read import Results
+    from matrix.views.compare import load_side
+    from matrix.views.frames import current_view
+    from matrix.views.report import build_context
+    from matrix.views.site.load import load
+    for older, newer in (("zzz-ci-7", "aaa-1"), ("gha-5-9", "gha-5-10")):
+        out = tmp_path / newer
+        two_runs(out, older, newer)
+        view = current_view(Results(out).rows())
+        assert list(view["status"]) == ["pass"] and list(view["run_id"]) == [newer]
+        context = build_context(Results(out, []), load_lineup())
+        assert context["envs"][0]["run_id"] == newer
+        assert list(load(out, [], []).view["run_id"]) == [newer]  # the site
+        assert list(load_side(str(out), out)[0]["status"]) == ["pass"]  # compare and diff
+
+
+def test_a_case_id_from_a_foreign_catalogue_never_writes_outside_cases(tmp_path):
+    out = tmp_path / "deep" / "out"
+    run = seed_results(out)
+    hostile = "../../../escaped"
+    append_row(run.rows_file("torch-x"), Row(run_id=run.run_id, env_id="torch-x", cell="h1", case=hostile,
+                                             variant="default", exporter="torchscript", opset_requested=9,
+                                             runtime="onnxruntime", provider="CPUExecutionProvider", status="pass",
+                                             verdict="as-expected").to_dict())
+    catalogue = json.loads(run.catalogue_file("torch-x").read_text())
+    catalogue["cases"].append({**catalogue["cases"][0], "id": hostile})
+    write_json(run.catalogue_file("torch-x"), catalogue)
+    render_report(out)
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.html")}
+    assert all(p.startswith("deep/out/") for p in written), written
+    pages = sorted(p.name for p in (out / "cases").iterdir())
+    hostile_page = next(p for p in pages if p.startswith("escaped-"))
+    assert f'href="cases/{hostile_page}"' in (out / "index.html").read_text()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -213,3 +214,24 @@ def test_a_hostile_row_reproduces_here_in_one_step_and_in_two(worker_python, tmp
     assert done.returncode == 1, done.stdout + done.stderr[-3000:]
     assert ("status: build-fail\nerror: cases.tiny: build_broken() must return (module, example_inputs), got Linear"
             in done.stdout), done.stdout
+
+
+def test_the_default_folder_of_a_hostile_case_id_stays_here(tmp_path):
+    from matrix.results.rows import append_row
+    from matrix.results.store import RunDir, write_json
+    from matrix.wire import Row
+    out, here = tmp_path / "out", tmp_path / "a" / "b"
+    here.mkdir(parents=True)
+    run = RunDir(out, "r1")
+    write_json(run.meta_file, {"run_id": "r1", "created": "2026-01-01T00:00:00+00:00"})
+    append_row(run.rows_file("e"), Row(run_id="r1", env_id="e", cell="c1", case="../../escaped", variant="default",
+                                       exporter="torchscript", opset_requested=9, runtime="onnxruntime",
+                                       status="run-fail", export_call="def export_model(m, i, p):\n    pass\n",
+                                       runtime_call="def load_model(p):\n    pass\n").to_dict())
+    write_json(run.catalogue_file("e"), {"cases": [{"id": "../../escaped", "source": "def build():\n    pass\n",
+                                                    "file": "cases/x.py", "meta": {}}]})
+    done = subprocess.run([sys.executable, "-m", "matrix", "repro", "c1", "--out", str(out)], cwd=here,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    made = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("repro.py")]
+    assert len(made) == 1 and made[0].startswith("a/b/repro-escaped-"), made

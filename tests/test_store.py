@@ -73,3 +73,59 @@ def test_a_command_joins_resumes_or_starts_a_run(tmp_path):
     with claim_run(tmp_path, "b", {"cases": "other"}) as other:
         assert other.run_id not in (first.run_id, concurrent.run_id)
     assert len(list_runs(tmp_path)) == 3
+
+
+def test_text_fields_are_capped_when_read_as_the_worker_caps_them(tmp_path):
+    from matrix.results.safe import MAX_TEXT_CHARS
+    path = tmp_path / "e.jsonl"
+    append_row(path, a_row(1, error="x" * 1_000_000, expectation_reason="y" * 5000))
+    rows, problems = read_rows(path)
+    assert problems == [] and len(rows[0]["error"]) < MAX_TEXT_CHARS + 100
+    assert rows[0]["error"].startswith("x" * MAX_TEXT_CHARS) and "cut when read" in rows[0]["error"]
+    assert len(rows[0]["expectation_reason"]) < MAX_TEXT_CHARS + 100
+
+
+def test_a_line_too_long_is_skipped_and_named(tmp_path):
+    path = tmp_path / "e.jsonl"
+    append_row(path, a_row(1, error="x" * (3 * 2 ** 20)))
+    append_row(path, a_row(2))
+    rows, problems = read_rows(path)
+    assert [r["cell"] for r in rows] == ["c2"] and "e.jsonl:1: longer than 2 MiB, skipped" in problems[0]
+
+
+def test_a_gzip_bomb_is_a_named_problem_not_gigabytes(tmp_path):
+    import gzip
+    import resource
+
+    from matrix.results.store import ResultsError, read_json
+    bomb = tmp_path / "e.jsonl.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as handle:
+        for _ in range(192):
+            handle.write(b"\n" * 2 ** 20)  # 192 MiB of newlines in about 200 KB
+    catalogue = tmp_path / "e.catalogue.json.gz"
+    with gzip.open(catalogue, "wb", compresslevel=9) as handle:
+        handle.write(b"[")
+        for _ in range(192):
+            handle.write(b" " * 2 ** 20)
+        handle.write(b"]")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rows, problems = read_rows(bomb)
+    assert rows == [] and "gzip bomb" in problems[0]
+    try:
+        read_json(catalogue)
+        raise AssertionError("a 100 MiB catalogue was read")
+    except ResultsError as exc:
+        assert "gzip bomb" in str(exc)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 150 * 1024, f"reading the bombs grew the process by {grown_kib} KiB"
+
+
+def test_rows_of_the_wrong_shape_are_skipped_and_named(tmp_path):
+    path = tmp_path / "e.jsonl"
+    good = a_row(1)
+    with open(path, "w") as handle:
+        for change in ({}, {"cell": ["c"]}, {"env_id": 7}, {"opset_requested": "nine"}, {"cpu_nodes": "Add"}):
+            handle.write(json.dumps({**good, **change}) + "\n")
+    rows, problems = read_rows(path)
+    assert len(rows) == 1 and len(problems) == 4
+    assert "fields of the wrong type (cell is list)" in problems[0] and "env_id is int" in problems[1]

@@ -4,7 +4,8 @@ Each module here (but ``common``) is a command, found by discovery: it names its
 what it does in a line (``HELP``), declares its arguments (``add_arguments``) and runs (``run``).
 
 Exit codes: 0 done; 1 a regression (or a broken case, or a failed environment);
-2 bad input (arguments, lineup, results), always with a message naming the value.
+2 bad input (arguments, lineup, results), always with a message naming the value; 3 (``compare``)
+cells of BASE missing or unreadable in NEW.
 """
 from __future__ import annotations
 
@@ -68,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `... | head`: the reader has all it wants
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a path the system refuses (too long, a loop of links, no permission): one line
+        if exc.filename is None:
+            raise
+        name = str(exc.filename)
+        eprint(f"error: {name if len(name) <= 160 else name[:80] + '...' + name[-60:]}: {exc.strerror or exc}")
+        return 2
     except KeyboardInterrupt:
         eprint("interrupted: rows written so far are kept; the same command resumes")
         return 130

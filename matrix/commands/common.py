@@ -44,6 +44,14 @@ def name(kind: str):
     return check
 
 
+def id_list(text: str) -> list[str]:
+    """``ID,ID,...``: environment ids, each a safe name, each once."""
+    ids = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not ids:
+        raise argparse.ArgumentTypeError(f"{text!r} names no environment")
+    return [name("environment id")(part) for part in ids]
+
+
 def add_lineup(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lineup", type=Path, default=Path(os.environ.get("MATRIX_LINEUP", LINEUP_FILE)),
                         help="the lineup file (default matrix/envs/lineup.toml, or $MATRIX_LINEUP)")

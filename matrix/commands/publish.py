@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     for item in publish(source, target, envs, entries, args.run):
         print(f"{item.env_id:<14} run {item.run_id}: {item.rows} rows, {item.replay_rows} replay rows, "
               f"{item.exports} exported files, {item.bytes / 2 ** 20:.2f} MiB")
+        for line in item.left_out:
+            common.eprint(f"publish: {line}")
     for env_id in envs:  # what its runtimes gave on the reference's own files (replay --from results)
         added = publish_replays(source, target, env_id)
         if added:

@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from matrix.results.read import Results, case_in
+    from matrix.results.safe import inside, slug
     from matrix.views.repro import ReproError, build_script, row_from_file, write_folder
     entries = by_id(common.lineup_or_none(args.lineup))
     results = Results(args.out.resolve())
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     case = case_in(run, row["env_id"], row["case"]) or results.catalogue().get(row["case"])
     script, commands = build_script(row, case, entries.get(row["env_id"]),
                                     entries.get(row.get("runtime_env") or row["env_id"]))
-    folder = write_folder(args.to or Path(f"repro-{row['case']}"), script, commands)
+    # without --to, a folder here named after the case: its id is a row's text, so slugged and kept here
+    folder = write_folder(args.to or inside(Path.cwd(), f"repro-{slug(row['case'])}"), script, commands)
     print(f"{folder}/repro.py: {row['status']} of {row['cell']} in {row['env_id']}")
     print(f"run it: sh {folder}/run.sh   (or: python {folder}/repro.py in an environment with the pins)")
     return 0

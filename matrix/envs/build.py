@@ -19,6 +19,7 @@ from matrix.envs.fingerprint import MARKER, fingerprint
 from matrix.envs.interpreters import find_python
 from matrix.envs.lineup import Entry
 from matrix.paths import ENVS_DIR
+from matrix.results.store import StorageError
 
 
 class EnvBuildError(RuntimeError):
@@ -88,6 +89,15 @@ def _run(command: list[str], what: str, log: Callable[[str], None]) -> None:
         raise EnvBuildError(f"{what} failed (exit {out.returncode}):\n{tail}")
 
 
+def _up_to_date(env_dir: Path, wanted: str) -> bool:
+    """Whether ``env_dir`` was built with the fingerprint ``wanted`` (and still has its Python)."""
+    marker = env_dir / MARKER
+    try:
+        return env_python(env_dir).exists() and json.loads(marker.read_text()).get("fingerprint") == wanted
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def ensure_env(entry: Entry, envs_dir: Path = ENVS_DIR, log: Callable[[str], None] = print) -> Path:
     """The Python of ``entry``'s environment, built first if missing or stale."""
     interpreter = find_python(entry.python, needed_by=f"lineup entry {entry.id}")
@@ -96,16 +106,18 @@ def ensure_env(entry: Entry, envs_dir: Path = ENVS_DIR, log: Callable[[str], Non
     links = pip_find_links() if entry.find_links else []
     wanted = fingerprint(entry, version, links)
     env_dir = envs_dir / entry.id
-    envs_dir.mkdir(parents=True, exist_ok=True)
-    with open(envs_dir / f".{entry.id}.lock", "w") as lock:
+    if _up_to_date(env_dir, wanted):  # reusing takes no lock: a read-only clone reuses its environments
+        return env_python(env_dir)
+    try:
+        envs_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(envs_dir / f".{entry.id}.lock", "w")
+    except OSError as exc:
+        raise StorageError(f"{envs_dir}: cannot build {entry.id} there ({exc.strerror or exc})", exc.errno) from None
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two runs of one entry build it once
+        if _up_to_date(env_dir, wanted):  # the other run built it while this one waited
+            return env_python(env_dir)
         marker = env_dir / MARKER
-        if marker.exists() and env_python(env_dir).exists():
-            try:
-                if json.loads(marker.read_text()).get("fingerprint") == wanted:
-                    return env_python(env_dir)
-            except ValueError:
-                pass
         check_resolvable(entry, interpreter, links)
         log(f"[{entry.id}] building environment in {env_dir} (Python {version}, {len(entry.pins)} pins)")
         shutil.rmtree(env_dir, ignore_errors=True)

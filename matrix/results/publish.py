@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from matrix.envs.lineup import Entry
-from matrix.results.archive import gzipped, pack_exports
+from matrix.results.archive import gzipped, local_paths_stripped, pack_exports
 from matrix.results.provenance import identity
 from matrix.results.rows import read_rows
+from matrix.results.safe import no_link
 from matrix.results.store import RUNS, ResultsError, RunDir, list_runs, read_json, write_atomic, write_json
 
 
@@ -38,6 +39,7 @@ class Published:
     replay_rows: int
     exports: int
     bytes: int
+    left_out: list[str] = dataclasses.field(default_factory=list)  # exported files too large to publish, and why
 
 
 def _complete_run(source: Path, env_id: str, run_ref: str | None) -> RunDir:
@@ -65,46 +67,67 @@ def environments(source: Path) -> list[str]:
 
 def publish(source: Path, target: Path, env_ids: list[str], entries: dict[str, Entry],
             run_ref: str | None = None) -> list[Published]:
-    """Copy each environment's newest finished run (or ``run_ref``) from ``source`` into ``target``."""
+    """Copy each environment's newest finished run (or ``run_ref``) from ``source`` into ``target``.
+
+    Nothing is followed through a symbolic link (a run folder, a file, an exported file, the target's run
+    folder: refused, naming it), an exported file over the size limit is left out (``Published.left_out``
+    says which), and no record keeps this machine's absolute paths.
+    """
     done = []
-    for env_id in env_ids:
-        run = _complete_run(source, env_id, run_ref)
-        into = RunDir(target, run.run_id)
-        into.path.mkdir(parents=True, exist_ok=True)
-        meta = run.meta()
-        if not into.meta_file.exists():
-            write_json(into.meta_file, meta)
-        size = 0
-        rows, problems = read_rows(run.rows_file(env_id))
-        if problems:
-            raise PublishError("; ".join(problems))
-        size += write_atomic(into.path / f"{env_id}.jsonl.gz", gzipped(_lines(rows)))
-        replay, _ = read_rows(run.rows_file(env_id, replay=True))
-        if replay:
-            size += write_atomic(into.path / f"{env_id}.replay.jsonl.gz", gzipped(_lines(replay)))
-        for name in (f"{env_id}.skips.json", f"{env_id}.replay.skips.json", f"{env_id}.state.json"):
-            if (run.path / name).exists():
-                size += write_atomic(into.path / name, (run.path / name).read_bytes())
-        catalogue = run.catalogue_file(env_id)
-        size += write_atomic(into.path / f"{env_id}.catalogue.json.gz", gzipped(catalogue.read_bytes()))
-        exports = run.exports_dir(env_id)
-        count = len([p for p in exports.glob("*.onnx")]) if exports.is_dir() else 0
-        if count:
-            size += write_atomic(into.path / "exports" / f"{env_id}.tar.gz", pack_exports(exports))
-        state = run.env_state(env_id)
-        versions = state.get("versions") or {}
-        entry = entries.get(env_id)
-        published = {"env_id": env_id, "run_id": run.run_id, "published_at": _now(),
-                     "run_started": state.get("started"), "run_finished": state.get("finished"),
-                     "made_with": {k: meta.get(k) for k in ("harness_version", "commit")},
-                     "published_with": identity(), "cpu": versions.get("cpu"), "gpu": versions.get("gpu"),
-                     "machine": platform.machine(), "python": versions.get("python"),
-                     "pins": list(entry.pins) if entry else None, "versions": versions,
-                     "rows": len(rows), "replay_rows": len(replay), "exports": count}
-        write_json(into.path / f"{env_id}.published.json", published)
-        _retire_older_exports(target, env_id, run.run_id)
-        done.append(Published(env_id, run.run_id, len(rows), len(replay), count, size))
+    try:
+        for env_id in env_ids:
+            done.append(_publish_env(source, target, env_id, entries, run_ref))
+    except ResultsError as exc:
+        raise PublishError(str(exc)) from None
     return done
+
+
+def _publish_env(source: Path, target: Path, env_id: str, entries: dict[str, Entry], run_ref: str | None) -> Published:
+    run = _complete_run(source, env_id, run_ref)
+    into = RunDir(target, run.run_id)
+    for path in (source / RUNS, run.path, run.state_file(env_id), target, target / RUNS, into.path):
+        no_link(path)
+    into.path.mkdir(parents=True, exist_ok=True)
+    meta = run.meta()
+    if not into.meta_file.exists():
+        write_json(into.meta_file, local_paths_stripped(meta))
+    size, left_out = 0, []
+    rows, problems = read_rows(no_link(run.rows_file(env_id)))
+    if problems:
+        raise PublishError("; ".join(problems))
+    size += write_atomic(into.path / f"{env_id}.jsonl.gz", gzipped(_lines(rows)))
+    replay, _ = read_rows(no_link(run.rows_file(env_id, replay=True)))
+    if replay:
+        size += write_atomic(into.path / f"{env_id}.replay.jsonl.gz", gzipped(_lines(replay)))
+    for name in (f"{env_id}.skips.json", f"{env_id}.replay.skips.json"):
+        if no_link(run.path / name).exists():
+            size += write_atomic(into.path / name, (run.path / name).read_bytes())
+    state = run.env_state(env_id)
+    size += write_atomic(into.state_file(env_id), _json(local_paths_stripped(state)))
+    catalogue = no_link(run.catalogue_file(env_id))
+    size += write_atomic(into.path / f"{env_id}.catalogue.json.gz", gzipped(catalogue.read_bytes()))
+    exports = no_link(run.exports_dir(env_id))
+    count = len([p for p in exports.glob("*.onnx")]) if exports.is_dir() else 0
+    if count:
+        archive = into.path / "exports" / f"{env_id}.tar.gz"
+        size += write_atomic(no_link(archive), pack_exports(exports, left_out))
+        count -= sum(1 for line in left_out if ".onnx:" in line)
+    versions = state.get("versions") or {}
+    entry = entries.get(env_id)
+    published = {"env_id": env_id, "run_id": run.run_id, "published_at": _now(),
+                 "run_started": state.get("started"), "run_finished": state.get("finished"),
+                 "made_with": {k: meta.get(k) for k in ("harness_version", "commit")},
+                 "published_with": identity(), "cpu": versions.get("cpu"), "gpu": versions.get("gpu"),
+                 "machine": platform.machine(), "python": versions.get("python"),
+                 "pins": list(entry.pins) if entry else None, "versions": versions,
+                 "rows": len(rows), "replay_rows": len(replay), "exports": count, "left_out": left_out}
+    write_json(into.path / f"{env_id}.published.json", local_paths_stripped(published))
+    _retire_older_exports(target, env_id, run.run_id)
+    return Published(env_id, run.run_id, len(rows), len(replay), count, size, left_out)
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data, indent=1, sort_keys=True, default=str).encode("utf-8")
 
 
 def _retire_older_exports(target: Path, env_id: str, current: str) -> None:

@@ -28,6 +28,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 def without_colours(text: Any) -> Any:
     """Text without a terminal's colour codes (torch's dynamo errors carry them); anything else as it is."""
     return ANSI.sub("", text) if isinstance(text, str) else text
+# Not a row field: the position of the row's run among the runs by start time (run.json), oldest 0. The views
+# choose a cell's newest row by it, never by the text of a run id (``zzz-ci-7`` is no newer than ``aaa-1``).
+RUN_ORDER = "run_order"
 
 
 class Results:
@@ -61,12 +64,13 @@ class Results:
     def rows(self, runs: list[RunDir] | None = None) -> pd.DataFrame:
         """Every readable row of these runs (default all), oldest run first, as a frame with every field."""
         records: list[dict] = []
+        order = {run.run_id: i for i, run in enumerate(self.runs)}
         for run in self.runs if runs is None else runs:
             for path in self.row_files(run):
                 rows, issues = read_rows(path)
-                records.extend(rows)
+                records.extend({**row, RUN_ORDER: order.get(run.run_id, len(order))} for row in rows)
                 self.problems.extend(_collapse(issues))
-        frame = pd.DataFrame.from_records(records, columns=list(ROW_FIELDS))
+        frame = pd.DataFrame.from_records(records, columns=[*ROW_FIELDS, RUN_ORDER])
         for column in TEXT_FIELDS:  # exporters colour their messages for a terminal; a page shows them plain
             frame[column] = frame[column].map(without_colours)
         return frame

@@ -6,13 +6,14 @@ next append. A short write (a full disk) is undone and raised as StorageError.
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
-import gzip
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from matrix.results.safe import MAX_CODE_CHARS, MAX_LINE_BYTES, MAX_TEXT_CHARS, ResultsError, cap_text, lines_bounded
 from matrix.results.store import StorageError
 from matrix.wire import Row
 
@@ -92,34 +93,66 @@ def _cut_torn_line(fd: int, size: int) -> int:
 
 
 def read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Valid rows of one results file, and a message for everything skipped (naming the file)."""
+    """Valid rows of one results file, and a message for everything skipped (naming the file).
+
+    The file is untrusted: it is streamed with a bound on its size (inflated, when compressed) and on each
+    line's, a row whose fields have the wrong type is skipped, and its text is capped as the worker caps it.
+    """
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
     if path.exists() and not path.is_file():  # a device or a folder: never read (/dev/zero would not end)
         return [], [f"{path}: not a regular file, skipped"]
     try:
-        data = path.read_bytes()
-        if path.suffix == ".gz":  # published results are compressed
-            data = gzip.decompress(data)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        return [], [f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})"]
-    lines = data.split(b"\n")
-    torn = lines.pop() if lines else b""
-    if torn.strip():
-        problems.append(f"{path}: dropped a torn last line ({len(torn)} bytes): the run was killed mid-write")
-    for number, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        try:
-            data_row = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            problems.append(f"{path}:{number}: not JSON, skipped")
-            continue
-        if not isinstance(data_row, dict):
-            problems.append(f"{path}:{number}: not a JSON object, skipped")
-            continue
-        try:
-            rows.append(Row.from_dict(data_row).to_dict())
-        except (ValueError, TypeError) as exc:
-            problems.append(f"{path}:{number}: {exc}, skipped")
+        for number, raw in lines_bounded(path):
+            if raw is None:
+                problems.append(f"{path}:{number}: longer than {MAX_LINE_BYTES // 2 ** 20} MiB, skipped")
+            elif number == 0:
+                if raw.strip():
+                    problems.append(f"{path}: dropped a torn last line ({len(raw)} bytes): the run was killed "
+                                    f"mid-write")
+            elif raw.strip():
+                row, problem = _parse(raw)
+                if row is not None:
+                    rows.append(row)
+                else:
+                    problems.append(f"{path}:{number}: {problem}, skipped")
+    except FileNotFoundError as exc:
+        return [], [f"{path}: cannot read ({exc.strerror})"]
+    except ResultsError as exc:
+        return [], [str(exc)]
     return rows, problems
+
+
+def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
+    """One line as a row of this schema, with its text capped; else None and why."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None, "not JSON"
+    if not isinstance(data, dict):
+        return None, "not a JSON object"
+    try:
+        row = Row.from_dict(data).to_dict()
+    except (ValueError, TypeError) as exc:
+        return None, str(exc)
+    wrong = [f"{name} is {type(row[name]).__name__}" for name, kinds in FIELD_TYPES.items()
+             if row[name] is not None and not isinstance(row[name], kinds)]
+    if wrong:
+        return None, "fields of the wrong type (" + ", ".join(wrong) + ")"
+    for name, value in row.items():
+        if isinstance(value, str):
+            row[name] = cap_text(value, MAX_CODE_CHARS if name in CODE_FIELDS else MAX_TEXT_CHARS)
+    return row, ""
+
+
+def _kinds(annotation: str) -> tuple[type, ...]:
+    """The Python types a JSON value of a field annotated ``Optional[...]`` may have."""
+    for name, kinds in (("str", (str,)), ("bool", (bool, int)), ("int", (int, float)), ("float", (int, float)),
+                        ("List", (list,)), ("Dict", (dict,))):
+        if annotation.startswith((f"Optional[{name}", name)):
+            return kinds
+    return (object,)
+
+
+FIELD_TYPES = {f.name: _kinds(str(f.type)) for f in dataclasses.fields(Row)}
+CODE_FIELDS = ("export_call", "runtime_call")  # replayed by reproductions: kept longer

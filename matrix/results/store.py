@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import gzip
 import json
 import os
 import re
@@ -30,15 +29,12 @@ import secrets
 from pathlib import Path
 from typing import Any, Iterator
 
+from matrix.results.safe import ResultsError, read_bounded
 from matrix.wire import case_hash
 
 RUNS = "runs"
 META = "run.json"
 UNCONFIRMED = ".unconfirmed.jsonl"
-
-
-class ResultsError(ValueError):
-    pass
 
 
 class StorageError(Exception):
@@ -90,12 +86,13 @@ def read_json(path: Path) -> Any:
     try:
         if path.exists() and not path.is_file():
             raise ResultsError(f"{path}: not a regular file")
-        if path.suffix == ".gz":
-            return json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = read_bounded(path)  # inflated when .gz, never past its bound
+        return json.loads(data.decode("utf-8"))
     except FileNotFoundError:
         return None
-    except (ValueError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
+    except ResultsError:
+        raise
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{path}: not JSON ({exc})") from None
     except OSError as exc:
         raise ResultsError(f"{path}: cannot be read ({exc.strerror})") from None

@@ -6,6 +6,11 @@ Each side is a run id (under --out), a run folder, or a whole out folder such as
 or ``reports`` (its current view: every environment's newest row per cell). Cells are matched
 by environment and cell key. A cell whose case source changed between the two (its case hash)
 is "changed", never a regression: it answers another question. Exit 1 on a regression.
+
+A gate that passes on nothing fails: a cell of BASE that NEW lacks (an environment that produced
+nothing, a truncated or unreadable rows file, a row NEW could not read) is "missing", and the command
+exits 3 (``MISSING``), unless ``--envs`` names the environments NEW is expected to hold: then only
+those must be complete. A cell whose case NEW's catalogue no longer has is gone, not missing.
 JUnit XML (a cell is a testcase: an unexpected failure a failure, an expected one skipped with
 its reason) and a Markdown summary serve CI.
 """
@@ -23,6 +28,7 @@ from matrix.views.frames import current_view
 from matrix.views.labels import NOT_AS_EXPECTED, PASS, SKIP, Verdict, rank
 
 KEEP = ["env_id", "cell", "status_base", "status_new", "error_new"]
+MISSING = 3  # the exit status when cells of BASE are missing or unreadable in NEW (1 is a regression, 2 bad input)
 
 
 @dataclasses.dataclass
@@ -36,27 +42,61 @@ class Comparison:
     only_new: int
     problems: list[str]
     new_view: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    missing: dict[str, int] = dataclasses.field(default_factory=dict)  # env id -> cells of BASE missing in NEW
+
+    @property
+    def missing_text(self) -> str:
+        """``12 cell(s) of base missing in new (torch-2.13.0: 10, torch-1.4.0: 2 ...)``, or ""."""
+        if not self.missing:
+            return ""
+        where = ", ".join(f"{env}: {'no rows at all' if n < 0 else n}" for env, n in sorted(self.missing.items()))
+        return f"{sum(max(n, 0) for n in self.missing.values())} cell(s) of base missing in new ({where})"
 
 
-def load_side(ref: str, out: Path) -> tuple[pd.DataFrame, list[str]]:
-    """The current view of a run id, a run folder, or a whole out folder (results/, reports/)."""
+def load_side(ref: str, out: Path) -> tuple[pd.DataFrame, list[str], set[str]]:
+    """The current view of a run id, a run folder, or a whole out folder (results/, reports/), what could
+    not be read, and the case ids its catalogues hold."""
     path = Path(ref)
     if path.is_dir() and (path / RUNS).is_dir():
         results = Results(path)
-        return current_view(results.rows()), results.problems
+        return current_view(results.rows()), results.problems, set(results.catalogue())
     results = Results(out)
     run = results.run(ref)  # a run id under out, or a run folder; ResultsError names both when neither
     if run.out != out:
         results = Results(run.out)
-    return current_view(results.rows([run])), results.problems
+    return current_view(results.rows([run])), results.problems, set(results.catalogue())
 
 
-def compare_runs(out: Path, base: str, new: str) -> Comparison:
-    before, p1 = load_side(base, out)
-    after, p2 = load_side(new, out)
+def missing_cells(before: pd.DataFrame, after: pd.DataFrame, cases: set[str],
+                  envs: list[str] | None) -> dict[str, int]:
+    """Per environment expected in NEW (``envs``, default every one of BASE), how many cells of BASE it lacks;
+    -1 for one with no rows at all. Skipped cells and cells of cases NEW's catalogue dropped do not count."""
+    wanted = before[before["status"] != SKIP] if not before.empty else before
+    if cases and not wanted.empty:
+        wanted = wanted[wanted["case"].isin(cases)]
+    expected = envs if envs is not None else sorted(set(wanted["env_id"])) if not wanted.empty else []
+    have = set(zip(after["env_id"], after["cell"])) if not after.empty else set()
+    present = set(after["env_id"]) if not after.empty else set()
+    missing = {}
+    for env_id in expected:
+        if env_id not in present:
+            missing[env_id] = int((wanted["env_id"] == env_id).sum()) if not wanted.empty else 0
+            missing[env_id] = missing[env_id] or -1
+            continue
+        cells = wanted[wanted["env_id"] == env_id]["cell"] if not wanted.empty else []
+        count = sum(1 for cell in cells if (env_id, cell) not in have)
+        if count:
+            missing[env_id] = count
+    return missing
+
+
+def compare_runs(out: Path, base: str, new: str, envs: list[str] | None = None) -> Comparison:
+    before, p1, _ = load_side(base, out)
+    after, p2, cases = load_side(new, out)
+    missing = missing_cells(before, after, cases, envs)
     empty = pd.DataFrame(columns=KEEP)
     if before.empty or after.empty:
-        return Comparison(base, new, empty, empty, empty, len(before), len(after), p1 + p2, after)
+        return Comparison(base, new, empty, empty, empty, len(before), len(after), p1 + p2, after, missing)
     columns = ["env_id", "cell", "status", "error", "case_hash"]
     merged = before[columns].merge(after[columns], on=["env_id", "cell"], how="outer",
                                    suffixes=("_base", "_new"), indicator=True)
@@ -69,7 +109,7 @@ def compare_runs(out: Path, base: str, new: str) -> Comparison:
     return Comparison(base, new, pick(rank_new > rank_base), pick(rank_new < rank_base),
                       both[changed][KEEP].reset_index(drop=True),
                       int((merged["_merge"] == "left_only").sum()), int((merged["_merge"] == "right_only").sum()),
-                      p1 + p2, after)
+                      p1 + p2, after, missing)
 
 
 def print_comparison(result: Comparison) -> None:
@@ -78,6 +118,8 @@ def print_comparison(result: Comparison) -> None:
     print(f"{result.base} -> {result.new}: {len(result.regressions)} regression(s), "
           f"{len(result.improvements)} improvement(s), {len(result.changed)} changed case(s) "
           f"(not compared), {result.only_base} cell(s) only in base, {result.only_new} only in new")
+    if result.missing:
+        print(f"  MISSING: {result.missing_text}: the comparison is incomplete")
     for title, frame in (("REGRESSION", result.regressions), ("improved", result.improvements)):
         for row in frame.itertuples():
             print(f"  {title}: [{row.env_id}] {row.cell}: {row.status_base} -> {row.status_new}"
@@ -126,6 +168,10 @@ def write_markdown(result: Comparison, path: Path) -> Path:
     lines = [f"## The matrix: `{result.new}` against `{result.base}`", "",
              f"**{len(result.regressions)} regression(s)**, {len(result.improvements)} improvement(s), "
              f"{len(result.changed)} cell(s) of changed cases, {result.only_new} new and {result.only_base} gone.", ""]
+    if result.missing:
+        lines += [f"**Incomplete: {result.missing_text}.**", ""]
+    if result.problems:
+        lines += ["Not readable:", "", *[f"- {p[:300]}" for p in result.problems[:20]], ""]
     view = result.new_view
     if not view.empty:
         lines += ["| environment | cells | pass | failing as expected | not as expected |", "|---|---|---|---|---|"]

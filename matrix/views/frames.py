@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from matrix.results.read import RUN_ORDER
 from matrix.views.labels import SKIP
 from matrix.wire import EXPORT_OPTIONS, INT_FIELDS
 
@@ -23,7 +24,10 @@ def options_text(record: dict) -> str:
 
 
 def current_view(frame: pd.DataFrame, hashes: dict[str, str] | None = None) -> pd.DataFrame:
-    """The newest row of every (environment, cell): what the views show.
+    """The newest row of every (environment, cell): what the views show, in run order (oldest first).
+
+    Newest means of the run that started last (``run_order``, from each run's run.json; a frame without it
+    lists its rows oldest first), then the row that finished last: never the text of a run id.
 
     ``stale`` marks a row whose case source (``case_hash``) is not the case's current one
     (``hashes``, from the case files on disk): it answers a case that no longer exists as it was.
@@ -35,13 +39,20 @@ def current_view(frame: pd.DataFrame, hashes: dict[str, str] | None = None) -> p
         frame[column] = pd.to_numeric(frame[column], errors="coerce").round().astype("Int64")
     if frame.empty:
         return frame.assign(options=pd.Series(dtype=str), stale=pd.Series(dtype=bool))
-    frame = frame.sort_values(["run_id", "finished_at"], na_position="first", kind="stable")
+    order = frame[RUN_ORDER] if RUN_ORDER in frame else pd.Series(0, index=frame.index)
+    frame = frame.assign(**{RUN_ORDER: order}).sort_values([RUN_ORDER, "finished_at"], na_position="first",
+                                                           kind="stable")
     frame = frame.drop_duplicates(["env_id", "cell"], keep="last")
     frame["options"] = [options_text(r) for r in frame[list(EXPORT_OPTIONS)].to_dict("records")]
     frame["runtime_env"] = frame["runtime_env"].fillna("")  # "" = the exporting environment's own runtime
     current = frame["case"].map(hashes or {})
     frame["stale"] = current.notna() & frame["case_hash"].notna() & (current != frame["case_hash"])
     return frame.reset_index(drop=True)
+
+
+def newest_run(view: pd.DataFrame) -> str:
+    """The run id of the newest run among a current view's rows (by start time, as ``current_view`` orders)."""
+    return str(view["run_id"].iloc[-1]) if len(view) else ""
 
 
 def shown_columns(view: pd.DataFrame, skips: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:

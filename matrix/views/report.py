@@ -11,17 +11,19 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 
 from matrix.envs.lineup import Entry, by_id, env_order
 from matrix.paths import CASES_DIR
 from matrix.results.read import Results
+from matrix.results.safe import inside, slug
 from matrix.results.store import write_json
 from matrix.views import html
 from matrix.views.cells import case_entry, cell_summary
 from matrix.views.claims import claim_table
-from matrix.views.frames import COLUMN_KEYS, current_view, shown_columns
+from matrix.views.frames import COLUMN_KEYS, current_view, newest_run, shown_columns
 from matrix.views.gpu import side_by_side
 from matrix.views.labels import PASS, SKIP, runtime_label
 from matrix.views.repro import ReproError, build_script, shell_snippet
@@ -30,6 +32,13 @@ from matrix.views.values import clean
 from matrix.wire import VERSION_FIELDS
 
 REPO_CASES = CASES_DIR
+
+
+def case_page(case_id: object) -> str:
+    """A case's page, relative to the report's root: its id slugged (any text stays one file in cases/)."""
+    return "cases/" + quote(f"{slug(case_id)}.html", safe=".-_+~=,")
+
+
 def _header_spans(columns: list[dict], depth: int) -> list[dict]:
     """Colspans for the header row at ``depth`` (0 env, 1 exporter, 2 opset)."""
     spans: list[dict] = []
@@ -61,7 +70,7 @@ def reproduction(row: dict, case: dict | None, entries: dict[str, Entry]) -> str
     except ReproError as exc:
         return f"# no reproduction: {exc}"
     digest = hashlib.sha256(f"{row['env_id']} {row['cell']}".encode()).hexdigest()[:6]
-    return shell_snippet(script, commands, f"repro-{row['case']}-{digest}")  # one folder per snippet
+    return shell_snippet(script, commands, f"repro-{slug(row['case'])}-{digest}")  # one folder per snippet
 
 
 def _env_row(view: pd.DataFrame, skips: pd.DataFrame, env_id: str, entries: dict[str, Entry]) -> dict[str, Any]:
@@ -78,7 +87,7 @@ def _env_row(view: pd.DataFrame, skips: pd.DataFrame, env_id: str, entries: dict
             "note": entries[env_id].note if env_id in entries else "",
             "cells": len(sub) + not_applicable, "statuses": statuses,
             "verdicts": sub["verdict"].value_counts().to_dict(),
-            "stale": int(sub["stale"].sum()), "run_id": sub["run_id"].max() if len(sub) else ""}
+            "stale": int(sub["stale"].sum()), "run_id": newest_run(sub)}
 
 
 def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
@@ -157,7 +166,7 @@ def case_pages(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def render_report(out: Path, lineup: list[Entry] | None = None, case_dirs: list[Path] | None = None) -> tuple[Path, list[str]]:
-    environment = html.environment("report")
+    environment = html.environment("report", case_page=case_page)
     results = Results(out, case_dirs if case_dirs is not None else [REPO_CASES])
     context = build_context(results, lineup or [])
     pages = {case_id: environment.get_template("case.html").render(**page, root="../")
@@ -165,8 +174,8 @@ def render_report(out: Path, lineup: list[Entry] | None = None, case_dirs: list[
     index_html = environment.get_template("index.html").render(**context, root="")
     out.mkdir(parents=True, exist_ok=True)
     (out / "cases").mkdir(exist_ok=True)
-    for case_id, page_html in pages.items():
-        html.write_page(out / "cases" / f"{case_id}.html", page_html)
+    for case_id, page_html in pages.items():  # a foreign catalogue's id is any text: never a path of its own
+        html.write_page(inside(out / "cases", f"{slug(case_id)}.html"), page_html)
     index = out / "index.html"
     html.write_page(index, index_html)
     write_json(out / "summary.json", {"envs": context["envs"], "problems": context["problems"]})

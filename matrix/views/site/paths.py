@@ -6,20 +6,11 @@ write outside the site or collide with another's page.
 """
 from __future__ import annotations
 
-import hashlib
-import re
 from urllib.parse import quote
 
-SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,100}$")
+from matrix.results.safe import slug  # the one slug of untrusted text, shared with the report and repro
 
-
-def slug(name: object) -> str:
-    """``name`` as one file name: itself when it is already safe, else a cleaned form and a hash."""
-    text = str(name)
-    if SAFE.match(text) and ".." not in text:
-        return text
-    cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip(".-")[:60] or "x"
-    return f"{cleaned}-{hashlib.sha256(text.encode('utf-8', 'backslashreplace')).hexdigest()[:8]}"
+__all__ = ["slug", "anchor", "env_page", "case_page", "history_page", "diff_page", "files_dir", "repro_file", "href"]
 
 
 def anchor(case: object) -> str:
