@@ -53,8 +53,8 @@ def one_cell(builder, case, options, opset, scratch, timed, time_budget):
     feed = dict(zip([i.name for i in session.get_inputs()], to_numpy(flatten(inputs))))
     got = session.run(None, feed)
     for g, w in zip(got, want):
-        numpy.testing.assert_allclose(g, w, rtol=case.rtol, atol=case.atol)
-    if case.batchable:
+        numpy.testing.assert_allclose(g, w, rtol=case.rtol if case else 1e-3, atol=case.atol if case else 1e-4)
+    if case is not None and case.batchable:
         more = rebatch(tuple(inputs), int(flatten(inputs)[0].shape[0]) + 1)
         feed2 = dict(zip(feed, to_numpy(flatten(more))))
         session.run(None, feed2)
