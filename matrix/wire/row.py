@@ -71,6 +71,8 @@ class Row:
     max_abs_err: Optional[float] = None
     max_rel_err: Optional[float] = None
     min_passing_atol: Optional[float] = None
+    # outputs that are NaN at the same place in eager PyTorch and the runtime: equal, and counted here
+    nan_count: Optional[int] = None
     atol: Optional[float] = None
     rtol: Optional[float] = None
     batch_sizes: Optional[List[int]] = None
@@ -136,7 +138,8 @@ class Row:
 REQUIRED_FIELDS = ("env_id", "cell", "case", "variant", "exporter", "runtime", "status")
 
 ROW_FIELDS = tuple(f.name for f in dataclasses.fields(Row))
-INT_FIELDS = ("opset_requested", "opset_actual", "node_count", "attempts", "concurrent_workers", "cpu_cores")
+INT_FIELDS = ("opset_requested", "opset_actual", "node_count", "attempts", "concurrent_workers", "cpu_cores",
+              "nan_count")
 
 
 def _from_1(data: Dict[str, Any]) -> Dict[str, Any]:
