@@ -66,6 +66,9 @@ class Row:
     checker_ok: Optional[bool] = None
     checker_error: Optional[str] = None
     node_count: Optional[int] = None
+    # the case's inputs (input_0, input_1, ...: tensors and Python numbers) the exported file does not take:
+    # the exporter baked them in or dropped them (one used only for its shape), so they were not fed
+    inputs_dropped: Optional[List[str]] = None
     export_s: Optional[float] = None
     # numbers
     max_abs_err: Optional[float] = None

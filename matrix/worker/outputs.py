@@ -44,8 +44,21 @@ def flatten(value: Any) -> List[Any]:
     return []
 
 
+def flatten_inputs(value: Any) -> List[Any]:
+    """The inputs as an exporter sees them: tensors and Python numbers (TorchScript keeps an ``int`` or
+    ``float`` argument of ``forward`` as a 0-d graph input), in order."""
+    if isinstance(value, (bool, int, float)):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in flatten_inputs(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in flatten_inputs(item)]
+    return flatten(value)
+
+
 def to_numpy(tensors: Sequence[Any]) -> List[numpy.ndarray]:
-    return [t.detach().cpu().numpy() for t in tensors]
+    """Arrays of tensors, and of Python numbers as 0-d arrays (the file they are fed to says their type)."""
+    return [t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else numpy.array(t) for t in tensors]
 
 
 def fresh(value: Any) -> Any:

@@ -25,7 +25,7 @@ from matrix.adapters import EXPORTERS, runtime_for
 from matrix.wire import STAGE_FAILURE, Cell, Row, Status
 from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
-from matrix.worker.outputs import describe, flatten, fresh
+from matrix.worker.outputs import describe, flatten_inputs, fresh
 from matrix.worker.stages import (
     Built,
     arrays_of,
@@ -246,13 +246,12 @@ class Pipeline(object):
             setattr(row, key, exported.get(key))
         if not exported["ok"]:
             raise StageFailed(Status.EXPORT_FAIL, exported["error_type"], exported["error"])
-        arrays = data["input"]
         self.model_path = exported["path"]
         row.runtime_call = adapter.source(caps)
         code = compiled(row.runtime_call, "<%s runtime>" % adapter.name)
         run_model = code["run_model"]
         skips = tuple(adapter.skip_exceptions)
-        session, batch = run_exported(code, exported["path"], data, exported["atol"], exported["rtol"],
+        session, batch, arrays = run_exported(code, exported["path"], data, exported["atol"], exported["rtol"],
                                       lambda name: self.stage(row, name, skips), lambda fields: record(row, fields))
         row.batch_sizes = batch or None
         with self.stage(row, "time", skips):
@@ -303,7 +302,7 @@ class Pipeline(object):
             self.exported[path] = result
             return result
         exporter = EXPORTERS[cell.exporter]
-        names = {"inputs": ["input_%d" % i for i in range(len(flatten(built.inputs)))],
+        names = {"inputs": ["input_%d" % i for i in range(len(flatten_inputs(built.inputs)))],
                  "outputs": ["output_%d" % i for i in range(built.output_count)]}
         source = exporter.source(cell.opset, cell.options, names, self.caps["exporters"][exporter.name],
                                  scripted=isinstance(built.module, torch.jit.ScriptModule))
