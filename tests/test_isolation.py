@@ -63,6 +63,9 @@ def victim_is_untouched(rows):
     ("thread_crash", "thread(s) left running (crash-later)"),
     ("pool_left", "child process(es) left running"),
     ("forks", "child process(es) left running"),
+    ("patches_class", "class attributes replaced: torch.nn.modules.activation.ReLU.forward"),
+    ("patches_tensor", "class attributes replaced: torch.Tensor.add"),
+    ("no_seed", "numpy.random replaced: numpy.random.seed"),
 ])
 def test_a_case_that_changes_the_worker_changes_only_its_own_rows(worker_python, tmp_path, offender, change):
     _, rows, logged = run_hostile(worker_python, tmp_path, f"{offender}|zz_victim")
@@ -146,3 +149,4 @@ def test_a_signal_stops_the_run_at_once_and_takes_the_case_children_along(worker
     assert not _workers_under(tmp_path), "the worker outlived the run"
     [run] = list_runs(tmp_path / "out")
     assert run.env_state("sig")["status"] == "running", "an interrupted run stays resumable"
+
