@@ -70,6 +70,9 @@ class Row:
     # the exporter baked them in or dropped them (one used only for its shape), so they were not fed
     inputs_dropped: Optional[List[str]] = None
     export_s: Optional[float] = None
+    # the exported file's sha256 as its export wrote it (also in its sidecar): a file that no longer has it is
+    # refused (load-fail, ExportChanged), here and in replay
+    export_sha256: Optional[str] = None
     # numbers
     max_abs_err: Optional[float] = None
     max_rel_err: Optional[float] = None

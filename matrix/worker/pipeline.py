@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import sys
@@ -56,6 +57,47 @@ def storage_fault(exc: Optional[BaseException]) -> Optional[str]:
             return str(exc).splitlines()[0][:300]
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+class ExportChanged(Exception):
+    """An exported file is not the one its export wrote (a case rewrote it): refused, never run or replayed."""
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_unchanged(path: str, recorded: Optional[str]) -> None:
+    """``path`` is as its export wrote it (an older harness's export recorded no hash: nothing to hold it to)."""
+    if recorded is not None and sha256_of(path) != recorded:
+        raise ExportChanged("%s changed after it was exported (its sha256 is not the %s its export recorded): "
+                            "refused, not run" % (path, recorded))
+
+
+# What replay needs of a sidecar; a failed export's also says why it failed
+SIDECAR_FIELDS = ("ok", "atol", "rtol")
+
+
+def read_sidecar(path: str) -> Tuple[Dict[str, Any], Optional[str]]:
+    """An export's sidecar, and why it cannot be replayed (None: it can): a row says so, the worker lives."""
+    try:
+        with open(path) as handle:
+            exported = json.load(handle)
+    except (OSError, ValueError) as exc:
+        return {}, "the export's sidecar %s cannot be read: %s" % (os.path.basename(path), exc)
+    if not isinstance(exported, dict):
+        return {}, "the export's sidecar %s is not a JSON object" % os.path.basename(path)
+    needed = SIDECAR_FIELDS + (() if exported.get("ok") else ("error_type", "error"))
+    missing = [k for k in needed if k not in exported]
+    wrong = [k for k in ("atol", "rtol") if k in exported and type(exported[k]) not in (int, float)]
+    if missing or wrong:
+        return exported, "the export's sidecar %s %s: it cannot be replayed" % (os.path.basename(path), "; ".join(
+            (["lacks %s" % ", ".join(missing)] if missing else []) + (["%s not a number" % ", ".join(wrong)] if wrong else [])))
+    return exported, None
 
 
 class StageFailed(Exception):
@@ -226,16 +268,23 @@ class Pipeline(object):
         started = time.perf_counter()
         cell = Cell.from_dict(request["cell"])
         self._enter_case("replay:" + cell.case)
-        with open(request["export"]) as handle:
-            exported = json.load(handle)
-        row = Row.for_cell(cell, exported.get("versions"), case_hash=exported.get("case_hash"),
-                           seed_claims=exported.get("seed_claims"), atol=exported["atol"], rtol=exported["rtol"],
-                           stage="plan")
+        exported, problem = read_sidecar(request["export"])
+        known = exported if problem is None else {}  # a damaged sidecar's values are not the row's
+        versions, claims = exported.get("versions"), exported.get("seed_claims")
+        row = Row.for_cell(cell, versions if isinstance(versions, dict) else None, case_hash=known.get("case_hash"),
+                           seed_claims=claims if isinstance(claims, list) else None, atol=known.get("atol"),
+                           rtol=known.get("rtol"), stage="plan")
         adapter, caps = self._runtime_fields(row, cell)
 
         def work() -> None:
+            if problem:
+                raise StageFailed(Status.LOAD_FAIL, "BadSidecar", problem)
             exported["path"] = request["export"][:-5] + ".onnx"  # the folder may have moved
-            data = load_arrays(exported["path"][:-5] + ".npz") if exported["ok"] else {}
+            data: Dict[str, List[numpy.ndarray]] = {}
+            if exported["ok"]:
+                with self.stage(row, "load"):
+                    check_unchanged(exported["path"][:-5] + ".npz", exported.get("data_sha256"))
+                    data = load_arrays(exported["path"][:-5] + ".npz")
             self._run_exported(row, adapter, caps, exported, data)
         return self._finish(row, work, started)
 
@@ -244,9 +293,12 @@ class Pipeline(object):
         """load -> run -> compare -> batch -> time -> place on an exported file, here or replayed."""
         for key in ("opset_actual", "node_count", "export_s", "checker_ok", "checker_error", "export_call"):
             setattr(row, key, exported.get(key))
+        row.export_sha256 = exported.get("export_sha256")
         if not exported["ok"]:
             raise StageFailed(Status.EXPORT_FAIL, exported["error_type"], exported["error"])
         self.model_path = exported["path"]
+        with self.stage(row, "load"):  # another case may have written into the exports folder
+            check_unchanged(exported["path"], row.export_sha256)
         row.runtime_call = adapter.source(caps)
         code = compiled(row.runtime_call, "<%s runtime>" % adapter.name)
         run_model = code["run_model"]
@@ -324,6 +376,8 @@ class Pipeline(object):
             result.update(inspect_model(path))
             # what another environment's runtimes need to run this file again (replay)
             result["data"] = os.path.basename(save_arrays(path[:-5] + ".npz", built))
+            # what the row, replay and publish hold the files to: a case can reach the exports folder
+            result.update(export_sha256=sha256_of(path), data_sha256=sha256_of(path[:-5] + ".npz"))
         # what replay needs to run the file again: the export's part of the cell, not a runtime's
         result.update(case=cell.case, variant=cell.variant, exporter=cell.exporter, opset=cell.opset,
                       options=cell.options, atol=loaded.case.atol, rtol=loaded.case.rtol, case_hash=loaded.case_hash,
