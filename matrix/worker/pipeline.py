@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import sys
@@ -27,6 +26,7 @@ from matrix.wire import STAGE_FAILURE, Cell, Row, Status
 from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
 from matrix.worker.outputs import describe, flatten_inputs, fresh
+from matrix.worker.sidecar import check_unchanged, read_sidecar, sha256_of
 from matrix.worker.stages import (
     Built,
     arrays_of,
@@ -57,47 +57,6 @@ def storage_fault(exc: Optional[BaseException]) -> Optional[str]:
             return str(exc).splitlines()[0][:300]
         exc = exc.__cause__ or exc.__context__
     return None
-
-
-class ExportChanged(Exception):
-    """An exported file is not the one its export wrote (a case rewrote it): refused, never run or replayed."""
-
-
-def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_unchanged(path: str, recorded: Optional[str]) -> None:
-    """``path`` is as its export wrote it (an older harness's export recorded no hash: nothing to hold it to)."""
-    if recorded is not None and sha256_of(path) != recorded:
-        raise ExportChanged("%s changed after it was exported (its sha256 is not the %s its export recorded): "
-                            "refused, not run" % (path, recorded))
-
-
-# What replay needs of a sidecar; a failed export's also says why it failed
-SIDECAR_FIELDS = ("ok", "atol", "rtol")
-
-
-def read_sidecar(path: str) -> Tuple[Dict[str, Any], Optional[str]]:
-    """An export's sidecar, and why it cannot be replayed (None: it can): a row says so, the worker lives."""
-    try:
-        with open(path) as handle:
-            exported = json.load(handle)
-    except (OSError, ValueError) as exc:
-        return {}, "the export's sidecar %s cannot be read: %s" % (os.path.basename(path), exc)
-    if not isinstance(exported, dict):
-        return {}, "the export's sidecar %s is not a JSON object" % os.path.basename(path)
-    needed = SIDECAR_FIELDS + (() if exported.get("ok") else ("error_type", "error"))
-    missing = [k for k in needed if k not in exported]
-    wrong = [k for k in ("atol", "rtol") if k in exported and type(exported[k]) not in (int, float)]
-    if missing or wrong:
-        return exported, "the export's sidecar %s %s: it cannot be replayed" % (os.path.basename(path), "; ".join(
-            (["lacks %s" % ", ".join(missing)] if missing else []) + (["%s not a number" % ", ".join(wrong)] if wrong else [])))
-    return exported, None
 
 
 class StageFailed(Exception):
@@ -271,7 +230,8 @@ class Pipeline(object):
         exported, problem = read_sidecar(request["export"])
         known = exported if problem is None else {}  # a damaged sidecar's values are not the row's
         versions, claims = exported.get("versions"), exported.get("seed_claims")
-        row = Row.for_cell(cell, versions if isinstance(versions, dict) else None, case_hash=known.get("case_hash"),
+        case_hash = exported.get("case_hash") if isinstance(exported.get("case_hash"), str) else None
+        row = Row.for_cell(cell, versions if isinstance(versions, dict) else None, case_hash=case_hash,
                            seed_claims=claims if isinstance(claims, list) else None, atol=known.get("atol"),
                            rtol=known.get("rtol"), stage="plan")
         adapter, caps = self._runtime_fields(row, cell)
