@@ -5,6 +5,7 @@ worker it gets: the offender's rows say what it changed, the victim's rows are u
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -63,6 +64,9 @@ def victim_is_untouched(rows):
     ("thread_crash", "thread(s) left running (crash-later)"),
     ("pool_left", "child process(es) left running"),
     ("forks", "child process(es) left running"),
+    ("patches_class", "class attributes replaced: torch.nn.modules.activation.ReLU.forward"),
+    ("patches_tensor", "class attributes replaced: torch.Tensor.add"),
+    ("no_seed", "numpy.random replaced: numpy.random.seed"),
 ])
 def test_a_case_that_changes_the_worker_changes_only_its_own_rows(worker_python, tmp_path, offender, change):
     _, rows, logged = run_hostile(worker_python, tmp_path, f"{offender}|zz_victim")
@@ -146,3 +150,31 @@ def test_a_signal_stops_the_run_at_once_and_takes_the_case_children_along(worker
     assert not _workers_under(tmp_path), "the worker outlived the run"
     [run] = list_runs(tmp_path / "out")
     assert run.env_state("sig")["status"] == "running", "an interrupted run stays resumable"
+
+
+def replay_here(worker_python, out):
+    """The run's exported files replayed by another environment id, into the same out folder."""
+    done = subprocess.run([sys.executable, "-m", "matrix", "replay", "--python", worker_python, "--env-id", "replayer",
+                           "--out", str(out), "--runtimes", "ort-cpu", "--time-budget", "0.02", "--no-report"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    rows, problems = read_rows(next(out.glob("runs/*/hostile.replay.jsonl")))
+    assert problems == []
+    return rows
+
+
+def test_an_exported_file_another_case_rewrote_is_refused_and_a_damaged_sidecar_is_a_row(worker_python, tmp_path):
+    _, rows, _ = run_hostile(worker_python, tmp_path, "zz_victim|zzz_tampers_exports")
+    victim = by_case(rows, "zz_victim")
+    assert all(r["status"] == "pass" and len(r["export_sha256"] or "") == 64 for r in victim)
+    [sidecar] = tmp_path.glob("runs/*/exports/hostile/zzz_tampers_exports*.json")
+    damaged = json.loads(sidecar.read_text())
+    del damaged["atol"]  # an older or damaged sidecar: it killed the worker (crash, twice)
+    sidecar.write_text(json.dumps(damaged))
+    replayed = {r["case"]: r for r in replay_here(worker_python, tmp_path)}
+    tampered = replayed["zz_victim"]
+    assert (tampered["status"], tampered["error_type"]) == ("load-fail", "ExportChanged"), tampered["error"]
+    assert "changed after it was exported" in tampered["error"] and tampered["export_sha256"] == victim[0]["export_sha256"]
+    damaged_row = replayed["zzz_tampers_exports"]
+    assert (damaged_row["status"], damaged_row["error_type"]) == ("load-fail", "BadSidecar"), damaged_row["error"]
+    assert "lacks atol" in damaged_row["error"]

@@ -33,3 +33,24 @@ def test_seed_cases_in_this_environment(worker_python, tmp_path):
     for row in rows:
         assert row["status"] not in ("crash", "timeout", "build-fail", "export-fail"), row
     assert (out / "index.html").exists()
+
+
+def test_numbers_arguments_and_dropped_inputs_are_fed_and_compared_as_they_are(worker_python, tmp_path):
+    """Python int/float arguments are fed as the 0-d inputs the file declares, an input the exporter dropped is
+    named, NaNs at eager's places are equal, and dynamo's real/imaginary pairs match eager's complex output."""
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "matrix", "run", "--python", worker_python, "--env-id", "here",
+                           "--out", str(out), "--opsets", "18", "--runtimes", "ort-cpu", "--time-budget", "0.02",
+                           "--cases-dir", str(REPO / "tests" / "signature_cases"), "--no-report"],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for path in out.glob("runs/*/here.jsonl") for line in path.read_text().splitlines()]
+    by = {(r["case"], r["exporter"]): r for r in rows}
+    assert len(by) == 12
+    for (case, exporter), row in by.items():
+        if (case, exporter) != ("complex_output", "torchscript"):  # no symbolic for view_as_complex
+            assert row["status"] == "pass", (case, exporter, row["error"])
+    assert by[("shape_only", "torchscript")]["inputs_dropped"] == ["input_1"]  # used only for its shape
+    assert by[("signature_int2", "dynamo")]["inputs_dropped"] == ["input_1"]  # dynamo bakes the int in
+    assert by[("signature_int2", "torchscript")]["inputs_dropped"] is None  # fed as the 0-d int64 it declares
+    assert by[("nan_output", "torchscript")]["nan_count"] == 1

@@ -69,11 +69,19 @@ class Row:
     checker_ok: Optional[bool] = None
     checker_error: Optional[str] = None
     node_count: Optional[int] = None
+    # the case's inputs (input_0, input_1, ...: tensors and Python numbers) the exported file does not take:
+    # the exporter baked them in or dropped them (one used only for its shape), so they were not fed
+    inputs_dropped: Optional[List[str]] = None
     export_s: Optional[float] = None
+    # the exported file's sha256 as its export wrote it (also in its sidecar): a file that no longer has it is
+    # refused (load-fail, ExportChanged), here and in replay
+    export_sha256: Optional[str] = None
     # numbers
     max_abs_err: Optional[float] = None
     max_rel_err: Optional[float] = None
     min_passing_atol: Optional[float] = None
+    # outputs that are NaN at the same place in eager PyTorch and the runtime: equal, and counted here
+    nan_count: Optional[int] = None
     atol: Optional[float] = None
     rtol: Optional[float] = None
     batch_sizes: Optional[List[int]] = None
@@ -140,7 +148,8 @@ class Row:
 REQUIRED_FIELDS = ("env_id", "cell", "case", "variant", "exporter", "runtime", "status")
 
 ROW_FIELDS = tuple(f.name for f in dataclasses.fields(Row))
-INT_FIELDS = ("opset_requested", "opset_actual", "node_count", "attempts", "concurrent_workers", "cpu_cores")
+INT_FIELDS = ("opset_requested", "opset_actual", "node_count", "attempts", "concurrent_workers", "cpu_cores",
+              "nan_count")
 
 
 def _from_1(data: Dict[str, Any]) -> Dict[str, Any]:

@@ -5,7 +5,7 @@ worker did: keep it self-contained (numpy and torch only) and Python 3.7-safe.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 import torch
@@ -44,8 +44,21 @@ def flatten(value: Any) -> List[Any]:
     return []
 
 
+def flatten_inputs(value: Any) -> List[Any]:
+    """The inputs as an exporter sees them: tensors and Python numbers (TorchScript keeps an ``int`` or
+    ``float`` argument of ``forward`` as a 0-d graph input), in order."""
+    if isinstance(value, (bool, int, float)):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in flatten_inputs(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in flatten_inputs(item)]
+    return flatten(value)
+
+
 def to_numpy(tensors: Sequence[Any]) -> List[numpy.ndarray]:
-    return [t.detach().cpu().numpy() for t in tensors]
+    """Arrays of tensors, and of Python numbers as 0-d arrays (the file they are fed to says their type)."""
+    return [t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else numpy.array(t) for t in tensors]
 
 
 def fresh(value: Any) -> Any:
@@ -73,33 +86,74 @@ def rebatch(value: Any, size: int) -> Any:
     return value
 
 
+def as_complex_pairs(got: numpy.ndarray, want: numpy.ndarray) -> numpy.ndarray:
+    """``got`` as complex where the exporter wrote eager's complex output as real/imaginary pairs (dynamo
+    gives a float tensor with a trailing dimension of 2): compared as the complex numbers they are."""
+    if (numpy.iscomplexobj(want) and got.dtype.kind == "f" and got.ndim == want.ndim + 1
+            and tuple(got.shape) == tuple(want.shape) + (2,)):
+        return got[..., 0] + 1j * got[..., 1]
+    return got
+
+
+def _integers(a: numpy.ndarray) -> numpy.ndarray:
+    return a.astype(object) if a.dtype == numpy.uint64 else a.astype(numpy.int64)  # uint64 does not fit int64
+
+
+def _integer_errors(g: numpy.ndarray, w: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Integers compared as integers, exactly (float64 holds 53 bits: 2**60+1 and 2**60 are one float64).
+    An integer output is an index or a count: the case's rtol, meant for floats, never excuses one."""
+    scale = numpy.abs(w.astype(numpy.float64))  # for max_rel_err only
+    g, w = _integers(g), _integers(w)
+    unequal = g != w
+    diff = numpy.zeros(g.shape, numpy.float64)
+    if unequal.any():  # Python ints: no overflow however far apart
+        diff[unequal] = [float(abs(int(a) - int(b))) for a, b in zip(g[unequal], w[unequal])]
+    return diff, scale
+
+
+def _errors(g: numpy.ndarray, w: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray, int]:
+    """(|got - want|, |want|, NaNs at the same place) of one output; complex compared as complex."""
+    if g.dtype.kind in "biu" and w.dtype.kind in "biu":
+        diff, scale = _integer_errors(g, w)
+        return diff, scale, 0
+    dtype = numpy.complex128 if numpy.iscomplexobj(g) or numpy.iscomplexobj(w) else numpy.float64
+    g, w = g.astype(dtype), w.astype(dtype)
+    both_nan = numpy.isnan(g) & numpy.isnan(w)
+    same = (g == w) | both_nan  # equal infinities, and NaNs where eager has them (assert_close(equal_nan=True))
+    with numpy.errstate(invalid="ignore"):
+        diff = numpy.where(same, 0.0, numpy.abs(g - w))
+    return diff, numpy.where(same, 0.0, numpy.abs(w)), int(both_nan.sum())
+
+
 def compare(got: Sequence[Any], want: Sequence[numpy.ndarray], atol: float, rtol: float,
             where: str = "") -> Dict[str, Any]:
     """Errors of ``got`` against eager ``want``; raises Mismatch when they do not agree.
 
     ``where`` prefixes the message ("at batch size 3: ") when the mismatch is not at the
-    export's own batch size.
+    export's own batch size. ``nan_count``: NaNs both sides have at the same place (equal).
     """
     if len(got) != len(want):
         raise Mismatch("%s%d outputs, eager PyTorch gives %d" % (where, len(got), len(want)))
     max_abs = max_rel = need_atol = 0.0
+    nans = 0
     for index, (g, w) in enumerate(zip(got, want)):
-        g = numpy.asarray(g)
+        w = numpy.asarray(w)
+        g = as_complex_pairs(numpy.asarray(g), w)
         if tuple(g.shape) != tuple(w.shape):
             raise Mismatch("%soutput %d has shape %s, eager PyTorch gives %s"
                            % (where, index, tuple(g.shape), tuple(w.shape)))
         if g.size == 0:
             continue
-        diff = numpy.abs(g.astype(numpy.float64) - w.astype(numpy.float64))
-        scale = numpy.abs(w.astype(numpy.float64))
-        if not numpy.all(numpy.isfinite(diff) | (g == w)):
+        diff, scale, found = _errors(g, w)
+        nans += found
+        if not numpy.all(numpy.isfinite(diff)):  # a NaN or an infinity on one side only
             max_abs = max_rel = need_atol = float("inf")
             continue
-        diff = numpy.where(g == w, 0.0, diff)
+        exact = g.dtype.kind in "biu" and w.dtype.kind in "biu"
         max_abs = max(max_abs, float(diff.max()))
         max_rel = max(max_rel, float((diff / numpy.maximum(scale, 1e-12)).max()))
-        need_atol = max(need_atol, float(numpy.maximum(diff - rtol * scale, 0.0).max()))
-    result = {"max_abs_err": max_abs, "max_rel_err": max_rel, "min_passing_atol": need_atol}
+        need_atol = max(need_atol, float(numpy.maximum(diff - (0.0 if exact else rtol) * scale, 0.0).max()))
+    result = {"max_abs_err": max_abs, "max_rel_err": max_rel, "min_passing_atol": need_atol, "nan_count": nans}
     if not need_atol <= atol:  # written so that a NaN never passes
         raise Mismatch("%smax abs error %.3g, max rel error %.3g: beyond atol=%g, rtol=%g (atol %.3g would pass)"
                        % (where, max_abs, max_rel, atol, rtol, need_atol), result)

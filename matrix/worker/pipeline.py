@@ -25,7 +25,8 @@ from matrix.adapters import EXPORTERS, runtime_for
 from matrix.wire import STAGE_FAILURE, Cell, Row, Status
 from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
-from matrix.worker.outputs import describe, flatten, fresh
+from matrix.worker.outputs import describe, flatten_inputs, fresh
+from matrix.worker.sidecar import check_unchanged, read_sidecar, sha256_of
 from matrix.worker.stages import (
     Built,
     arrays_of,
@@ -231,16 +232,24 @@ class Pipeline(object):
         started = time.perf_counter()
         cell = Cell.from_dict(request["cell"])
         self._enter_case("replay:" + cell.case)
-        with open(request["export"]) as handle:
-            exported = json.load(handle)
-        row = Row.for_cell(cell, exported.get("versions"), case_hash=exported.get("case_hash"),
-                           seed_claims=exported.get("seed_claims"), atol=exported["atol"], rtol=exported["rtol"],
-                           stage="plan")
+        exported, problem = read_sidecar(request["export"])
+        known = exported if problem is None else {}  # a damaged sidecar's values are not the row's
+        versions, claims = exported.get("versions"), exported.get("seed_claims")
+        case_hash = exported.get("case_hash") if isinstance(exported.get("case_hash"), str) else None
+        row = Row.for_cell(cell, versions if isinstance(versions, dict) else None, case_hash=case_hash,
+                           seed_claims=claims if isinstance(claims, list) else None, atol=known.get("atol"),
+                           rtol=known.get("rtol"), stage="plan")
         adapter, caps = self._runtime_fields(row, cell)
 
         def work() -> None:
+            if problem:
+                raise StageFailed(Status.LOAD_FAIL, "BadSidecar", problem)
             exported["path"] = request["export"][:-5] + ".onnx"  # the folder may have moved
-            data = load_arrays(exported["path"][:-5] + ".npz") if exported["ok"] else {}
+            data: Dict[str, List[numpy.ndarray]] = {}
+            if exported["ok"]:
+                with self.stage(row, "load"):
+                    check_unchanged(exported["path"][:-5] + ".npz", exported.get("data_sha256"))
+                    data = load_arrays(exported["path"][:-5] + ".npz")
             self._run_exported(row, adapter, caps, exported, data)
         return self._finish(row, work, started)
 
@@ -249,15 +258,17 @@ class Pipeline(object):
         """load -> run -> compare -> batch -> time -> place on an exported file, here or replayed."""
         for key in ("opset_actual", "node_count", "export_s", "checker_ok", "checker_error", "export_call"):
             setattr(row, key, exported.get(key))
+        row.export_sha256 = exported.get("export_sha256")
         if not exported["ok"]:
             raise StageFailed(Status.EXPORT_FAIL, exported["error_type"], exported["error"])
-        arrays = data["input"]
         self.model_path = exported["path"]
+        with self.stage(row, "load"):  # another case may have written into the exports folder
+            check_unchanged(exported["path"], row.export_sha256)
         row.runtime_call = adapter.source(caps)
         code = compiled(row.runtime_call, "<%s runtime>" % adapter.name)
         run_model = code["run_model"]
         skips = tuple(adapter.skip_exceptions)
-        session, batch = run_exported(code, exported["path"], data, exported["atol"], exported["rtol"],
+        session, batch, arrays = run_exported(code, exported["path"], data, exported["atol"], exported["rtol"],
                                       lambda name: self.stage(row, name, skips), lambda fields: record(row, fields))
         row.batch_sizes = batch or None
         with self.stage(row, "time", skips):
@@ -308,7 +319,7 @@ class Pipeline(object):
             self.exported[path] = result
             return result
         exporter = EXPORTERS[cell.exporter]
-        names = {"inputs": ["input_%d" % i for i in range(len(flatten(built.inputs)))],
+        names = {"inputs": ["input_%d" % i for i in range(len(flatten_inputs(built.inputs)))],
                  "outputs": ["output_%d" % i for i in range(built.output_count)]}
         source = exporter.source(cell.opset, cell.options, names, self.caps["exporters"][exporter.name],
                                  scripted=isinstance(built.module, torch.jit.ScriptModule))
@@ -330,6 +341,8 @@ class Pipeline(object):
             result.update(inspect_model(path))
             # what another environment's runtimes need to run this file again (replay)
             result["data"] = os.path.basename(save_arrays(path[:-5] + ".npz", built))
+            # what the row, replay and publish hold the files to: a case can reach the exports folder
+            result.update(export_sha256=sha256_of(path), data_sha256=sha256_of(path[:-5] + ".npz"))
         # what replay needs to run the file again: the export's part of the cell, not a runtime's
         result.update(case=cell.case, variant=cell.variant, exporter=cell.exporter, opset=cell.opset,
                       options=cell.options, atol=loaded.case.atol, rtol=loaded.case.rtol, case_hash=loaded.case_hash,

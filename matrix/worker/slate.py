@@ -2,7 +2,8 @@
 
 The worker is long-lived, so whatever a case changes in the process would change every later
 case's rows: the default dtype, grad mode, the ONNX exporter's symbolic registry, the
-exporter and runtime functions (a wrapper around ``torch.onnx.export``), the environment,
+exporter and runtime functions (a wrapper around ``torch.onnx.export``), the seeding functions, the methods
+of torch's and numpy's classes (``torch.nn.ReLU.forward = ...``), the environment,
 the working directory, threads and child processes it leaves behind. ``Slate`` captures all
 of it once the worker has imported everything, puts back what can be put back before each
 case, and describes what differs after each cell; the host restarts the worker before the
@@ -24,7 +25,13 @@ import torch
 # Modules whose functions the pipeline calls (directly, or through the adapters, which add their own in
 # watched()): a case that replaces one of their attributes changes how every later cell is exported,
 # loaded or run.
-WATCHED = ("torch", "torch.nn.functional", "onnx", "onnx.checker", "onnx.shape_inference", "numpy")
+# The seeding functions' modules are watched too: a case that makes numpy.random.seed a no-op changes every
+# later case's inputs.
+WATCHED = ("torch", "torch.nn.functional", "onnx", "onnx.checker", "onnx.shape_inference", "numpy", "numpy.random",
+           "random")
+# Packages whose classes a case reaches (torch.nn.ReLU, torch.Tensor, numpy's Python classes): a patched method
+# (torch.nn.ReLU.forward = ...) changes every later case's eager run and its export alike, so nothing diverges.
+CLASS_PACKAGES = ("torch", "numpy")
 REGISTRY_MODULES = ("torch.onnx._internal.torchscript_exporter.registration", "torch.onnx._internal.registration")
 
 
@@ -174,6 +181,46 @@ def _restore_symbolics(registry: Optional[Dict[Any, Any]], saved: Dict[Any, Any]
             value[opset] = function
 
 
+def _package(name: Any) -> str:
+    return str(name or "").split(".")[0]
+
+
+def _classes() -> List[type]:
+    """The classes CLASS_PACKAGES define, as their imported modules hold them."""
+    found = {}  # type: Dict[int, type]
+    for name, module in list(sys.modules.items()):
+        if _package(name) not in CLASS_PACKAGES:
+            continue
+        for value in list(getattr(module, "__dict__", {}).values()):
+            # the class's own __dict__: getattr would run a deprecation shim's metaclass (torch.distributed)
+            if isinstance(value, type) and _package(vars(value).get("__module__")) in CLASS_PACKAGES:
+                found[id(value)] = value
+    return list(found.values())
+
+
+def _methods(cls: type) -> Dict[str, Any]:
+    """A class's own functions and descriptors (methods, properties, staticmethods): what a patch replaces.
+    Its data (caches, counters, __slotnames__) changes as it is used, so it is not compared."""
+    return {k: v for k, v in vars(cls).items() if callable(v) or hasattr(type(v), "__get__")}
+
+
+def _patched(cls: type, saved: Dict[str, Any]) -> List[str]:
+    """The methods of ``cls`` replaced, removed or added since ``saved``."""
+    now = _methods(cls)
+    return sorted(k for k in set(saved) | set(now) if now.get(k, _MISSING) is not saved.get(k, _MISSING))
+
+
+def _restore_class(cls: type, saved: Dict[str, Any]) -> None:
+    for name in _patched(cls, saved):
+        try:
+            if name in saved:
+                setattr(cls, name, saved[name])
+            else:
+                delattr(cls, name)
+        except (AttributeError, TypeError):  # shows in changes(): the host restarts the worker
+            pass
+
+
 def _children() -> List[int]:
     """Processes whose parent is this worker (left behind by a case: a fork, a pool)."""
     me, found = os.getpid(), []
@@ -209,6 +256,7 @@ class Slate(object):
         self.modules = {name: sys.modules[name] for name in watched() if name in sys.modules}
         self.attributes = {name: dict(vars(module)) for name, module in self.modules.items()}
         self.symbolics = _custom_symbolics(_registry())
+        self.classes = [(cls, _methods(cls)) for cls in _classes()]
         self.threads = {t.ident for t in threading.enumerate()}
 
     def restore_functions(self) -> None:
@@ -228,6 +276,8 @@ class Slate(object):
             except Exception:  # a setting that cannot be put back shows in changes(): the host restarts
                 pass
         self.restore_functions()
+        for cls, methods in self.classes:
+            _restore_class(cls, methods)
         _restore_symbolics(_registry(), self.symbolics)
         warnings.filters[:] = _FILTERS
         reset_exporters()
@@ -254,6 +304,10 @@ class Slate(object):
                               and not isinstance(v, types.ModuleType))
             if replaced:
                 found.append("%s replaced: %s" % (name, ", ".join("%s.%s" % (name, a) for a in replaced[:5])))
+        patched = ["%s.%s.%s" % (cls.__module__, cls.__qualname__, name)
+                   for cls, methods in self.classes for name in _patched(cls, methods)]
+        if patched:
+            found.append("class attributes replaced: %s" % ", ".join(patched[:5]))
         symbolics = _custom_symbolics(_registry())
         if symbolics != self.symbolics:
             added = sorted({str(k[0]) for k in set(symbolics) ^ set(self.symbolics)})

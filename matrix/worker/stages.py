@@ -12,7 +12,7 @@ from typing import Any, Callable, ContextManager, Dict, List, Optional, Tuple
 
 import numpy
 
-from matrix.worker.outputs import MAX_ERROR_CHARS, Mismatch, compare, flatten, fresh, rebatch, to_numpy
+from matrix.worker.outputs import MAX_ERROR_CHARS, Mismatch, compare, flatten, flatten_inputs, fresh, rebatch, to_numpy
 
 SEED = 0
 
@@ -100,8 +100,8 @@ def inspect_model(path: str) -> Dict[str, Any]:
 def save_arrays(path: str, built: Built) -> str:
     """Inputs and eager outputs beside the exported file: what running it again elsewhere needs."""
     arrays: Dict[str, numpy.ndarray] = {}
-    for prefix, values in (("input", to_numpy(flatten(built.inputs))), ("output", built.outputs),
-                           ("batch_input", to_numpy(flatten(built.batch_inputs)) if built.batch_inputs else []),
+    for prefix, values in (("input", to_numpy(flatten_inputs(built.inputs))), ("output", built.outputs),
+                           ("batch_input", to_numpy(flatten_inputs(built.batch_inputs)) if built.batch_inputs else []),
                            ("batch_output", built.batch_outputs or [])):
         for index, value in enumerate(values):
             arrays["%s_%d" % (prefix, index)] = value
@@ -111,8 +111,8 @@ def save_arrays(path: str, built: Built) -> str:
 
 def arrays_of(built: Built) -> Dict[str, List[numpy.ndarray]]:
     """What ``load_arrays`` gives back for ``built``, without the file."""
-    return {"input": to_numpy(flatten(built.inputs)), "output": built.outputs,
-            "batch_input": to_numpy(flatten(built.batch_inputs)) if built.batch_inputs is not None else [],
+    return {"input": to_numpy(flatten_inputs(built.inputs)), "output": built.outputs,
+            "batch_input": to_numpy(flatten_inputs(built.batch_inputs)) if built.batch_inputs is not None else [],
             "batch_output": built.batch_outputs or []}
 
 
@@ -127,32 +127,73 @@ def load_arrays(path: str) -> Dict[str, List[numpy.ndarray]]:
     return groups
 
 
+def declared_inputs(path: str) -> List[Tuple[str, int]]:
+    """The inputs the exported file declares (initializers listed as inputs left out), with ONNX element types."""
+    import onnx
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except TypeError:  # an onnx without the argument
+        model = onnx.load(path)
+    initializers = {i.name for i in model.graph.initializer}
+    return [(i.name, i.type.tensor_type.elem_type) for i in model.graph.input if i.name not in initializers]
+
+
+def _numpy_type(elem_type: int) -> Any:
+    import onnx
+    convert = getattr(onnx.helper, "tensor_dtype_to_np_dtype", None)  # onnx >= 1.13; onnx.mapping before
+    return convert(elem_type) if convert is not None else onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[elem_type]
+
+
+def feed(path: str, arrays: List[numpy.ndarray]) -> Tuple[List[numpy.ndarray], List[str]]:
+    """What the exported file declares, from the case's inputs, in its order; and the inputs it dropped.
+
+    The export names the case's inputs input_0, input_1, ... (``flatten_inputs``). An exporter keeps a
+    Python number as a 0-d input of a type of its choosing (TorchScript: int64, double), bakes it in
+    (dynamo), and drops an input it does not need (one used only for its shape). A file whose inputs are
+    named otherwise (torch 2.1 - 2.3's dynamo_export names its own) is fed by position.
+    """
+    ours = ["input_%d" % i for i in range(len(arrays))]
+    declared = declared_inputs(path)
+    if any(name not in ours for name, _ in declared):
+        return list(arrays), []
+    fed = []
+    for name, elem_type in declared:
+        value = arrays[ours.index(name)]
+        if value.ndim == 0 and elem_type:  # a Python number has no dtype of its own: the file's is the one
+            value = value.astype(_numpy_type(elem_type))
+        fed.append(value)
+    kept = {name for name, _ in declared}
+    return fed, [name for name in ours if name not in kept]
+
+
 def run_exported(code: Dict[str, Any], path: str, data: Dict[str, List[numpy.ndarray]], atol: float, rtol: float,
                  stage: Callable[[str], ContextManager[Any]],
-                 record: Callable[[Dict[str, Any]], None]) -> Tuple[Any, List[int]]:
+                 record: Callable[[Dict[str, Any]], None]) -> Tuple[Any, List[int], List[numpy.ndarray]]:
     """load -> run -> compare -> batch of an exported file with the runtime's recorded code.
 
     ``stage(name)`` enters each stage: the caller's one place that maps its exceptions to a status.
-    ``record`` receives the comparison's numbers, also when they diverge (S11 is about them).
-    Returns the session and the batch sizes it ran at.
+    ``record`` receives the comparison's numbers, also when they diverge (S11 is about them), and the
+    inputs the exporter dropped. Returns the session, the batch sizes it ran at, and the arrays it was fed.
     """
-    arrays = data["input"]
     run_model = code["run_model"]
     with stage("load"):
         session = code["load_model"](path)
+        arrays, dropped = feed(path, data["input"])
+        record({"inputs_dropped": dropped or None})
     with stage("run"):
         got = run_model(session, arrays)
     with stage("compare"):
         record(_compare(got, data["output"], atol, rtol, record))
-    sizes = [int(arrays[0].shape[0])] if arrays and arrays[0].ndim else []
+    first = data["input"][:1]
+    sizes = [int(first[0].shape[0])] if first and first[0].ndim else []
     if data["batch_input"] and data["batch_output"]:
         size = int(data["batch_input"][0].shape[0])
         with stage("batch"):  # batch-fail: it does not run at another batch size
-            got = run_model(session, data["batch_input"])
+            got = run_model(session, feed(path, data["batch_input"])[0])
         with stage("compare"):  # it runs, and gives other numbers: a divergence
             _compare(got, data["batch_output"], atol, rtol, record, where="at batch size %d: " % size)
         sizes.append(size)
-    return session, sizes
+    return session, sizes, arrays
 
 
 def _compare(got: Any, want: List[numpy.ndarray], atol: float, rtol: float,
