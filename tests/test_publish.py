@@ -272,3 +272,30 @@ def test_unpacking_an_archive_is_bounded(tmp_path, monkeypatch):
     (tmp_path / "e.tar.gz").write_bytes(buffer.getvalue())
     folder = archive.unpack_exports(tmp_path / "e.tar.gz", tmp_path / "out")
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["a.onnx", "b.onnx"]
+
+
+def test_an_exported_file_changed_after_its_export_is_never_packed(tmp_path):
+    import hashlib
+
+    from matrix.results.archive import pack_exports
+    from matrix.results.store import ResultsError
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "c-1.onnx").write_bytes(b"the file the export wrote")
+    sidecar = {"ok": True, "export_sha256": hashlib.sha256(b"the file the export wrote").hexdigest()}
+    (folder / "c-1.json").write_text(json.dumps(sidecar))
+    assert pack_exports(folder)  # as exported: packed
+    (folder / "c-1.onnx").write_bytes(b"another case's Identity")
+    with pytest.raises(ResultsError, match="c-1.onnx: changed after its export wrote it"):
+        pack_exports(folder)
+
+
+def test_a_sidecar_that_cannot_name_its_cell_is_not_replayed(tmp_path):
+    from matrix.run.plan import Selection
+    from matrix.run.replay import replay_jobs
+    good = {"ok": True, "case": "c", "variant": "default", "exporter": "torchscript", "opset": 11}
+    (tmp_path / "a.json").write_text(json.dumps(good))
+    (tmp_path / "b.json").write_text(json.dumps({**good, "variant": None}))
+    (tmp_path / "c.json").write_text(json.dumps({k: v for k, v in good.items() if k != "opset"}))
+    jobs = replay_jobs(tmp_path, "old", "new", Selection(runtimes=("ort-cpu",)))
+    assert [job.export for job in jobs] == [str(tmp_path / "a.json")]

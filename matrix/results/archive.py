@@ -8,6 +8,7 @@ sidecars lose the absolute paths of the machine that published them.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from matrix.results.safe import no_link
+from matrix.results.store import ResultsError
 
 EXPORT_SUFFIXES = (".onnx", ".json", ".npz")
 MAX_EXPORT_BYTES = 50 * 10 ** 6  # one exported file; the whole archive must stay under GitHub's 100 MB too
@@ -43,6 +45,31 @@ def _sidecar(path: Path) -> bytes:
         return data
 
 
+def check_hashes(folder: Path) -> None:
+    """Each exported file is the one its export wrote: the sidecar's sha256 (``export_sha256``, ``data_sha256``)
+    against the file's bytes. A file another case rewrote is refused (ResultsError naming it), never published."""
+    for sidecar in sorted(folder.glob("*.json")):
+        try:
+            recorded = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not a sidecar the worker wrote: packed as it is, replay refuses it
+        if not isinstance(recorded, dict):
+            continue
+        for key, suffix in (("export_sha256", ".onnx"), ("data_sha256", ".npz")):
+            expected, path = recorded.get(key), sidecar.with_suffix(suffix)
+            if isinstance(expected, str) and path.is_file() and _sha256(path) != expected:
+                raise ResultsError(f"{path}: changed after its export wrote it (its sidecar's {key} differs): "
+                                   f"not published")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def gzipped(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
@@ -55,6 +82,7 @@ def pack_exports(folder: Path, left_out: list[str] | None = None) -> bytes:
     """
     buffer = io.BytesIO()
     no_link(folder, "an exports folder")
+    check_hashes(folder)
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in sorted(folder.iterdir()):
             if path.suffix not in EXPORT_SUFFIXES:

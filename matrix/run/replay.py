@@ -17,6 +17,8 @@ from matrix.run.plan import Selection
 from matrix.run.runner import EnvRunner
 from matrix.wire import Cell
 
+CELL_KEYS = (("case", str), ("variant", str), ("exporter", str), ("opset", int))
+
 
 def replay(runner: EnvRunner, source: Path | None = None) -> list[EnvOutcome]:
     """Run every other environment's exported files with ``runner``'s runtimes: one outcome each."""
@@ -74,7 +76,9 @@ def replay_jobs(folder: Path, env_id: str, runtime_env: str, selection: Selectio
             exported = read_json(sidecar)
         except ResultsError:
             continue
-        if not isinstance(exported, dict) or not exported.get("ok") or "case" not in exported:
+        # a sidecar that cannot name its cell is no cell to replay (the worker refuses one that lacks the rest)
+        if not isinstance(exported, dict) or not exported.get("ok") or not all(
+                isinstance(exported.get(key), kind) for key, kind in CELL_KEYS):
             continue
         if not (pattern.search(str(exported["case"])) or pattern.search(f"{exported['case']}/{exported.get('variant')}")):
             continue
