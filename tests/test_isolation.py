@@ -178,3 +178,18 @@ def test_an_exported_file_another_case_rewrote_is_refused_and_a_damaged_sidecar_
     damaged_row = replayed["zzz_tampers_exports"]
     assert (damaged_row["status"], damaged_row["error_type"]) == ("load-fail", "BadSidecar"), damaged_row["error"]
     assert "lacks atol" in damaged_row["error"]
+
+
+def test_torch_patching_itself_is_part_of_the_baseline_not_a_cases_doing():
+    """torch.fx, dynamo_export and torch.export replace methods of torch's own classes as they work: adopted
+    into the clean slate, neither reported nor undone; a case's own replacement still is."""
+    torch = pytest.importorskip("torch")
+    from matrix.worker.slate import _adopt, _torchs_own
+    assert _torchs_own(torch.nn.Identity.forward) and _torchs_own(staticmethod(torch.nn.functional.relu))
+    case_patch = lambda self, x: x  # noqa: E731  (what a case writes)
+    assert not _torchs_own(case_patch)
+    saved = {"forward": torch.nn.ReLU.forward}
+    _adopt(saved, {"forward": torch.nn.Identity.forward})
+    assert saved["forward"] is torch.nn.Identity.forward
+    _adopt(saved, {"forward": case_patch})
+    assert saved["forward"] is torch.nn.Identity.forward, "a case's patch is never adopted"

@@ -204,9 +204,35 @@ def _methods(cls: type) -> Dict[str, Any]:
     return {k: v for k, v in vars(cls).items() if callable(v) or hasattr(type(v), "__get__")}
 
 
+# Where torch's own code lives: a replacement defined there is torch patching itself (torch.fx's
+# immutable_list.__hash__, dynamo_export's io_adapter steps, torch.export's Module.__init__, torch.cond's
+# torch.jit.trace), part of the baseline, not a case's doing. (A case that patches a class with another torch
+# function is taken for torch's own doing too: the price of no false alarms.)
+OWN_PACKAGES = ("torch", "numpy", "onnx", "onnxscript", "onnx_ir", "onnxruntime")
+
+
+def _torchs_own(value: Any) -> bool:
+    """Whether ``value`` (a replacement function, method, property) is defined in torch's or its peers' code."""
+    for _ in range(10):  # through staticmethod/classmethod, property, partial and functools.wraps layers
+        inner = (getattr(value, "__func__", None) or getattr(value, "fget", None) or getattr(value, "func", None)
+                 or getattr(value, "__wrapped__", None))
+        if inner is None or inner is value:
+            break
+        value = inner
+    return _package(getattr(value, "__module__", None)) in OWN_PACKAGES
+
+
+def _adopt(saved: Dict[str, Any], now: Dict[str, Any]) -> None:
+    """Take torch's own replacements into the baseline ``saved``: they are neither reported nor undone."""
+    for key, value in now.items():
+        if value is not saved.get(key, _MISSING) and value is not None and _torchs_own(value):
+            saved[key] = value
+
+
 def _patched(cls: type, saved: Dict[str, Any]) -> List[str]:
-    """The methods of ``cls`` replaced, removed or added since ``saved``."""
+    """The methods of ``cls`` replaced, removed or added since ``saved`` (torch's own patches adopted)."""
     now = _methods(cls)
+    _adopt(saved, now)
     return sorted(k for k in set(saved) | set(now) if now.get(k, _MISSING) is not saved.get(k, _MISSING))
 
 
@@ -298,6 +324,7 @@ class Slate(object):
                 found.append("%s changed (%s)" % (name, _difference(self.saved[name], now)))
         for name, module in self.modules.items():
             current = vars(module)
+            _adopt(self.attributes[name], {a: current.get(a) for a in self.attributes[name]})
             # a module's None filled in later (torch.jit's builtin table) is its own lazy set-up, not a case's
             replaced = sorted(a for a, v in self.attributes[name].items()
                               if current.get(a, _MISSING) is not v and v is not None
