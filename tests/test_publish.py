@@ -299,3 +299,13 @@ def test_a_sidecar_that_cannot_name_its_cell_is_not_replayed(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps({k: v for k, v in good.items() if k != "opset"}))
     jobs = replay_jobs(tmp_path, "old", "new", Selection(runtimes=("ort-cpu",)))
     assert [job.export for job in jobs] == [str(tmp_path / "a.json")]
+
+
+def test_the_workflow_pins_every_action_by_commit_and_leaves_no_token_on_disk():
+    """A tag can be moved to other code; a commit cannot. Jobs run case code, so checkout keeps no credentials."""
+    import re
+    text = (REPO / ".github" / "workflows" / "matrix.yml").read_text()
+    uses = re.findall(r"uses: (\S+)", text)
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
+    checkouts = text.count("uses: actions/checkout@")
+    assert checkouts and text.count("persist-credentials: false") == checkouts

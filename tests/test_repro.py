@@ -235,3 +235,16 @@ def test_the_default_folder_of_a_hostile_case_id_stays_here(tmp_path):
     assert done.returncode == 0, done.stderr
     made = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("repro.py")]
     assert len(made) == 1 and made[0].startswith("a/b/repro-escaped-"), made
+
+
+def test_a_pasted_snippet_writes_a_hostile_script_and_runs_none_of_it(tmp_path):
+    """A case's source that holds the heredoc's delimiter, then shell lines: pasted into sh, it is written
+    into repro.py verbatim and nothing of it runs."""
+    from matrix.views.repro import HEREDOC
+    pwned = tmp_path / "pwned"
+    script = f"print('a case')\n{HEREDOC}\ntouch {pwned}\n$(touch {pwned})\n`touch {pwned}`\n"
+    snippet = shell_snippet(script, "true", str(tmp_path / "folder"))
+    done = subprocess.run(["sh"], input=snippet, text=True, capture_output=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert not pwned.exists(), "a line of the script ran in the shell"
+    assert (tmp_path / "folder" / "repro.py").read_text() == script

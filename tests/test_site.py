@@ -334,3 +334,17 @@ def test_the_site_in_a_browser(site):
     assert errors == []
     assert [url for url in requests if not url.startswith("file://")] == []
     assert all(page.stat().st_size < PAGE_LIMIT for page in _html_pages(site))
+
+
+def test_the_site_follows_no_symlinked_exports(tmp_path):
+    """A results folder from elsewhere whose exports are links (to a system file, say): named, never read."""
+    from matrix.results.read import Results
+    secret = tmp_path / "secret.tar.gz"
+    secret.write_bytes(b"not yours")
+    run = RunDir(tmp_path / "results", "r1")
+    (run.path / "exports").mkdir(parents=True)
+    write_json(run.meta_file, {"run_id": "r1", "created": "2026-01-01T00:00:00+00:00"})
+    (run.path / "exports" / "torch-x.tar.gz").symlink_to(secret)
+    results = Results(tmp_path / "results")
+    assert results.exports() == []
+    assert any("symbolic link, not read" in problem for problem in results.problems)

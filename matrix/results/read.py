@@ -137,7 +137,14 @@ class Results:
             exports = run.path / "exports"
             if not exports.is_dir():
                 continue
+            for item in [exports, *exports.iterdir()]:
+                if item.is_symlink():  # a view never follows one: its target may be anything on this machine
+                    self.problems.append(f"{item}: a symbolic link, not read (never followed)")
+            if exports.is_symlink():
+                continue
             for item in exports.iterdir():
+                if item.is_symlink():
+                    continue
                 if item.is_dir() and item.name != exclude and any(item.glob("*.json")):
                     found[item.name] = (run, item)
                 elif item.name.endswith(".tar.gz") and item.name[:-len(".tar.gz")] != exclude:

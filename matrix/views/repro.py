@@ -213,9 +213,16 @@ def build_script(row: dict[str, Any], case: dict[str, Any], exporting: Entry | N
 
 
 def shell_snippet(script: str, commands: str, folder: str) -> str:
-    """Copy-paste into a shell, in an empty folder: writes repro.py, installs the pins, runs it."""
+    """Copy-paste into a shell, in an empty folder: writes repro.py, installs the pins, runs it.
+
+    The heredoc's delimiter is one no line of the script is (quoted, so the shell expands nothing in it):
+    whatever a case's source holds, the shell writes it and runs none of it."""
+    lines = set(script.split("\n"))
+    delimiter = HEREDOC
+    while delimiter in lines:
+        delimiter += "_END"
     return "\n".join([f"mkdir -p {shlex.quote(folder)} && cd {shlex.quote(folder)}",
-                      f"cat > repro.py <<'{HEREDOC}'", script.rstrip("\n"), HEREDOC, commands])
+                      f"cat > repro.py <<'{delimiter}'", script.rstrip("\n"), delimiter, commands])
 
 
 def write_folder(folder: Path, script: str, commands: str) -> Path:

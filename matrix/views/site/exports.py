@@ -26,6 +26,9 @@ def unpack(archives: dict[str, Path], out: Path, problems: list[str]) -> dict[st
     for env_id, archive in archives.items():
         folder = out / paths.files_dir(env_id)
         marker = folder / ".unpacked"
+        if archive.is_symlink():
+            problems.append(f"{archive}: a symbolic link, not unpacked (never followed)")
+            continue
         try:
             if folder.is_dir() and (not marker.exists() or marker.read_text() != str(archive.stat().st_mtime_ns)):
                 shutil.rmtree(folder)
