@@ -348,3 +348,14 @@ def test_the_site_follows_no_symlinked_exports(tmp_path):
     results = Results(tmp_path / "results")
     assert results.exports() == []
     assert any("symbolic link, not read" in problem for problem in results.problems)
+
+
+def test_a_pages_string_table_stays_within_its_budget_by_construction():
+    from matrix.views.site.strings import FLOOR, Strings
+    strings = Strings(budget=10_000)
+    for i in range(500):  # 500 distinct errors of 4,000 characters each: 2 MB of text
+        strings(f"{i}: " + "x" * 4000)
+    total = sum(len(s) for s in strings.items)
+    assert total < 10_000 + 500 * (FLOOR + 60), total
+    assert strings.items[0].startswith("0: xxx") and "more characters in the results" in strings.items[-1]
+    assert strings("0: " + "x" * 4000) == 0, "a text seen before is the same entry"
