@@ -5,8 +5,8 @@ repeats (the same export call for every runtime, the same error for every opset)
 cell points into this table instead of repeating it.
 
 The table keeps a page under its size limit by construction: its texts share a budget of characters, and
-once it is spent each new text keeps its first ``FLOOR`` characters (the whole text is in the results, the
-cell's CSV/JSON and its reproduction).
+once it is spent each new text keeps its first ``FLOOR`` characters (the whole text stays in the results
+and the cell's reproduction).
 """
 from __future__ import annotations
 
