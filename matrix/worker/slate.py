@@ -222,10 +222,19 @@ def _torchs_own(value: Any) -> bool:
     return _package(getattr(value, "__module__", None)) in OWN_PACKAGES
 
 
+def _python_replaces_itself(before: Any, value: Any) -> bool:
+    """Python's typing gives a Protocol's subclass ``object.__init__`` (or replaces its placeholder) on the
+    class's first use: torch.onnx's io_adapter steps are such classes."""
+    placeholder = getattr(before, "__name__", None) == "_no_init_or_replace_init" and \
+        getattr(before, "__module__", None) == "typing"
+    return placeholder or value is object.__init__
+
+
 def _adopt(saved: Dict[str, Any], now: Dict[str, Any]) -> None:
-    """Take torch's own replacements into the baseline ``saved``: they are neither reported nor undone."""
+    """Take torch's (and Python's) own replacements into the baseline ``saved``: neither reported nor undone."""
     for key, value in now.items():
-        if value is not saved.get(key, _MISSING) and value is not None and _torchs_own(value):
+        before = saved.get(key, _MISSING)
+        if value is not before and value is not None and (_torchs_own(value) or _python_replaces_itself(before, value)):
             saved[key] = value
 
 
