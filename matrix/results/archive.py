@@ -8,7 +8,6 @@ sidecars lose the absolute paths of the machine that published them.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -19,6 +18,7 @@ from typing import Any
 
 from matrix.results.safe import no_link
 from matrix.results.store import ResultsError
+from matrix.wire.digest import sha256_of
 
 EXPORT_SUFFIXES = (".onnx", ".json", ".npz")
 MAX_EXPORT_BYTES = 50 * 10 ** 6  # one exported file; the whole archive must stay under GitHub's 100 MB too
@@ -57,17 +57,9 @@ def check_hashes(folder: Path) -> None:
             continue
         for key, suffix in (("export_sha256", ".onnx"), ("data_sha256", ".npz")):
             expected, path = recorded.get(key), sidecar.with_suffix(suffix)
-            if isinstance(expected, str) and path.is_file() and _sha256(path) != expected:
+            if isinstance(expected, str) and path.is_file() and sha256_of(path) != expected:
                 raise ResultsError(f"{path}: changed after its export wrote it (its sidecar's {key} differs): "
                                    f"not published")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def gzipped(data: bytes) -> bytes:

@@ -7,6 +7,7 @@ through here.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import re
@@ -73,22 +74,29 @@ def _open(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # type: ignore[return-value]
 
 
-def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of ``path`` (inflated when ``.gz``), streamed: ResultsError once they pass ``limit``."""
-    chunks, total = [], 0
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A file's read errors as ResultsError naming it (a missing file stays FileNotFoundError: callers ask)."""
     try:
-        with _open(path) as handle:
-            for chunk in iter(lambda: handle.read(CHUNK), b""):
-                total += len(chunk)
-                if total > limit:
-                    raise _too_big(path, limit)
-                chunks.append(chunk)
+        yield
     except (EOFError, gzip.BadGzipFile) as exc:
         raise ResultsError(f"{path}: not a readable gzip file ({exc})") from None
     except FileNotFoundError:
         raise
     except OSError as exc:
         raise ResultsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``path`` (inflated when ``.gz``), streamed: ResultsError once they pass ``limit``."""
+    chunks, total = [], 0
+    with _reading(path):
+        with _open(path) as handle:
+            for chunk in iter(lambda: handle.read(CHUNK), b""):
+                total += len(chunk)
+                if total > limit:
+                    raise _too_big(path, limit)
+                chunks.append(chunk)
     return b"".join(chunks)
 
 
@@ -97,7 +105,7 @@ def lines_bounded(path: Path, limit: int = MAX_FILE_BYTES,
     """(number, line) of ``path`` (inflated when ``.gz``), streamed; an over-long line comes as None. The
     last item is the unterminated tail (torn by a kill), number 0. ResultsError past ``limit`` in all."""
     total = number = 0
-    try:
+    with _reading(path):
         with _open(path) as handle:
             for line in iter(lambda: handle.readline(line_limit + 1), b""):
                 number += 1
@@ -115,9 +123,3 @@ def lines_bounded(path: Path, limit: int = MAX_FILE_BYTES,
                     yield number, line
                 else:
                     yield 0, line
-    except (EOFError, gzip.BadGzipFile) as exc:
-        raise ResultsError(f"{path}: not a readable gzip file ({exc})") from None
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise ResultsError(f"{path}: cannot be read ({exc.strerror or exc})") from None

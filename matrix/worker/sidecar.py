@@ -6,22 +6,15 @@ syntax, stdlib only.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Any, Dict, Optional, Tuple
 
+from matrix.wire.digest import sha256_of  # noqa: F401  (the pipeline records it from here)
+
 
 class ExportChanged(Exception):
     """An exported file is not the one its export wrote (a case rewrote it): refused, never run or replayed."""
-
-
-def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_unchanged(path: str, recorded: Optional[str]) -> None:
