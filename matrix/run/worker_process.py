@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from matrix.paths import REPO_ROOT
+from matrix.paths import CACHE_DIR, REPO_ROOT
 from matrix.results.store import StorageError
 from matrix.wire import protocol
 
@@ -93,7 +93,10 @@ class WorkerProcess:
         if self.timing_lock is not None:
             command += ["--timing-lock", str(self.timing_lock)]
         path = os.pathsep.join([str(REPO_ROOT)] + ([self.pythonpath] if self.pythonpath else []))
-        env = dict(os.environ, PYTHONPATH=path, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+        # torch's own modules compiled once and kept (uv installs no bytecode; compiling them is a second of every
+        # worker start), under the project's cache folder rather than beside anyone's sources
+        env = dict(os.environ, PYTHONPATH=path, PYTHONPYCACHEPREFIX=str(CACHE_DIR / "pycache"), PYTHONUNBUFFERED="1")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         # the worker's cwd is scratch space: exporters drop files there (2.x's SARIF reports)
         self.exports_dir.mkdir(parents=True, exist_ok=True)

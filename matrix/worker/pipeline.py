@@ -103,6 +103,7 @@ class Pipeline(object):
         self.slate = slate
         self.timing_lock = timing_lock
         self.case: Optional[str] = None
+        self.exported_now = False  # this cell exported (ran the case's forward), not a cached file
         self.case_changes: List[str] = []
 
     def portable(self, text: str) -> str:
@@ -171,12 +172,12 @@ class Pipeline(object):
                 self.slate.restore()
             self.case, self.case_changes = case, []
 
-    def _note_changes(self, where: str, processes: bool = True) -> None:
+    def _note_changes(self, where: str, processes: bool = True, classes: bool = True) -> None:
         """Record what differs from the clean slate, once, with where it was first seen: the case's own
         build, or an exporter or runtime the harness called (torch 2.9's dynamo exporter leaves torch.jit
         patched when it fails)."""
         if self.slate is not None:
-            for change in self.slate.changes(processes):
+            for change in self.slate.changes(processes, classes):
                 if not any(seen.startswith(change + " (") for seen in self.case_changes):
                     self.case_changes.append("%s (%s)" % (change, where))
 
@@ -187,7 +188,8 @@ class Pipeline(object):
             row.status = Status.PASS.value
         except StageFailed as failed:
             row.status, row.error_type, row.error = failed.status.value, failed.error_type, failed.error
-        self._note_changes("seen after %s" % row.cell, processes=False)
+        self._note_changes("seen after %s" % row.cell, processes=False, classes=self.exported_now)
+        self.exported_now = False
         if self.case_changes:  # said in every row of the case; the host restarts the worker after it
             row.state_changed = "; ".join(self.case_changes)
         row.duration_s = round(time.perf_counter() - started, 4)
@@ -326,6 +328,7 @@ class Pipeline(object):
         result: Dict[str, Any] = {"ok": False, "path": path, "export_call": source}
         started = time.perf_counter()
         exporter.reset()  # what the exporter carries over from earlier exports (dynamo's caches)
+        self.exported_now = True  # the export calls the case's forward: its code runs again
         try:
             export(source, "<%s export>" % exporter.name, built, path)
             result["ok"] = True
