@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pandas as pd
 
@@ -78,22 +78,28 @@ class Results:
     def catalogue(self) -> dict[str, dict[str, Any]]:
         """The newest catalogue entry of every case, whichever environment wrote it."""
         cases: dict[str, dict] = {}
+        for path, data in self._records("*.catalogue.json*", "cases", "a catalogue"):
+            for case in data["cases"]:
+                if isinstance(case, dict) and isinstance(case.get("id"), str):
+                    cases[case["id"]] = case
+                else:
+                    self.problems.append(f"{path}: a case entry without an id, skipped")
+        return cases
+
+    def _records(self, pattern: str, key: str, what: str) -> Iterator[tuple[Path, dict[str, Any]]]:
+        """(path, data) of every run's JSON files matching ``pattern`` whose ``key`` holds a list, oldest run
+        first; a file that is not JSON, or not such a record, is named among the problems and skipped."""
         for run in self.runs:
-            for path in sorted(run.path.glob("*.catalogue.json*")):
+            for path in sorted(run.path.glob(pattern)):
                 try:
                     data = read_json(path)
                 except ResultsError as exc:
                     self.problems.append(str(exc))
                     continue
-                if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
-                    self.problems.append(f"{path}: not a catalogue, skipped")
+                if not isinstance(data, dict) or not isinstance(data.get(key), list):
+                    self.problems.append(f"{path}: not {what}, skipped")
                     continue
-                for case in data["cases"]:
-                    if isinstance(case, dict) and isinstance(case.get("id"), str):
-                        cases[case["id"]] = case
-                    else:
-                        self.problems.append(f"{path}: a case entry without an id, skipped")
-        return cases
+                yield path, data
 
     @functools.lru_cache(maxsize=None)
     def case_as_run(self, run_id: str, env_id: str, case_id: str) -> dict[str, Any] | None:
@@ -106,21 +112,12 @@ class Results:
     def skips(self) -> pd.DataFrame:
         """The columns each environment could not have, with the reason and how many cells, newest run's word."""
         found: dict[tuple, dict] = {}
-        for run in self.runs:
-            for path in sorted(run.path.glob("*.skips.json")):
-                try:
-                    data = read_json(path)
-                except ResultsError as exc:
-                    self.problems.append(str(exc))
-                    continue
-                if not isinstance(data, dict) or not isinstance(data.get("columns"), list):
-                    self.problems.append(f"{path}: not a record of skipped columns, skipped")
-                    continue
-                for column in data["columns"]:
-                    if isinstance(column, dict) and isinstance(column.get("reason"), str):
-                        entry = {"env_id": data.get("env_id"), **{k: column.get(k) for k in SKIP_KEYS}}
-                        entry["runtime_env"] = entry["runtime_env"] or ""
-                        found[tuple(entry[k] for k in ("env_id", *SKIP_KEYS[:-2]))] = entry
+        for _, data in self._records("*.skips.json", "columns", "a record of skipped columns"):
+            for column in data["columns"]:
+                if isinstance(column, dict) and isinstance(column.get("reason"), str):
+                    entry = {"env_id": data.get("env_id"), **{k: column.get(k) for k in SKIP_KEYS}}
+                    entry["runtime_env"] = entry["runtime_env"] or ""
+                    found[tuple(entry[k] for k in ("env_id", *SKIP_KEYS[:-2]))] = entry
         return pd.DataFrame(list(found.values()), columns=["env_id", *SKIP_KEYS])
 
     def current_hashes(self) -> dict[str, str]:

@@ -337,7 +337,7 @@ class EnvRunner:
         run = target.run
         self._start(run)
         poisoned: dict[str, dict[str, Any]] = {}
-        for job in jobs:
+        for number, job in enumerate(jobs, 1):  # its own count: the same worker confirmed others already
             case = cases.get(job.cell.case) or {}
             second = self._finalise(run, self.lanes[0].attempt(run, job, case, versions, poisoned, fresh=True),
                                     job, case)
@@ -345,4 +345,4 @@ class EnvRunner:
             append_row(target.rows, row)
             outcome.count(row)
             outcome.confirmed += 1
-            self.on_cell(self.env_id, outcome.confirmed, len(jobs), job.cell, row)
+            self.on_cell(self.env_id, number, len(jobs), job.cell, row)
