@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from matrix.views.labels import Status
-from matrix.views.values import number
+from matrix.views.values import duration, number
 
 
 def cell_summary(row: dict) -> str:
@@ -17,7 +17,7 @@ def cell_summary(row: dict) -> str:
     elif row.get("max_abs_err") is not None and row["status"] in (Status.PASS.value, Status.DIVERGE.value, Status.BATCH_FAIL.value):
         parts.append("Δ" + number(row["max_abs_err"]))
     if row.get("latency_ms") is not None:
-        parts.append(number(row["latency_ms"], "ms"))
+        parts.append(duration(row["latency_ms"]))
     return " · ".join(parts)
 
 

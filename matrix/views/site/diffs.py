@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from matrix.views.diff import CHANGES, release_diff
+from matrix.results.read import without_colours
 from matrix.views.labels import runtime_label
 from matrix.views.site.load import SiteData
 from matrix.views.site.render import clean
@@ -18,7 +19,7 @@ def diff_context(data: SiteData, before: str, after: str) -> dict[str, Any]:
     frame = release_diff(data.view, before, after)
     groups: dict[str, dict[tuple, dict[str, Any]]] = {change: {} for change in CHANGES}
     for record in frame.to_dict("records"):
-        row = {k: clean(v) for k, v in record.items()}
+        row = {k: without_colours(clean(v)) for k, v in record.items()}  # torch's errors carry terminal colours
         # a fix is explained by the error it no longer has; a break or a new failure by the one it now has
         error = row["error_before"] if row["change"] == "fixed" else row["error_after"]
         key = (str(row["case"]), str(row["variant"]), row["status_before"], row["status_after"], str(error or ""))

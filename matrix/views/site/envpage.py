@@ -15,10 +15,12 @@ from matrix.views.cells import cell_summary
 from matrix.views.frames import COLUMN_KEYS, shown_columns
 from matrix.views.gpu import side_by_side
 from matrix.views.labels import STATUS_ORDER, runtime_label
-from matrix.views.site import paths
+from matrix.results.read import without_colours
+from matrix.views.site import numbers, paths
 from matrix.views.site.exports import onnx_link
 from matrix.views.site.load import SiteData
 from matrix.views.site.render import clean, number
+from matrix.views.values import duration
 from matrix.views.site.repros import Repros
 from matrix.views.site.strings import Strings
 from matrix.wire import VERSION_FIELDS
@@ -46,10 +48,10 @@ def _hidden(hidden: pd.DataFrame) -> list[dict[str, Any]]:
     return [{"reason": reason, "columns": columns} for reason, columns in groups.items()]
 
 
-def _facts(row: dict[str, Any]) -> list[tuple[str, str]]:
+def _facts(row: dict[str, Any], usual: dict[tuple, dict[str, float]]) -> list[tuple[str, str]]:
     """What the panel lists about a cell, as (label, text), in the order a person asks."""
     dash = lambda value: "–" if value is None or value == "" else str(value)
-    ms = lambda key: number(row.get(key), " ms") or "–"
+    ms = lambda key: duration(row.get(key)) or "–"
     verdict = dash(row.get("verdict"))
     if row.get("expected_status"):
         reason = f": {row['expectation_reason']}" if row.get("expectation_reason") else ""
@@ -75,6 +77,7 @@ def _facts(row: dict[str, Any]) -> list[tuple[str, str]]:
         ("latency", (f"median {ms('latency_ms')}, p90 {ms('latency_p90_ms')}; "
                      f"eager torch median {ms('eager_ms')}, p90 {ms('eager_p90_ms')}")),
     ]
+    facts.extend(("latency check", note) for note in numbers.flags(row, usual))
     if row.get("latency_method") == "io-binding":
         facts.append(("latency taken", "inputs and outputs bound on the GPU, the device synchronised after each run"))
     if row.get("gpu_node_share") is not None:
@@ -103,13 +106,14 @@ def _column_key(item: dict[str, Any]) -> tuple:
     return tuple((item.get(k) or "") if k == "runtime_env" else item.get(k) for k in COLUMN_KEYS)
 
 
-def _detail(row: dict[str, Any], strings: Strings, names: dict[str, set[str]], repros: Repros) -> dict[str, Any]:
+def _detail(row: dict[str, Any], strings: Strings, names: dict[str, set[str]], repros: Repros,
+            usual: dict[tuple, dict[str, float]]) -> dict[str, Any]:
     replayed = f" @{row['runtime_env']}" if row.get("runtime_env") else ""
     title = (f"{row.get('case')} / {row.get('variant')} · {row.get('exporter')} opset {row.get('opset_requested')} · "
              f"{runtime_label(row.get('runtime'), row.get('provider'))}{replayed}")
     detail = {"t": strings(title), "s": row.get("status"),
-              "f": [[strings(label), strings(text)] for label, text in _facts(row)],
-              "e": strings(row.get("error")), "et": strings(row.get("error_type")),
+              "f": [[strings(label), strings(without_colours(text))] for label, text in _facts(row, usual)],
+              "e": strings(without_colours(row.get("error"))), "k": row.get("cell"), "et": strings(row.get("error_type")),
               "x": strings(row.get("export_call")), "r": strings(row.get("runtime_call")),
               "o": onnx_link(row, names)}
     if detail["o"]:  # the environment's folder of files is the page's, once: each cell names its file
@@ -133,6 +137,7 @@ def env_context(data: SiteData, env_id: str, names: dict[str, set[str]], repros:
     columns = _columns(shown)
     position = {_column_key(c): i for i, c in enumerate(columns)}
     strings = Strings()
+    usual = _usual(data)
     details: list[dict[str, Any]] = []
     lines: dict[tuple, dict[str, Any]] = {}
     for record in sub.to_dict("records"):
@@ -144,8 +149,9 @@ def env_context(data: SiteData, env_id: str, names: dict[str, set[str]], repros:
                                 {"case": str(row["case"]), "variant": str(row["variant"]),
                                  "options": row.get("options") or "", "cells": [None] * len(columns)})
         line["cells"][where] = {"i": len(details), "status": row["status"], "verdict": row.get("verdict") or "",
-                                "stale": bool(row.get("stale")), "summary": cell_summary(row)}
-        details.append(_detail(row, strings, names, repros))
+                                "stale": bool(row.get("stale")), "summary": cell_summary(row),
+                                "odd": bool(numbers.flags(row, usual))}
+        details.append(_detail(row, strings, names, repros, usual))
     rows = [lines[k] for k in sorted(lines)]
     seen_cases: set[str] = set()
     for line in rows:
@@ -171,13 +177,20 @@ def env_context(data: SiteData, env_id: str, names: dict[str, set[str]], repros:
     }
 
 
+def _usual(data: SiteData) -> dict[tuple, dict[str, float]]:
+    """Each cell's median latency over releases, computed once per build (every environment page reads it)."""
+    if getattr(data, "_usual", None) is None:
+        data._usual = numbers.typical(data.view)  # type: ignore[attr-defined]
+    return data._usual  # type: ignore[attr-defined]
+
+
 def _gpu_pairs(sub: pd.DataFrame) -> list[dict[str, Any]]:
     """CUDA beside CPU for each file both providers ran, as the page prints it (gpu.side_by_side)."""
     pairs = []
     for record in side_by_side(sub).to_dict("records"):
         row = {k: clean(v) for k, v in record.items()}
         nodes = row.get("cpu_nodes")
-        pairs.append({**row, "cuda": number(row.get("cuda_ms"), " ms") or "–", "cpu": number(row.get("cpu_ms"), " ms") or "–",
+        pairs.append({**row, "cuda": duration(row.get("cuda_ms")) or "–", "cpu": duration(row.get("cpu_ms")) or "–",
                       "ratio": number(row.get("speedup"), "×") or "–", "share": number(row.get("gpu_node_share")) or "–",
                       "left": ", ".join(str(n) for n in nodes) if isinstance(nodes, list) else ""})
     return pairs
