@@ -8,6 +8,10 @@
     site/diff/<before>..<after>.html  what changed from a release to the next
     site/files/<env>/               the exported files (.onnx, linked from each cell)
     site/repro/<env>/<hash>.py      a reproduction per failing cell
+    site/context.html               the seed's claims, what is not as expected, the default exporter per release
+    site/search.html                cases and error text, searched in the page
+    site/data/<page>.csv|.json      every table's rows as data (tables.py)
+    site/index.json                 the site for scripts; regressions.json and regressions.xml (Atom): the diffs
 
 No page fetches anything: CSS, scripts and plots are inline, links are relative.
 """
@@ -19,16 +23,19 @@ import time
 from pathlib import Path
 
 from matrix.envs.lineup import Entry
-from matrix.views.site import paths, plots
+from matrix.views.html import write_page
+from matrix.views.site import feeds, paths, plots, tables
 from matrix.views.site.casepage import all_summaries, case_context
+from matrix.views.site.contextpage import claim_rows, context_page, default_exporter
 from matrix.views.site.diffs import diff_contexts
 from matrix.views.site.envpage import env_context
 from matrix.views.site.exports import unpack
 from matrix.views.site.history import history_contexts
 from matrix.views.site.load import load
-from matrix.views.site.overview import overview_context
+from matrix.views.site.overview import _torch, overview_context
 from matrix.views.site.render import Pages
 from matrix.views.site.repros import Repros
+from matrix.views.values import clean
 
 PAGE_LIMIT = 2 * 1024 * 1024  # bytes: every page must open quickly, on any connection
 
@@ -63,39 +70,81 @@ def build_site(source: Path, out: Path, lineup: list[Entry] | None = None,
 
     names = unpack(data.archives, out, data.problems)
     repros = Repros(out, data.results, data.cases, data.entries)
+    downloads = tables.Downloads(out)
     diffs = diff_contexts(data)
     for env_id in data.env_ids:
         context = env_context(data, env_id, names, repros)
-        pages.render(paths.env_page(env_id), "env.html", **common, **context,
+        page = paths.env_page(env_id)
+        context["downloads"] = downloads.table(page, context.pop("table"), title=f"{env_id}: every cell of the matrix")
+        pages.render(page, "env.html", **common, **context,
                      reference=data.references.get(env_id), entry=data.entries.get(env_id),
                      previous=_neighbour(data.lineup_ids, env_id, -1), next=_neighbour(data.lineup_ids, env_id, 1))
     found = all_summaries(data)
     for case in data.cases.values():
-        pages.render(paths.case_page(case["id"]), "case.html", **common, **case_context(data, case, found))
+        context = case_context(data, case, found)
+        page = paths.case_page(case["id"])
+        links = downloads.table(page, tables.case_rows(context, data.env_ids), title=f"{case['id']}: where each variant works")
+        pages.render(page, "case.html", **common, **context, downloads=links, repro_links=_case_repros(data, case["id"], repros))
     for (before, after), context in diffs.items():
-        pages.render(paths.diff_page(before, after), "diff.html", **common, **context)
+        page = paths.diff_page(before, after)
+        links = downloads.table(page, tables.diff_rows(context), title=f"{before} → {after}: the cells that changed")
+        pages.render(page, "diff.html", **common, **context, downloads=links)
     history_index, history = history_contexts(data)
     for env_id, context in history.items():
         pages.render(paths.history_page(env_id), "history_env.html", **common, **context)
     pages.render("history.html", "history.html", **common, **history_index)
     pages.render("plots.html", "plots.html", **common, latency=plots.latency(data), share=plots.pass_share(data))
     counts = {pair: context["counts"] for pair, context in diffs.items()}
-    pages.render("index.html", "index.html", **common,
-                 **overview_context(data, now, counts, plots.pass_share(data, compact=True)))
-    _prune(out, set(pages.written) | repros.written)
+    overview = overview_context(data, now, counts, plots.pass_share(data, compact=True))
+    for env in overview["envs"]:  # which exporter torch.onnx.export picks in that release, under its header
+        env["default_exporter"] = default_exporter(str(env["torch"]))["exporter"]
+    links = downloads.table("index.html", tables.overview_rows(overview), title="the overview: cases by release")
+    pages.render("index.html", "index.html", **common, **overview, downloads=links)
+    _extras(data, out, pages, downloads, diffs, common, now)
+    _prune(out, set(pages.written) | repros.written | set(downloads.written))
     return SiteBuild(index=out / "index.html", pages=pages.written, repros=len(repros.written),
                      seconds=time.perf_counter() - started, problems=data.problems)
 
 
+def _extras(data, out: Path, pages: Pages, downloads: tables.Downloads, diffs: dict, common: dict,
+            now: dt.datetime) -> None:
+    """The context page, the search page and the files for scripts (index.json, the diffs' feeds)."""
+    context = context_page(data, {e: _torch(data, e) for e in data.env_ids})
+    claims = downloads.table("context.html", claim_rows(context, data.env_ids), name="claims", title="the seed's claims")
+    pages.render("context.html", "context.html", **common, **context, downloads={"claims": claims})
+    pages.render("search.html", "search.html", **common, entries=feeds.search_index(data))
+    write_page(out / "regressions.json", feeds.regressions(diffs, common["generated"]))
+    write_page(out / "regressions.xml", feeds.atom(diffs, now))
+    write_page(out / "index.json", feeds.site_index(data, pages.written, downloads.tables, out, common["generated"]))
+
+
+def _case_repros(data, case_id: str, repros: Repros) -> list[dict[str, str]]:
+    """Reproductions of the case's failing cells in the newest environment that has any (a dozen at most)."""
+    view = data.native
+    failing = view[(view["case"] == case_id) & ~view["status"].isin(["pass", "skip"])]
+    for env_id in reversed(data.env_ids):
+        rows = failing[failing["env_id"] == env_id]
+        if len(rows):
+            found = []
+            for record in rows.head(12).to_dict("records"):
+                row = {k: clean(v) for k, v in record.items()}
+                repro = repros.for_row(row) or {}
+                found.append({"env_id": env_id, "cell": str(row["cell"]), "status": str(row["status"]),
+                              "path": repro.get("path"), "command": " && ".join(s for s in (repro.get("setup"), repro.get("run")) if s),
+                              "problem": repro.get("problem")})
+            return found
+    return []
+
+
 # The folders the site owns, and what it writes there: pages and scripts of an earlier build that this
 # one did not write (a case removed, an environment renamed) would be dead ends, so they go.
-OWNED = {"env": ".html", "case": ".html", "diff": ".html", "history": ".html", "repro": ".py"}
+OWNED = {"env": ".html", "case": ".html", "diff": ".html", "history": ".html", "repro": ".py", "data": ".*"}
 
 
 def _prune(out: Path, written: set[str]) -> None:
     for folder, suffix in OWNED.items():
         for path in sorted((out / folder).rglob(f"*{suffix}")):
-            if path.relative_to(out).as_posix() not in written:
+            if path.is_file() and path.relative_to(out).as_posix() not in written:
                 path.unlink(missing_ok=True)
 
 

@@ -6,12 +6,15 @@ to the environment's matrix at that case.
 """
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
 from matrix.views.labels import SKIP
 from matrix.views.site.load import SiteData
 from matrix.views.site.outcomes import UNMEASURED, summaries
 
+UPSTREAM = tomllib.loads((Path(__file__).with_name("upstream.toml")).read_text(encoding="utf-8"))["links"]
 EXPECT_FILTERS = ("variant", "exporter", "opset", "runtime", "provider", "torch", "python", "onnx", "onnxruntime")
 
 
@@ -41,7 +44,8 @@ def case_context(data: SiteData, case: dict[str, Any], found: dict[tuple, dict[s
     return {
         "case": case, "meta": meta, "table": table,
         "expect": [expectation(e) for e in meta.get("expect") or []],
-        "links": [str(l) for l in meta.get("links") or [] if str(l).startswith(("https://", "http://"))],
+        "links": list(dict.fromkeys(str(l) for l in [*(meta.get("links") or []), *UPSTREAM.get(case_id, [])]
+                                    if str(l).startswith(("https://", "http://")))),
         "sources": [{"variant": v, "source": str(sources.get(v) or "")} for v in variants],
     }
 

@@ -139,6 +139,7 @@ def env_context(data: SiteData, env_id: str, names: dict[str, set[str]], repros:
     strings = Strings()
     usual = _usual(data)
     details: list[dict[str, Any]] = []
+    table: list[dict[str, Any]] = []  # the same cells as data (CSV, JSON): tables.Downloads writes them
     lines: dict[tuple, dict[str, Any]] = {}
     for record in sub.to_dict("records"):
         row = {k: clean(v) for k, v in record.items()}
@@ -152,6 +153,7 @@ def env_context(data: SiteData, env_id: str, names: dict[str, set[str]], repros:
                                 "stale": bool(row.get("stale")), "summary": cell_summary(row),
                                 "odd": bool(numbers.flags(row, usual))}
         details.append(_detail(row, strings, names, repros, usual))
+        table.append(_download_row(row))
     rows = [lines[k] for k in sorted(lines)]
     seen_cases: set[str] = set()
     for line in rows:
@@ -174,7 +176,19 @@ def env_context(data: SiteData, env_id: str, names: dict[str, set[str]], repros:
         "cases": sorted(seen_cases),
         "data": {"strings": strings.items, "cells": details, "files": paths.href(paths.files_dir(env_id)) + "/"},
         "gpu_pairs": _gpu_pairs(sub),
+        "table": table,
     }
+
+
+DOWNLOAD_FIELDS = ("case", "variant", "options", "exporter", "opset_requested", "opset_actual", "runtime", "provider",
+                   "runtime_env", "status", "verdict", "stage", "error_type", "max_abs_err", "latency_ms",
+                   "latency_p90_ms", "eager_ms", "eager_p90_ms", "cell")
+
+
+def _download_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A cell as its row of the page's CSV/JSON: what the matrix and its details show, the error's first line."""
+    error = without_colours(str(row.get("error") or "")).strip().split("\n")[0][:500]
+    return {**{k: row.get(k) for k in DOWNLOAD_FIELDS}, "error": error}
 
 
 def _usual(data: SiteData) -> dict[tuple, dict[str, float]]:
