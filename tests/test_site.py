@@ -157,7 +157,7 @@ def test_environment_page_links_files_and_reproductions(site):
     assert onnx.read_bytes() == b"onnx bytes"
     script = (site / unquote(failing["p"])).read_text()
     assert "opset_version=9" in script and "/machine/" not in script
-    assert "uv venv" in text(failing["c"]) and text(failing["cr"]).endswith(f"{Path(failing['p']).name}")
+    assert "uv venv" in text(failing["c"]) and text(failing["cr"]).endswith("repro.py") and failing["p"].endswith("/repro.py")
     assert "p" not in next(c for c in data["cells"] if c["s"] == "pass"), "a passing cell has nothing to reproduce"
 
 

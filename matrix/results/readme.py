@@ -1,6 +1,7 @@
 """results/README.md: what the reference results are, how old, and where they were made (written by publish)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,14 @@ The newest run of an environment is its reference; older runs stay as its histor
 """
 
 
+def release_order(env_id: Any) -> tuple:
+    """``torch-1.4.0`` before ``torch-1.10.2``: numbers compared as numbers, the rest as text."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|\D+", str(env_id)))
+
+
 def write_readme(target: Path, references: list[dict[str, Any]]) -> Path:
     lines = [HEAD]
-    for meta in sorted(references, key=lambda m: m.get("env_id", "")):
+    for meta in sorted(references, key=lambda m: release_order(m.get("env_id", ""))):
         made = meta.get("made_with") or {}
         where = " / ".join(str(x) for x in (meta.get("cpu"), meta.get("gpu") or "no GPU") if x)
         commit = (made.get("commit") or "?")[:12]

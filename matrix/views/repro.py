@@ -12,10 +12,12 @@ the commands beside it install the environment's pins with uv.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 from typing import Any
 
+from matrix.adapters import is_device
 from matrix.envs.lineup import Entry
 from matrix.paths import WORKER_DIR
 from matrix.wire import STAGE_FAILURE
@@ -150,12 +152,30 @@ def literal(text: str) -> str:
     return repr(text)
 
 
-def _install_commands(entry: Entry | None, python: str | None, venv: str) -> list[str]:
+# PyTorch's own index of CPU-only wheels: PyPI's Linux torch pulls every nvidia-* wheel (several GB) from
+# torch 1.13 on, which a CPU cell never loads. Older releases bundle CUDA in the wheel itself and stay on PyPI.
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+CPU_INDEX_SINCE = (1, 13)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version.split("+")[0])[:3])
+
+
+def _install_commands(entry: Entry | None, python: str | None, venv: str, cpu: bool = True) -> list[str]:
     if entry is None:
         return [f"# the environment's pins are not in this lineup: install torch, onnx and the runtime at "
                 f"the versions above into {venv}"]
-    lines = [f"uv venv --python {entry.python} {venv}",
-             f"uv pip install --python {venv}/bin/python {' '.join(shlex.quote(p) for p in entry.pins)}"]
+    # a missing interpreter stops here with what to do, not three steps later with "no virtual environment"
+    need = (f"echo 'This reproduction needs Python {entry.python}, the one this environment was measured with: "
+            f"install it (uv python install {entry.python}, or pyenv install {entry.python}, or the "
+            f"python{entry.python} package of your system) and run this again' >&2")
+    index = ""
+    if cpu and _release(entry.torch) >= CPU_INDEX_SINCE:
+        # best match across both indexes: torch's +cpu build from PyTorch's, every other pin from PyPI
+        index = f"--extra-index-url {CPU_INDEX} --index-strategy unsafe-best-match "
+    lines = [f"uv venv --python {entry.python} {venv} || {{ {need}; false; }}",
+             f"uv pip install --python {venv}/bin/python {index}{' '.join(shlex.quote(p) for p in entry.pins)}"]
     if entry.find_links:
         lines.append(f"# (torch {entry.torch}: this lineup entry took a CPU build from a local wheel folder; "
                      "PyPI's build of the same release works too)")
@@ -178,15 +198,16 @@ def build_script(row: dict[str, Any], case: dict[str, Any], exporting: Entry | N
                         for name, source in sorted((case.get("support_sources") or {}).items())
                         if name != "__init__.py")
     replayed = bool(row.get("runtime_env"))
+    on_cpu = not is_device(row.get("runtime"), row.get("provider"))  # a GPU cell needs PyPI's CUDA build
     runtime_call = row.get("runtime_call") or ""
     if replayed:
         usage_lines = (["Export with the environment that made the file, run with the one that ran it:"]
                        + [f"    {c}" for c in _install_commands(exporting, row.get("python"), ".export-env")]
-                       + [f"    {c}" for c in _install_commands(running, None, ".runtime-env")]
+                       + [f"    {c}" for c in _install_commands(running, None, ".runtime-env", on_cpu)]
                        + ["    .export-env/bin/python repro.py export", "    .runtime-env/bin/python repro.py run"])
         where = f"exported in {row.get('env_id')}, run by {row.get('runtime')} in {row.get('runtime_env')}"
     else:
-        usage_lines = (["Run it:"] + [f"    {c}" for c in _install_commands(exporting, row.get("python"), ".venv")]
+        usage_lines = (["Run it:"] + [f"    {c}" for c in _install_commands(exporting, row.get("python"), ".venv", on_cpu)]
                        + ["    .venv/bin/python repro.py"])
         # the runtime's own version as the row recorded it (runtime_version), whichever runtime it is
         runtime = f"{row.get('runtime')} {row.get('runtime_version') or row.get(str(row.get('runtime'))) or '?'}"
@@ -221,8 +242,12 @@ def shell_snippet(script: str, commands: str, folder: str) -> str:
     delimiter = HEREDOC
     while delimiter in lines:
         delimiter += "_END"
+    # the commands as one chain: pasted into a shell, the first that fails stops the rest
+    steps = [line for line in commands.split("\n") if line and not line.startswith("#")]
+    notes = [line for line in commands.split("\n") if line.startswith("#")]
     return "\n".join([f"mkdir -p {shlex.quote(folder)} && cd {shlex.quote(folder)}",
-                      f"cat > repro.py <<'{delimiter}'", script.rstrip("\n"), delimiter, commands])
+                      f"cat > repro.py <<'{delimiter}'", script.rstrip("\n"), delimiter, *notes,
+                      " && \\\n".join(steps)])
 
 
 def write_folder(folder: Path, script: str, commands: str) -> Path:

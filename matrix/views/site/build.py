@@ -7,7 +7,7 @@
     site/history.html               runs per environment; site/history/<env>.html every cell across runs
     site/diff/<before>..<after>.html  what changed from a release to the next
     site/files/<env>/               the exported files (.onnx, linked from each cell)
-    site/repro/<env>/<hash>.py      a reproduction per failing cell
+    site/repro/<env>/<hash>/repro.py  a reproduction per failing cell
     site/context.html               the seed's claims, what is not as expected, the default exporter per release
     site/search.html                cases and error text, searched in the page
     site/data/<page>.csv|.json      every table's rows as data (tables.py)

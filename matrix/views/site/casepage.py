@@ -6,9 +6,10 @@ to the environment's matrix at that case.
 """
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from matrix.views.labels import SKIP
 from matrix.views.site.load import SiteData

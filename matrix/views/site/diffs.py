@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from matrix.views.diff import CHANGES, release_diff
 from matrix.results.read import without_colours
+from matrix.views.diff import CHANGES, release_diff
 from matrix.views.labels import runtime_label
 from matrix.views.site.load import SiteData
 from matrix.views.site.render import clean

@@ -11,18 +11,18 @@ from typing import Any
 
 import pandas as pd
 
+from matrix.results.read import without_colours
 from matrix.views.cells import cell_summary
 from matrix.views.frames import COLUMN_KEYS, shown_columns
 from matrix.views.gpu import side_by_side
 from matrix.views.labels import STATUS_ORDER, runtime_label
-from matrix.results.read import without_colours
 from matrix.views.site import numbers, paths
 from matrix.views.site.exports import onnx_link
 from matrix.views.site.load import SiteData
 from matrix.views.site.render import clean, number
-from matrix.views.values import duration
 from matrix.views.site.repros import Repros
 from matrix.views.site.strings import Strings
+from matrix.views.values import duration
 from matrix.wire import VERSION_FIELDS
 
 

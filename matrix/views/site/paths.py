@@ -39,7 +39,8 @@ def files_dir(env_id: str) -> str:
 
 
 def repro_file(env_id: str, digest: str) -> str:
-    return f"repro/{slug(env_id)}/{digest}.py"
+    """A folder per script, the script always ``repro.py``: the name its docstring and its commands use."""
+    return f"repro/{slug(env_id)}/{digest}/repro.py"
 
 
 def href(path: str) -> str:

@@ -1,7 +1,7 @@
 """A self-contained reproduction script for every failing cell, one file each, identical ones once.
 
 The script is ``matrix.views.repro.build_script``'s (the case's source as that run saw it, the exporter's
-and the runtime's recorded calls), stored under ``repro/<env>/<hash of its text>.py``: the page
+and the runtime's recorded calls), stored as ``repro/<env>/<hash of its text>/repro.py`` (the name its docstring and commands use): the page
 links it and shows the one line that installs the environment's pins and runs it, instead of
 carrying thousands of lines of scripts itself.
 """
@@ -60,10 +60,10 @@ class Repros:
                 write_page(target, script)
             self.written.add(relative)
         # the install steps are the same for every cell of an environment (a page stores them once);
-        # only the step that runs the script names it
+        # only the step that runs the script names it. Both are && chains: the first step that fails stops them
         steps = [line for line in commands.splitlines() if line and not line.startswith("#")]
         notes = [line.lstrip("# ") for line in commands.splitlines() if line.startswith("#")]
         return {"path": paths.href(relative),
                 "setup": " && ".join(line for line in steps if "repro.py" not in line),
-                "run": " && ".join(line.replace("repro.py", f"{digest}.py") for line in steps if "repro.py" in line),
+                "run": " && ".join(line for line in steps if "repro.py" in line),
                 "note": " ".join(notes)}
