@@ -14,7 +14,7 @@ import jinja2
 from matrix.paths import TEMPLATES_DIR
 from matrix.results.store import write_atomic
 from matrix.views.labels import STATUS_STYLE, runtime_label, runtime_short
-from matrix.views.values import number
+from matrix.views.values import duration, number
 
 SHARED = TEMPLATES_DIR / "shared"
 
@@ -26,6 +26,7 @@ def environment(family: str, **globals: Any) -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True)
     env.policies["json.dumps_kwargs"] = {"sort_keys": False, "separators": (",", ":")}  # data blobs: compact
     env.filters["num"] = lambda value, unit="": number(value, unit) or "–"
+    env.filters["ms"] = lambda value: duration(value) or "–"  # a latency given in ms, in the unit it reads best in
     env.globals.update(status_styles={s.value: style for s, style in STATUS_STYLE.items()},
                        runtime_label=runtime_label, runtime_short=runtime_short, **globals)
     return env

@@ -12,7 +12,7 @@ from typing import Any
 
 from matrix.views import html
 from matrix.views.site import paths
-from matrix.views.values import clean, duration, number  # noqa: F401  (the site's modules import them from here)
+from matrix.views.values import clean, number  # noqa: F401  (the site's modules import them from here)
 
 
 def environment():
@@ -20,7 +20,6 @@ def environment():
     env = html.environment("site", env_page=paths.env_page, case_page=paths.case_page, diff_page=paths.diff_page,
                            history_page=paths.history_page, anchor=paths.anchor)
     env.filters["href"] = paths.href
-    env.filters["ms"] = lambda value: duration(value) or "–"  # a latency in ms, in the unit it reads best in
     return env
 
 
