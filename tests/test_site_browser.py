@@ -6,6 +6,7 @@ import collections
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import quote
@@ -195,3 +196,11 @@ def test_latency_reads_in_its_unit_and_outliers_are_flagged(wide_site):
     counts = collections.Counter(c["s"] for c in data["cells"])
     assert counts["pass"] >= 1 and 'class="cell s-pass v-as-expected odd"' in (
         wide_site / "env" / f"{LINEUP_IDS[2]}.html").read_text()
+
+
+def test_the_overview_csv_has_a_row_per_cell_of_the_page(wide_site):
+    html = (wide_site / "index.html").read_text()
+    rows = list(csv.DictReader(io.StringIO((wide_site / "data" / "index.overview.csv").read_text())))
+    shown = re.findall(r'<a class="k-(\w+)" data-cell href="env/([^"#]+)\.html#', html)
+    assert collections.Counter((r["kind"], r["env_id"]) for r in rows) == collections.Counter(shown)
+    assert 'href="data/index.overview.csv"' in html and 'href="data/index.overview.json"' in html

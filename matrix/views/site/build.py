@@ -98,7 +98,7 @@ def build_site(source: Path, out: Path, lineup: list[Entry] | None = None,
     overview = overview_context(data, now, counts, plots.pass_share(data, compact=True))
     for env in overview["envs"]:  # which exporter torch.onnx.export picks in that release, under its header
         env["default_exporter"] = default_exporter(str(env["torch"]))["exporter"]
-    links = downloads.table("index.html", tables.overview_rows(overview), title="the overview: cases by release")
+    links = downloads.table("index.html", tables.overview_rows(overview), name="overview", title="the overview: cases by release")
     pages.render("index.html", "index.html", **common, **overview, downloads=links)
     _extras(data, out, pages, downloads, diffs, common, now)
     _prune(out, set(pages.written) | repros.written | set(downloads.written))
