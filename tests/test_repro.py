@@ -248,3 +248,25 @@ def test_a_pasted_snippet_writes_a_hostile_script_and_runs_none_of_it(tmp_path):
     assert done.returncode == 0, done.stderr
     assert not pwned.exists(), "a line of the script ran in the shell"
     assert (tmp_path / "folder" / "repro.py").read_text() == script
+
+
+def test_a_pasted_snippet_stops_at_the_first_step_that_fails(tmp_path):
+    """A missing interpreter, a failed install: nothing after it runs, and the snippet says so by its status."""
+    ran = tmp_path / "ran"
+    snippet = shell_snippet("print('a case')\n", f"# a note\nfalse\ntouch {ran}", str(tmp_path / "folder"))
+    done = subprocess.run(["sh"], input=snippet, text=True, capture_output=True, cwd=tmp_path, timeout=60)
+    assert done.returncode != 0 and not ran.exists()
+    assert (tmp_path / "folder" / "repro.py").read_text() == "print('a case')\n"
+
+
+def test_install_commands_say_which_python_and_take_cpu_wheels_for_cpu_cells():
+    from matrix.views.repro import CPU_INDEX, _install_commands
+    old, new = find_entry(LINEUP, "torch-1.4.0"), find_entry(LINEUP, "torch-2.13.0")
+    venv, install = _install_commands(new, None, ".venv")[:2]
+    assert venv.startswith(f"uv venv --python {new.python} .venv || {{ echo 'This reproduction needs Python {new.python}")
+    assert venv.endswith("; false; }") and venv.count("'") == 2  # one quoted message, no quote inside it
+    assert f"--extra-index-url {CPU_INDEX}" in install  # torch's CPU build, not PyPI's nvidia-* wheels
+    assert CPU_INDEX not in _install_commands(new, None, ".venv", cpu=False)[1]  # a GPU cell needs CUDA's build
+    assert CPU_INDEX not in _install_commands(old, None, ".venv")[1]  # torch 1.4 bundles CUDA; PyPI has its wheel
+    done = subprocess.run(["sh", "-n", "-c", venv], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr  # the line parses as shell
