@@ -182,6 +182,13 @@ def _install_commands(entry: Entry | None, python: str | None, venv: str, cpu: b
     return lines
 
 
+def _chained(usage_lines: list[str]) -> list[str]:
+    """The usage as the docstring shows it: notes first, then one && chain (pasted, it stops at a failure)."""
+    notes = [line for line in usage_lines[1:] if line.strip().startswith("#")]
+    steps = [line for line in usage_lines[1:] if not line.strip().startswith("#")]
+    return [usage_lines[0], *notes, *[line + " && \\" for line in steps[:-1]], *steps[-1:]]
+
+
 def build_script(row: dict[str, Any], case: dict[str, Any], exporting: Entry | None,
                  running: Entry | None) -> tuple[str, str]:
     """The reproduction of ``row``: (repro.py, the shell commands that install and run it)."""
@@ -220,7 +227,7 @@ def build_script(row: dict[str, Any], case: dict[str, Any], exporting: Entry | N
         f"{row['opset_requested']}, {row['runtime']}.", "",
         f"    cell      {row.get('cell')}",
         f"    recorded  {row.get('status')} at stage {row.get('stage')}" + (f": {error[0][:200]}" if error else ""),
-        f"    where     {where}", "", *usage_lines, ""])
+        f"    where     {where}", "", *_chained(usage_lines), ""])
     script = TEMPLATE.format(
         docstring=literal(docstring), outputs_source=literal(WORKER_OUTPUTS.read_text(encoding="utf-8")),
         stages_source=literal(WORKER_STAGES.read_text(encoding="utf-8")), package=package, support=support,
