@@ -266,6 +266,10 @@ def test_install_commands_say_which_python_and_take_cpu_wheels_for_cpu_cells():
     assert venv.startswith(f"uv venv --python {new.python} .venv || {{ echo 'This reproduction needs Python {new.python}")
     assert venv.endswith("; false; }") and venv.count("'") == 2  # one quoted message, no quote inside it
     assert f"--extra-index-url {CPU_INDEX}" in install  # torch's CPU build, not PyPI's nvidia-* wheels
+    latest = find_entry(LINEUP, "torch-2.15.0")
+    assert any(p.startswith("nvidia-") for p in latest.pins)  # the lock has PyPI's CUDA wheels...
+    assert "nvidia-" not in _install_commands(latest, None, ".venv")[1]  # ...which a CPU cell leaves out
+    assert "nvidia-" in _install_commands(latest, None, ".venv", cpu=False)[1]
     assert CPU_INDEX not in _install_commands(new, None, ".venv", cpu=False)[1]  # a GPU cell needs CUDA's build
     assert CPU_INDEX not in _install_commands(old, None, ".venv")[1]  # torch 1.4 bundles CUDA; PyPI has its wheel
     done = subprocess.run(["sh", "-n", "-c", venv], capture_output=True, text=True, timeout=30)

@@ -156,6 +156,9 @@ def literal(text: str) -> str:
 # torch 1.13 on, which a CPU cell never loads. Older releases bundle CUDA in the wheel itself and stay on PyPI.
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CPU_INDEX_SINCE = (1, 13)
+# The lock pins what PyPI's CUDA build of torch pulled in; a CPU build needs none of it (uv still resolves
+# anything another pin needs)
+CUDA_ONLY = re.compile(r"(nvidia-|cuda-|triton==)", re.IGNORECASE)
 
 
 def _release(version: str) -> tuple[int, ...]:
@@ -170,12 +173,17 @@ def _install_commands(entry: Entry | None, python: str | None, venv: str, cpu: b
     need = (f"echo 'This reproduction needs Python {entry.python}, the one this environment was measured with: "
             f"install it (uv python install {entry.python}, or pyenv install {entry.python}, or the "
             f"python{entry.python} package of your system) and run this again' >&2")
-    index = ""
+    index, pins, notes = "", list(entry.pins), []
     if cpu and _release(entry.torch) >= CPU_INDEX_SINCE:
         # best match across both indexes: torch's +cpu build from PyTorch's, every other pin from PyPI
         index = f"--extra-index-url {CPU_INDEX} --index-strategy unsafe-best-match "
+        dropped = [p for p in pins if CUDA_ONLY.match(p)]
+        pins = [p for p in pins if not CUDA_ONLY.match(p)]
+        if dropped:
+            notes.append(f"# a CPU cell: torch {entry.torch}'s CPU build from {CPU_INDEX}, without the lock's "
+                         f"{len(dropped)} CUDA wheels (nvidia-*, cuda-*, triton)")
     lines = [f"uv venv --python {entry.python} {venv} || {{ {need}; false; }}",
-             f"uv pip install --python {venv}/bin/python {index}{' '.join(shlex.quote(p) for p in entry.pins)}"]
+             f"uv pip install --python {venv}/bin/python {index}{' '.join(shlex.quote(p) for p in pins)}", *notes]
     if entry.find_links:
         lines.append(f"# (torch {entry.torch}: this lineup entry took a CPU build from a local wheel folder; "
                      "PyPI's build of the same release works too)")
