@@ -20,7 +20,7 @@ from pathlib import Path
 
 from matrix.envs.lineup import Entry
 from matrix.views.site import paths, plots
-from matrix.views.site.casepage import all_summaries, case_context
+from matrix.views.site.casepage import all_since, all_summaries, case_context
 from matrix.views.site.diffs import diff_contexts
 from matrix.views.site.envpage import env_context
 from matrix.views.site.exports import unpack
@@ -69,9 +69,9 @@ def build_site(source: Path, out: Path, lineup: list[Entry] | None = None,
         pages.render(paths.env_page(env_id), "env.html", **common, **context,
                      reference=data.references.get(env_id), entry=data.entries.get(env_id),
                      previous=_neighbour(data.lineup_ids, env_id, -1), next=_neighbour(data.lineup_ids, env_id, 1))
-    found = all_summaries(data)
+    found, since = all_summaries(data), all_since(data)
     for case in data.cases.values():
-        pages.render(paths.case_page(case["id"]), "case.html", **common, **case_context(data, case, found))
+        pages.render(paths.case_page(case["id"]), "case.html", **common, **case_context(data, case, found, since))
     for (before, after), context in diffs.items():
         pages.render(paths.diff_page(before, after), "diff.html", **common, **context)
     history_index, history = history_contexts(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from matrix.views.labels import SKIP
+from matrix.views.since import numbered, supported_since
 from matrix.views.site.load import SiteData
 from matrix.views.site.outcomes import UNMEASURED, summaries
 
@@ -29,7 +30,14 @@ def expectation(item: Any) -> dict[str, Any]:
     return {"status": status, "where": where, "reason": str(item.get("reason") or ""), "match": str(item.get("match") or "")}
 
 
-def case_context(data: SiteData, case: dict[str, Any], found: dict[tuple, dict[str, Any]]) -> dict[str, Any]:
+def since_table(case_id: str, variants: list[str], since: dict[tuple, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The case's "supported since" rows (variant x exporter x runtime) and their numbered notes."""
+    rows = [{"variant": v, **entry} for v in variants for entry in since.get((case_id, v), [])]
+    return {"rows": rows, "notes": numbered(rows)}
+
+
+def case_context(data: SiteData, case: dict[str, Any], found: dict[tuple, dict[str, Any]],
+                 since: dict[tuple, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     case_id = case["id"]
     rows = data.native[data.native["case"] == case_id]
     variants = [str(v) for v in case.get("variants") or []] or sorted(set(rows["variant"]))
@@ -39,7 +47,7 @@ def case_context(data: SiteData, case: dict[str, Any], found: dict[tuple, dict[s
     meta = case.get("meta") if isinstance(case.get("meta"), dict) else {}
     sources = case.get("variant_sources") if isinstance(case.get("variant_sources"), dict) else {}
     return {
-        "case": case, "meta": meta, "table": table,
+        "case": case, "meta": meta, "table": table, "since": since_table(case_id, variants, since or {}),
         "expect": [expectation(e) for e in meta.get("expect") or []],
         "links": [str(l) for l in meta.get("links") or [] if str(l).startswith(("https://", "http://"))],
         "sources": [{"variant": v, "source": str(sources.get(v) or "")} for v in variants],
@@ -48,3 +56,9 @@ def case_context(data: SiteData, case: dict[str, Any], found: dict[tuple, dict[s
 
 def all_summaries(data: SiteData) -> dict[tuple, dict[str, Any]]:
     return summaries(data.native, ["case", "variant", "exporter", "env_id"])
+
+
+def all_since(data: SiteData) -> dict[tuple, list[dict[str, Any]]]:
+    """Every case and variant's "supported since", releases named as a sentence names them."""
+    from matrix.views.site.overview import release_names  # the overview owns how a release is named
+    return supported_since(data.view, data.env_ids, names=release_names(data))

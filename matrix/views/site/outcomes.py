@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from matrix.views.labels import PASS, SKIP, rank
+from matrix.views.labels import PASS, SKIP, rank, runtime_label
 
 KINDS = {
     "all": "all pass",
@@ -53,3 +53,31 @@ def summaries(native: pd.DataFrame, keys: list[str]) -> dict[tuple, dict[str, An
 
 
 UNMEASURED = summarise([])
+
+
+def _exporter_words(exporter: str, rows: pd.DataFrame) -> str:
+    """How one exporter did in one environment, in words: ``torchscript ✓``, ``torchscript opset ≥ 11``,
+    ``torchscript on onnxruntime CPU``, ``torchscript partly``, ``dynamo ✗``."""
+    passed = rows["status"] == PASS
+    if passed.all():
+        return f"{exporter} ✓"
+    if not passed.any():
+        return f"{exporter} ✗"
+    for opset in sorted({int(o) for o in rows["opset"].dropna()})[1:]:
+        if passed[rows["opset"] >= opset].all():
+            return f"{exporter} opset ≥ {opset}"
+    names = [runtime_label(r, p) for r, p in zip(rows["runtime"], rows["provider"])]
+    good = sorted({n for n, g in pd.Series(passed.values, index=names).groupby(level=0).all().items() if g})
+    return f"{exporter} on {', '.join(good)}" if good else f"{exporter} partly"
+
+
+def in_words(native: pd.DataFrame, keys: list[str]) -> dict[tuple, str]:
+    """Per group of ``keys``, where it works in words, per exporter (cells by file opset: ``opsets.cells``)."""
+    ran = native[native["status"] != SKIP]
+    if ran.empty or "opset" not in ran:
+        return {}
+    found = {}
+    for key, rows in ran.groupby(keys, dropna=False, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        found[key] = " · ".join(_exporter_words(str(x), sub) for x, sub in rows.groupby("exporter", sort=True))
+    return found
