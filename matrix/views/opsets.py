@@ -55,17 +55,20 @@ def opset_label(requested: str, opset: Any) -> str:
     """``opset 11``, or ``requested 9, 11 → wrote 18`` where the file is not what was asked for (the requests
     it honoured are not repeated)."""
     wrote = "?" if pd.isna(opset) else str(int(opset))
-    ignored = [r for r in requested.split(", ") if r != wrote]
+    ignored = [r for r in (requested if isinstance(requested, str) else "?").split(", ") if r != wrote]
     return f"opset {wrote}" if not ignored else f"requested {', '.join(ignored)} → wrote {wrote}"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA
 
 
 def cell_key(cell: Any, opset: Any) -> str:
     """The cell's identity by the opset of its file (``.../dynamo/opset18/...``), whatever was requested."""
-    text = "?" if cell is None or (isinstance(cell, float) and pd.isna(cell)) else str(cell)
+    text = "?" if _missing(cell) else str(cell)
     wrote = "?" if pd.isna(opset) else str(int(opset))
-    if _OPSET_IN_KEY.search(text):
-        return _OPSET_IN_KEY.sub(f"/opset{wrote}/", text, count=1)
-    return f"{text}|opset{wrote}"  # a foreign key: still one per file opset
+    # a foreign id without an opset part is its own cell (ids are unique per environment)
+    return _OPSET_IN_KEY.sub(f"/opset{wrote}/", text, count=1)
 
 
 def cells(view: pd.DataFrame, by: Iterable[str] = ()) -> pd.DataFrame:
@@ -88,7 +91,9 @@ def cells(view: pd.DataFrame, by: Iterable[str] = ()) -> pd.DataFrame:
     frame["_order"] = range(len(frame))  # the view's order (newest last) survives the grouping
     frame["_rank"] = [-rank(s) for s in frame["status"].astype(str)]
     frame["_honest"] = pd.to_numeric(frame["opset_requested"], errors="coerce") != frame[OPSET]
-    same = SAME_CELL + [c for c in by if c in frame]
+    frame["cell_key"] = [cell_key(c, o) if not _missing(c) else "/".join(map(str, fields)) + f"|opset{o}"
+                         for c, o, fields in zip(frame["cell"], frame[OPSET], frame[SAME_CELL].values.tolist())]
+    same = ["env_id", "cell_key", *[c for c in by if c in frame]]  # the cell id says all but the opset
     frame["_group"] = frame[same].astype(str).groupby(same, sort=False).ngroup()
     agg = frame.groupby("_group", sort=False).agg(
         requested=("opset_requested", _opsets_text), merged=("_order", "size"),
@@ -96,7 +101,6 @@ def cells(view: pd.DataFrame, by: Iterable[str] = ()) -> pd.DataFrame:
     best = frame.sort_values(["_rank", "_honest", "opset_requested"], na_position="last", kind="stable")
     out = best.drop_duplicates("_group").set_index("_group").join(agg).sort_values("_order")
     out["opset_label"] = [opset_label(r, o) for r, o in zip(out["requested"], out[OPSET])]
-    out["cell_key"] = [cell_key(c, o) for c, o in zip(out["cell"], out[OPSET])]
     return out.drop(columns=["_order", "_rank", "_honest"]).reset_index(drop=True)
 
 

@@ -5,7 +5,8 @@
     site/case/<case>.html           a case: pitfall, source, expectations, where each variant works
     site/plots.html                 latency and passing share across releases
     site/history.html               runs per environment; site/history/<env>.html every cell across runs
-    site/diff/<before>..<after>.html  what changed from a release to the next
+    site/history/cases/<case>.html  a case's cells across releases (and each release's runs)
+    site/diff/<before>..<after>.html  what changed from one release to another (any two, the earlier first)
     site/files/<env>/               the exported files (.onnx, linked from each cell)
     site/repro/<env>/<hash>.py      a reproduction per failing cell
 
@@ -24,7 +25,8 @@ from matrix.views.site.casepage import all_since, all_summaries, case_context
 from matrix.views.site.diffs import diff_contexts
 from matrix.views.site.envpage import env_context
 from matrix.views.site.exports import unpack
-from matrix.views.site.history import history_contexts
+from matrix.views.site.cellhistory import case_histories
+from matrix.views.site.history import history_contexts, run_cells
 from matrix.views.site.load import load
 from matrix.views.site.overview import overview_context
 from matrix.views.site.render import Pages
@@ -74,10 +76,14 @@ def build_site(source: Path, out: Path, lineup: list[Entry] | None = None,
         pages.render(paths.case_page(case["id"]), "case.html", **common, **case_context(data, case, found, since))
     for (before, after), context in diffs.items():
         pages.render(paths.diff_page(before, after), "diff.html", **common, **context)
-    history_index, history = history_contexts(data)
+    every_run = run_cells(data) if not data.rows.empty else data.rows
+    history_index, history = history_contexts(data, every_run)
     for env_id, context in history.items():
         pages.render(paths.history_page(env_id), "history_env.html", **common, **context)
-    pages.render("history.html", "history.html", **common, **history_index)
+    for case_id, context in case_histories(data, every_run).items():
+        pages.render(paths.case_history_page(case_id), "history_case.html", **common, **context)
+    pages.render("history.html", "history.html", **common, **history_index,
+                 cases=list(data.cases))
     pages.render("plots.html", "plots.html", **common, latency=plots.latency(data), share=plots.pass_share(data))
     counts = {pair: context["counts"] for pair, context in diffs.items()}
     pages.render("index.html", "index.html", **common,
