@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from matrix.adapters import EXPORTERS
 from matrix.views.labels import PASS, SKIP, rank
 
 OPSET = "opset"  # the column of the file's opset, beside the row's own opset_requested
@@ -34,16 +35,25 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 
 def file_opsets(view: pd.DataFrame) -> pd.Series:
     """The opset of each row's file: ``opset_actual``; where the export failed (no file), the opset the other
-    files of the same request in the same environment have (when they agree); else the one requested."""
+    files of the same request in the same environment have (when they agree); else the one requested, raised to
+    the lowest its exporter writes (``lowest_opset`` of its adapter)."""
     actual = pd.to_numeric(_column(view, "opset_actual"), errors="coerce")
     requested = pd.to_numeric(_column(view, "opset_requested"), errors="coerce")
     if view.empty:
         return pd.Series(dtype="Int64")
     names = [c for c in COLUMN if c in view]
-    keys = view[names].astype(str).groupby(names, sort=False).ngroup()
+    keys = view[names].astype(str).groupby(names, sort=False, dropna=False).ngroup()
     known = actual.groupby(keys).agg(lambda s: s.dropna().iloc[0] if s.dropna().nunique() == 1 else float("nan"))
-    written = actual.fillna(keys.map(known)).fillna(requested)
+    # else what the exporter declares it writes (its adapter's lowest opset: a request below it is raised to it)
+    lowest = pd.to_numeric(_column(view, "exporter").map(lambda name: _lowest_opset(name)), errors="coerce")
+    declared = requested.where(lowest.isna() | (requested >= lowest), lowest)
+    written = actual.fillna(keys.map(known)).fillna(declared)
     return written.round().astype("Int64")
+
+
+def _lowest_opset(name: Any) -> Any:
+    exporter = EXPORTERS.get(name) if isinstance(name, str) else None
+    return getattr(exporter, "lowest_opset", None)
 
 
 def _opsets_text(values: Iterable[Any]) -> str:
@@ -94,7 +104,7 @@ def cells(view: pd.DataFrame, by: Iterable[str] = ()) -> pd.DataFrame:
     frame["cell_key"] = [cell_key(c, o) if not _missing(c) else "/".join(map(str, fields)) + f"|opset{o}"
                          for c, o, fields in zip(frame["cell"], frame[OPSET], frame[SAME_CELL].values.tolist())]
     same = ["env_id", "cell_key", *[c for c in by if c in frame]]  # the cell id says all but the opset
-    frame["_group"] = frame[same].astype(str).groupby(same, sort=False).ngroup()
+    frame["_group"] = frame[same].astype(str).groupby(same, sort=False, dropna=False).ngroup()
     agg = frame.groupby("_group", sort=False).agg(
         requested=("opset_requested", _opsets_text), merged=("_order", "size"),
         files=("export_sha256", lambda s: int(s.dropna().nunique())))
