@@ -22,10 +22,10 @@ from pathlib import Path
 from matrix.envs.lineup import Entry
 from matrix.views.site import paths, plots
 from matrix.views.site.casepage import all_since, all_summaries, case_context
+from matrix.views.site.cellhistory import case_histories
 from matrix.views.site.diffs import diff_contexts
 from matrix.views.site.envpage import env_context
 from matrix.views.site.exports import unpack
-from matrix.views.site.cellhistory import case_histories
 from matrix.views.site.history import history_contexts, run_cells
 from matrix.views.site.load import load
 from matrix.views.site.overview import overview_context

@@ -15,7 +15,8 @@ from matrix.views.opsets import COUNTED, COUNTED_NOTE, WITH_REPLAYS, not_measure
 from matrix.views.since import in_words, supported_since
 from matrix.views.site import paths
 from matrix.views.site.load import SiteData
-from matrix.views.site.outcomes import KINDS, UNMEASURED, in_words as where_it_works, summaries
+from matrix.views.site.outcomes import KINDS, UNMEASURED, summaries
+from matrix.views.site.outcomes import in_words as where_it_works
 
 NAIVE, WORKAROUND = "default", "workaround"
 # the overview's "supported since" is said for the seed's own check (the case pages have every runtime)
