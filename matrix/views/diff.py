@@ -26,11 +26,12 @@ def release_diff(view: pd.DataFrame, before: str, after: str) -> pd.DataFrame:
 
     Columns: change (broke, fixed, fails differently), the cell key, status and error on each side.
     """
-    columns = ["change", *KEY, "opset_label", "status_before", "status_after", "error_before", "error_after"]
+    columns = ["change", *KEY, "opset_requested", "opset_label", "status_before", "status_after", "error_before",
+               "error_after"]  # opset_requested: the request the shown row answered (the interface had it first)
     view = view if OPSET in view else cells(view)
     native = view[(view["runtime_env"].fillna("") == "") & (view["status"] != Status.SKIP.value)]
     a = native[native["env_id"] == before][KEY + ["status", "error"]]
-    b = native[native["env_id"] == after][KEY + ["opset_label", "status", "error"]]
+    b = native[native["env_id"] == after][KEY + ["opset_requested", "opset_label", "status", "error"]]
     if a.empty or b.empty:
         return pd.DataFrame(columns=columns)
     both = a.merge(b, on=KEY, suffixes=("_before", "_after"))

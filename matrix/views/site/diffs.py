@@ -13,6 +13,7 @@ from typing import Any
 
 from matrix.views.diff import CHANGES, release_diff, summaries
 from matrix.views.labels import runtime_label
+from matrix.views.opsets import COUNTED
 from matrix.views.site import paths
 from matrix.views.site.load import SiteData
 from matrix.views.site.render import clean
@@ -36,6 +37,8 @@ def diff_context(data: SiteData, before: str, after: str) -> dict[str, Any]:
                 for change, entries in groups.items()]
     return {"before": before, "after": after, "sections": sections, "changes": CHANGES, "summaries": summaries(frame),
             "counts": {s["change"]: s["count"] for s in sections}, "total": len(frame),
+            "sides": [{"env_id": e, **data.counts.get(e, {"cells": 0, "passed": 0})} for e in (before, after)],
+            "counted": COUNTED,
             "releases": data.lineup_ids, "neighbours": after in data.lineup_ids
             and data.lineup_ids.index(after) - data.lineup_ids.index(before) == 1}
 

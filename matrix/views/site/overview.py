@@ -106,6 +106,7 @@ def overview_context(data: SiteData, now: dt.datetime, diff_counts: dict[tuple[s
         "stale": int(data.view["stale"].sum()) if not data.view.empty else 0,
         "counted": COUNTED, "counted_note": COUNTED_NOTE, "with_replays": WITH_REPLAYS,
         "headline_runtime": HEADLINE_RUNTIME,
+        "pair_pages": {f"{a}..{b}": paths.href(paths.diff_page(a, b)) for a, b in diff_counts},
         "opsets": opsets_context(data),
     }
 
