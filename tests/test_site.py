@@ -386,6 +386,16 @@ def test_the_published_site_in_a_browser_counts_files_as_compare_does(tmp_path):
                 env: (c["cells"], c["passed"]) for env, c in expected.items()}
             since = page.locator("td.since", has=page.locator('a[href="case/list_variable_length.html#since"]'))
             assert "naive: torchscript: from torch 1.10.2, opset ≥ 11 · never with dynamo" in since.inner_text()
+            # any two releases from the picker; the diff counts files (dynamo's three requests are one cell)
+            page.select_option('#pair select[name="before"]', "torch-2.4.1")
+            page.select_option('#pair select[name="after"]', "torch-2.15.0")
+            page.click('#pair button[type="submit"]')
+            page.wait_for_url("**/diff/torch-2.4.1..torch-2.15.0.html")
+            sides = page.eval_on_selector_all("[data-count][data-cells]", "els => els.map(e => "
+                                              "[e.dataset.count, +e.dataset.cells])")
+            assert sides == [[env, expected[env]["cells"]] for env in ("torch-2.4.1", "torch-2.15.0")]
+            assert "requested 9" not in page.locator("body").inner_text().replace("requested 9, 11 → wrote 18", "")
+            page.go_back()
             for env, count in expected.items():
                 page.goto((tmp_path / "site" / "env" / f"{env}.html").as_uri())
                 counts = page.locator("#counts")
@@ -404,3 +414,19 @@ def test_the_published_site_in_a_browser_counts_files_as_compare_does(tmp_path):
                     assert visible and set(visible) == {"18"}
         finally:
             browser.close()
+
+
+def test_a_case_across_releases_and_runs_and_its_supported_since(site):
+    """A case's cells across releases in one compact table (its release's runs where they disagree), its
+    "supported since" on its page and in words on the overview, and a diff page for any two releases."""
+    across = (site / "history" / "cases" / "expand_minus_one.html").read_text()
+    assert "1.4.0</a>" in across and "2.15.0</a>" in across and 'class="history-box"' in across
+    assert "runs, oldest first: pass → load-fail" in across and "↻" in across  # 1.4.0's naive cell, two runs
+    case = (site / "case" / "expand_minus_one.html").read_text()
+    assert 'id="since"' in case and "from torch 2.15.0, opset 9" in case and "never" in case
+    assert "history/cases/expand_minus_one.html" in case
+    index = (site / "index.html").read_text()
+    assert "naive: torchscript: from torch 2.15.0, opset 9 · never with dynamo" in index
+    assert f'"{OLD}..{NEW}":"diff/{OLD}..{NEW}.html"' in index  # the picker's target
+    diff = (site / "diff" / f"{OLD}..{NEW}.html").read_text()
+    assert 'id="diff-summary"' in diff and "exporter torchscript" in diff

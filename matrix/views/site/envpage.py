@@ -64,7 +64,9 @@ def _facts(row: dict[str, Any]) -> list[tuple[str, str]]:
         ("environment", f"{row.get('env_id')} (run {dash(row.get('run_id'))})"),
         ("exporter", (f"{row.get('exporter')}, {row.get('opset_label') or 'opset ?'} (this row: requested "
                       f"{dash(row.get('opset_requested'))}, produced {dash(row.get('opset_actual'))}"
-                      + (f"; one cell for {row['merged']} rows" if (row.get("merged") or 1) > 1 else "") + ")")),
+                      + (f"; one cell for {row['merged']} rows" if (row.get("merged") or 1) > 1 else "")
+                      + (f", {row['files']} different files of that opset" if (row.get("files") or 0) > 1 else "")
+                      + ")")),
         ("runtime", runtime),
         ("options", row.get("options") or "defaults"),
         ("checker", "–" if row.get("checker_ok") is None else
