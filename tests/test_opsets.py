@@ -91,7 +91,7 @@ def test_opsets_not_measured_are_said_as_ranges():
     assert ranges([10, 12, 13, 14, 15, 16, 17]) == "10, 12–17"
     assert not_measured([9, 11, 18]) == "opset 10, 12–17 not measured" and not_measured([11]) == ""
     found = cells(view_of(dynamo_rows()))
-    assert requested_ignored(found) == ["dynamo: requested 9, 11 → wrote 18 (3 rows, 1 cells)"]
+    assert requested_ignored(found) == ["dynamo: requested 9, 11 → wrote 18 (1 cells from 3 rows)"]
 
 
 def test_a_column_is_the_files_opset_and_a_skipped_request_keeps_its_own():

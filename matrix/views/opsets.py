@@ -157,13 +157,13 @@ def not_measured(opsets: Iterable[Any]) -> str:
 
 
 def requested_ignored(cells_frame: pd.DataFrame) -> list[str]:
-    """Per exporter whose files are not the opset asked for: ``dynamo: requested 9, 11 → wrote 18 (336 rows,
-    112 cells)``."""
+    """Per exporter whose files are not the opset asked for: ``dynamo: requested 9, 11 → wrote 18 (112 cells
+    from 336 rows)``."""
     lines = []
     if cells_frame.empty:
         return lines
     off = cells_frame[cells_frame["merged"] > 1]
     off = off[off["opset_label"].str.startswith("requested")]
     for (exporter, label), rows in off.groupby(["exporter", "opset_label"], sort=True):
-        lines.append(f"{exporter}: {label} ({int(rows['merged'].sum())} rows, {len(rows)} cells)")
+        lines.append(f"{exporter}: {label} ({len(rows)} cells from {int(rows['merged'].sum())} rows)")
     return lines
