@@ -191,7 +191,8 @@ def write_markdown(result: Comparison, path: Path) -> Path:
         lines += ["Not readable:", "", *[f"- {p[:300]}" for p in result.problems[:20]], ""]
     view = result.new_view
     if not view.empty:
-        lines += [f"Cells: {COUNTED} (each exported file on each runtime once); the last column adds the replays.", "",
+        lines += [f"**cells**: the {COUNTED} (each exported file on each runtime once); the last column adds the "
+                  "replays of its files by another environment's runtimes.", "",
                   "| environment | cells | pass | failing as expected | not as expected | with replays |",
                   "|---|---|---|---|---|---|"]
         counts = result.counts
