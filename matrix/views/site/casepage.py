@@ -11,7 +11,7 @@ from typing import Any
 from matrix.views.labels import SKIP
 from matrix.views.since import numbered, supported_since
 from matrix.views.site.load import SiteData
-from matrix.views.site.outcomes import UNMEASURED, summaries
+from matrix.views.site.outcomes import UNMEASURED, in_words, summaries
 
 EXPECT_FILTERS = ("variant", "exporter", "opset", "runtime", "provider", "torch", "python", "onnx", "onnxruntime")
 
@@ -42,7 +42,10 @@ def case_context(data: SiteData, case: dict[str, Any], found: dict[tuple, dict[s
     rows = data.native[data.native["case"] == case_id]
     variants = [str(v) for v in case.get("variants") or []] or sorted(set(rows["variant"]))
     exporters = sorted(set(rows[rows["status"] != SKIP]["exporter"])) or sorted(set(rows["exporter"]))
-    table = [{"variant": v, "exporter": x, "envs": [found.get((case_id, v, x, e), UNMEASURED) for e in data.env_ids]}
+    words = in_words(rows, ["case", "variant", "exporter", "env_id"]) if not rows.empty else {}
+    table = [{"variant": v, "exporter": x,
+              "envs": [{**found.get((case_id, v, x, e), UNMEASURED),
+                        "words": words.get((case_id, v, x, e), "").removeprefix(f"{x} ")} for e in data.env_ids]}
              for v in variants for x in exporters]
     meta = case.get("meta") if isinstance(case.get("meta"), dict) else {}
     sources = case.get("variant_sources") if isinstance(case.get("variant_sources"), dict) else {}
