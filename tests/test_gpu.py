@@ -178,6 +178,8 @@ def test_gpu_command_on_a_host_without_a_gpu(tmp_path):
     assert {"torch-1.4.0", "torch-2.13.0"} <= set(replayed["env_id"])
     skips = results.skips()
     cuda = skips[skips["provider"] == CUDA]
+    # a request the exporter ignores is no cell on any provider (the file would be opset 18's): its own reason
+    cuda = cuda[~cuda["reason"].str.startswith("the dynamo exporter writes opset 18 and up")]
     assert len(cuda) and cuda["reason"].str.contains("fell back to the CPU").all()
     assert cuda["reason"].str.contains("CUDAExecutionProvider").all()
     assert "fell back to the CPU" in (out / "index.html").read_text()

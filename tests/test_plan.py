@@ -72,3 +72,24 @@ CAPS = {"exporters": {"torchscript": {"torch": "1.4.0", "max_opset": 11, "parame
 def test_skips_are_decided_by_the_adapters_from_the_workers_probe(cell, reason):
     got = skip_reason(cell, CAPS)
     assert (got is None) if reason is None else (reason in got)
+
+
+DYNAMO_CAPS = {"exporters": {**CAPS["exporters"], "dynamo": {"torch": "2.6.0", "api": "export(dynamo=True)",
+                                                             "save_parameters": []}},
+               "runtimes": CAPS["runtimes"]}
+
+
+@pytest.mark.parametrize("opset, reason", [
+    (9, "the dynamo exporter writes opset 18 and up; requested 9"),
+    (11, "the dynamo exporter writes opset 18 and up; requested 11"),
+    (18, None),
+])
+def test_a_dynamo_request_its_exporter_ignores_is_a_skip_that_says_its_range(opset, reason):
+    got = skip_reason(Cell("a", "default", "dynamo", opset, "onnxruntime", "CPUExecutionProvider"), DYNAMO_CAPS)
+    assert got == reason
+
+
+def test_an_exporter_that_reports_its_lowest_opset_is_believed():
+    caps = {**DYNAMO_CAPS, "exporters": {**DYNAMO_CAPS["exporters"],
+                                         "dynamo": {**DYNAMO_CAPS["exporters"]["dynamo"], "lowest_opset": 7}}}
+    assert skip_reason(Cell("a", "default", "dynamo", 9, "onnxruntime", "CPUExecutionProvider"), caps) is None

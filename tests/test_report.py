@@ -79,7 +79,7 @@ def test_cells_not_as_expected_are_listed(tmp_path):
 def test_integers_show_as_integers(tmp_path):
     seed_results(tmp_path)
     html = render_report(tmp_path)[0].read_text()
-    assert "produced 9<" in html and "<dd>5</dd>" in html
+    assert "produced 9)" in html and "opset 9 (" in html and "<dd>5</dd>" in html
     assert "9.0" not in html and "5.0<" not in html
 
 

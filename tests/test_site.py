@@ -359,3 +359,74 @@ def test_a_pages_string_table_stays_within_its_budget_by_construction():
     assert total < 10_000 + 500 * (FLOOR + 60), total
     assert strings.items[0].startswith("0: xxx") and "more characters in the results" in strings.items[-1]
     assert strings("0: " + "x" * 4000) == 0, "a text seen before is the same entry"
+
+
+def test_the_published_site_in_a_browser_counts_files_as_compare_does(tmp_path):
+    """Built from results/: no dynamo column or cell claims an opset its file does not have, the overview's and
+    every environment page's counts are compare's, the opset filter shows one opset, and the overview answers
+    "since which torch release does variable-length list export work?" in its own words."""
+    from matrix.results.read import Results
+    from matrix.views.compare import compare_runs
+    sync_playwright = _browser_or_skip()
+    results = REPO / "results"
+    built = build_site(results, tmp_path / "site")
+    expected = compare_runs(results, str(results), str(results)).counts
+    rows = Results(results).rows()
+    written = {env: {int(o) for o in sub["opset_actual"].dropna()}
+               for env, sub in rows[rows["exporter"] == "dynamo"].groupby("env_id")}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(10_000)
+            page.goto(built.index.as_uri())
+            shown = page.eval_on_selector_all("[data-count][data-cells]", "els => els.map(e => "
+                                              "[e.dataset.count, +e.dataset.cells, +e.dataset.passed])")
+            assert shown and {env: (cells, passed) for env, cells, passed in shown} == {
+                env: (c["cells"], c["passed"]) for env, c in expected.items()}
+            since = page.locator("td.since", has=page.locator('a[href="case/list_variable_length.html#since"]'))
+            assert "naive: torchscript: from torch 1.10.2, opset ≥ 11 · never with dynamo" in since.inner_text()
+            # any two releases from the picker; the diff counts files (dynamo's three requests are one cell)
+            page.select_option('#pair select[name="before"]', "torch-2.4.1")
+            page.select_option('#pair select[name="after"]', "torch-2.15.0")
+            page.click('#pair button[type="submit"]')
+            page.wait_for_url("**/diff/torch-2.4.1..torch-2.15.0.html")
+            sides = page.eval_on_selector_all("[data-count][data-cells]", "els => els.map(e => "
+                                              "[e.dataset.count, +e.dataset.cells])")
+            assert sides == [[env, expected[env]["cells"]] for env in ("torch-2.4.1", "torch-2.15.0")]
+            assert "requested 9" not in page.locator("body").inner_text().replace("requested 9, 11 → wrote 18", "")
+            page.go_back()
+            for env, count in expected.items():
+                page.goto((tmp_path / "site" / "env" / f"{env}.html").as_uri())
+                counts = page.locator("#counts")
+                assert (int(counts.get_attribute("data-cells")), int(counts.get_attribute("data-with-replays"))) == (
+                    count["cells"], count["with_replays"]), env
+                claimed = page.eval_on_selector_all('#matrix thead th[data-exporter="dynamo"]',
+                                                    "els => els.map(e => +e.dataset.opset)")
+                assert set(claimed) <= written.get(env, set()), (env, claimed)
+                titles = page.evaluate("""() => { const d = JSON.parse(document.getElementById('cells-data').textContent);
+                    return d.cells.map(c => d.strings[c.t]).filter(t => t.includes(' dynamo ')); }""")
+                assert not [t for t in titles if re.search(r"dynamo opset (9|11) ", t)], env
+                if claimed:
+                    page.select_option('#filter select[name="opset"]', "18")
+                    visible = page.eval_on_selector_all("#matrix thead th[data-c]", "els => els.filter(e => !e.hidden)"
+                                                        ".map(e => e.dataset.opset)")
+                    assert visible and set(visible) == {"18"}
+        finally:
+            browser.close()
+
+
+def test_a_case_across_releases_and_runs_and_its_supported_since(site):
+    """A case's cells across releases in one compact table (its release's runs where they disagree), its
+    "supported since" on its page and in words on the overview, and a diff page for any two releases."""
+    across = (site / "history" / "cases" / "expand_minus_one.html").read_text()
+    assert "1.4.0</a>" in across and "2.15.0</a>" in across and 'class="history-box"' in across
+    assert "runs, oldest first: pass → load-fail" in across and "↻" in across  # 1.4.0's naive cell, two runs
+    case = (site / "case" / "expand_minus_one.html").read_text()
+    assert 'id="since"' in case and "from torch 2.15.0, opset 9" in case and "never" in case
+    assert "history/cases/expand_minus_one.html" in case
+    index = (site / "index.html").read_text()
+    assert "naive: torchscript: from torch 2.15.0, opset 9 · never with dynamo" in index
+    assert f'"{OLD}..{NEW}":"diff/{OLD}..{NEW}.html"' in index  # the picker's target
+    diff = (site / "diff" / f"{OLD}..{NEW}.html").read_text()
+    assert 'id="diff-summary"' in diff and "exporter torchscript" in diff

@@ -122,14 +122,21 @@ class Dynamo(Exporter):
         else:
             api = None
         program = getattr(torch.onnx, "ONNXProgram", None)
-        return {"torch": torch.__version__, "api": api,
+        return {"torch": torch.__version__, "api": api, "lowest_opset": self.lowest_opset,
                 "save_parameters": _parameters(program.save) if program is not None else []}
+
+    # The lowest opset its files have: a request below it is ignored and the file is opset 18 (every torch from
+    # 2.1.2 to 2.15.0: the rows of opsets 9, 11 and 18 ran byte-identical files), so it is not a cell of its own.
+    lowest_opset = 18
 
     def unavailable(self, opset, caps):
         if caps.get("missing"):
             return caps["missing"]
         if not caps.get("api"):
             return "torch %s has no dynamo exporter (it arrived in 2.1)" % caps["torch"]
+        lowest = caps.get("lowest_opset", self.lowest_opset)  # older probes did not say: the one seen in every torch
+        if opset < lowest:
+            return "the dynamo exporter writes opset %d and up; requested %d" % (lowest, opset)
         return None
 
     def source(self, opset, options, names, caps, scripted):

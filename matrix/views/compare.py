@@ -4,8 +4,11 @@
 
 Each side is a run id (under --out), a run folder, or a whole out folder such as ``results``
 or ``reports`` (its current view: every environment's newest row per cell). Cells are matched
-by environment and cell key. A cell whose case source changed between the two (its case hash)
-is "changed", never a regression: it answers another question. Exit 1 on a regression.
+by environment and cell key, a cell being one exported file on one runtime (``opsets.cells``: the
+rows of opsets an exporter ignored, which ran the same file, are one cell keyed by the file's opset).
+A cell whose case source changed between the two (its case hash) is "changed", never a regression:
+it answers another question. Exit 1 on a regression. The summary counts, per environment, what every
+page of the site counts (``opsets.COUNTED``).
 
 A gate that passes on nothing fails: a cell of BASE that NEW lacks (an environment that produced
 nothing, a truncated or unreadable rows file, a row NEW could not read) is "missing", and the command
@@ -26,6 +29,7 @@ from matrix.results.read import Results
 from matrix.results.store import RUNS
 from matrix.views.frames import current_view
 from matrix.views.labels import NOT_AS_EXPECTED, PASS, SKIP, Verdict, rank
+from matrix.views.opsets import COUNTED, WITH_REPLAYS, cells, env_counts
 
 KEEP = ["env_id", "cell", "status_base", "status_new", "error_new"]
 MISSING = 3  # the exit status when cells of BASE are missing or unreadable in NEW (1 is a regression, 2 bad input)
@@ -52,6 +56,17 @@ class Comparison:
         where = ", ".join(f"{env}: {'no rows at all' if n < 0 else n}" for env, n in sorted(self.missing.items()))
         return f"{sum(max(n, 0) for n in self.missing.values())} cell(s) of base missing in new ({where})"
 
+    @property
+    def counts(self) -> dict[str, dict]:
+        """NEW's cells per environment, as every page counts them (``opsets.env_counts``)."""
+        return env_counts(self.new_view) if not self.new_view.empty else {}
+
+
+def _cells(view: pd.DataFrame) -> pd.DataFrame:
+    """A side's cells by the opset of their file; ``cell`` is that cell's key (the row's own id is ``row_cell``)."""
+    found = cells(view)
+    return found.assign(row_cell=found["cell"], cell=found["cell_key"]) if not found.empty else found
+
 
 def load_side(ref: str, out: Path) -> tuple[pd.DataFrame, list[str], set[str]]:
     """The current view of a run id, a run folder, or a whole out folder (results/, reports/), what could
@@ -59,12 +74,12 @@ def load_side(ref: str, out: Path) -> tuple[pd.DataFrame, list[str], set[str]]:
     path = Path(ref)
     if path.is_dir() and (path / RUNS).is_dir():
         results = Results(path)
-        return current_view(results.rows()), results.problems, set(results.catalogue())
+        return _cells(current_view(results.rows())), results.problems, set(results.catalogue())
     results = Results(out)
     run = results.run(ref)  # a run id under out, or a run folder; ResultsError names both when neither
     if run.out != out:
         results = Results(run.out)
-    return current_view(results.rows([run])), results.problems, set(results.catalogue())
+    return _cells(current_view(results.rows([run]))), results.problems, set(results.catalogue())
 
 
 def missing_cells(before: pd.DataFrame, after: pd.DataFrame, cases: set[str],
@@ -120,6 +135,8 @@ def print_comparison(result: Comparison) -> None:
           f"(not compared), {result.only_base} cell(s) only in base, {result.only_new} only in new")
     if result.missing:
         print(f"  MISSING: {result.missing_text}: the comparison is incomplete")
+    for env_id, count in sorted(result.counts.items()):
+        print(f"  {env_id}: {count['cells']} {COUNTED}, {count['passed']} pass; {count['with_replays']} {WITH_REPLAYS}")
     for title, frame in (("REGRESSION", result.regressions), ("improved", result.improvements)):
         for row in frame.itertuples():
             print(f"  {title}: [{row.env_id}] {row.cell}: {row.status_base} -> {row.status_new}"
@@ -174,12 +191,17 @@ def write_markdown(result: Comparison, path: Path) -> Path:
         lines += ["Not readable:", "", *[f"- {p[:300]}" for p in result.problems[:20]], ""]
     view = result.new_view
     if not view.empty:
-        lines += ["| environment | cells | pass | failing as expected | not as expected |", "|---|---|---|---|---|"]
-        for env_id, rows in view[view["status"] != SKIP].groupby("env_id"):
+        lines += [f"**cells**: the {COUNTED} (each exported file on each runtime once); the last column adds the "
+                  "replays of its files by another environment's runtimes.", "",
+                  "| environment | cells | pass | failing as expected | not as expected | with replays |",
+                  "|---|---|---|---|---|---|"]
+        counts = result.counts
+        own = view[(view["status"] != SKIP) & (view["runtime_env"].fillna("") == "")]
+        for env_id, rows in own.groupby("env_id"):
             unexpected = int(rows["verdict"].isin(NOT_AS_EXPECTED).sum())
             expected_fail = int(((rows["status"] != PASS) & (rows["verdict"] == Verdict.AS_EXPECTED.value)).sum())
             lines.append(f"| {env_id} | {len(rows)} | {int((rows['status'] == 'pass').sum())} | {expected_fail} | "
-                         f"{unexpected} |")
+                         f"{unexpected} | {counts.get(str(env_id), {}).get('with_replays', len(rows))} |")
         lines.append("")
     for title, frame in (("Regressions", result.regressions), ("Improvements", result.improvements)):
         if len(frame):

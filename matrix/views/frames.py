@@ -11,7 +11,8 @@ from matrix.results.read import RUN_ORDER
 from matrix.views.labels import SKIP
 from matrix.wire import EXPORT_OPTIONS, INT_FIELDS
 
-COLUMN_KEYS = ["env_id", "exporter", "opset_requested", "runtime", "provider", "runtime_env"]
+# a column's opset is its files' (``opsets.cells``); a frame without that column places rows by the one requested
+COLUMN_KEYS = ["env_id", "exporter", "opset", "runtime", "provider", "runtime_env"]
 ROW_KEYS = ["case", "variant", "options"]
 NUMERIC = ["max_abs_err", "max_rel_err", "min_passing_atol", "latency_ms", "latency_p90_ms", "eager_ms",
            "eager_p90_ms", "gpu_node_share", "provider_node_share", "duration_s", "export_s", "atol", "rtol"]
@@ -61,6 +62,8 @@ def shown_columns(view: pd.DataFrame, skips: pd.DataFrame | None = None) -> tupl
     Skipped columns come from the runs' records (one per column); older runs wrote a skip row per
     cell, which count the same way.
     """
+    view = _with_opset(view)
+    skips = _with_opset(skips) if skips is not None else None
     if view.empty:
         shown = pd.DataFrame(columns=COLUMN_KEYS)
         hidden = pd.DataFrame(columns=COLUMN_KEYS + ["reason"])
@@ -77,3 +80,11 @@ def shown_columns(view: pd.DataFrame, skips: pd.DataFrame | None = None) -> tupl
         hidden = hidden[[tuple(map(str, k)) not in present for k in hidden[COLUMN_KEYS].values.tolist()]]
     return (shown.sort_values(COLUMN_KEYS).reset_index(drop=True),
             hidden.sort_values(COLUMN_KEYS, key=lambda c: c.astype(str)).reset_index(drop=True))
+
+
+def _with_opset(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame with the ``opset`` column: a skipped column's opset is the one requested (it wrote no file)."""
+    if "opset" in frame:
+        return frame
+    requested = frame["opset_requested"] if "opset_requested" in frame else pd.Series(None, index=frame.index)
+    return frame.assign(opset=pd.to_numeric(requested, errors="coerce").round().astype("Int64"))

@@ -26,6 +26,7 @@ from matrix.views.claims import claim_table
 from matrix.views.frames import COLUMN_KEYS, current_view, newest_run, shown_columns
 from matrix.views.gpu import side_by_side
 from matrix.views.labels import PASS, SKIP, runtime_label
+from matrix.views.opsets import COUNTED, COUNTED_NOTE, WITH_REPLAYS, cells, env_counts
 from matrix.views.repro import ReproError, build_script, shell_snippet
 from matrix.views.triage import triage_view
 from matrix.views.values import clean
@@ -55,7 +56,7 @@ def _group_hidden(hidden: pd.DataFrame) -> list[dict]:
     """Skipped columns grouped by environment and reason: a few lines instead of one per column."""
     groups: dict[tuple, list[str]] = {}
     for h in hidden.to_dict("records"):
-        label = f"{h['exporter']} opset {h['opset_requested']} {runtime_label(h['runtime'], h['provider'])}"
+        label = f"{h['exporter']} opset {h['opset']} {runtime_label(h['runtime'], h['provider'])}"
         if clean(h.get("runtime_env")):  # a replay's column: the runtimes of another environment
             label += f" @{h['runtime_env']}"
         groups.setdefault((h["env_id"], clean(h["reason"]) or "skipped"), []).append(label)
@@ -73,32 +74,35 @@ def reproduction(row: dict, case: dict | None, entries: dict[str, Entry]) -> str
     return shell_snippet(script, commands, f"repro-{slug(row['case'])}-{digest}")  # one folder per snippet
 
 
-def _env_row(view: pd.DataFrame, skips: pd.DataFrame, env_id: str, entries: dict[str, Entry]) -> dict[str, Any]:
-    """An environment's line in the report: its versions, note and its own cells by status and verdict."""
+def _env_row(view: pd.DataFrame, skips: pd.DataFrame, env_id: str, entries: dict[str, Entry],
+             counts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """An environment's line in the report: its versions, note, and its own cells as every page counts them
+    (``opsets.COUNTED``), by status and verdict; the columns not applicable beside them, not among them."""
     sub = view[(view["env_id"] == env_id) & (view["runtime_env"] == "")]
     last = sub.iloc[-1] if len(sub) else None
-    statuses = sub["status"].value_counts().to_dict()
+    ran = sub[sub["status"] != SKIP]
     # its own columns only: a replay's skipped columns belong to the runtime environment that replayed
     not_applicable = int(skips[(skips["env_id"] == env_id) & (skips["runtime_env"] == "")]["cells"].sum()
                          ) if not skips.empty else 0
-    if not_applicable:
-        statuses[SKIP] = statuses.get(SKIP, 0) + not_applicable
+    count = counts.get(env_id, {})
     return {"id": env_id, "versions": {k: clean(last.get(k)) if last is not None else None for k in VERSION_FIELDS},
             "note": entries[env_id].note if env_id in entries else "",
-            "cells": len(sub) + not_applicable, "statuses": statuses,
-            "verdicts": sub["verdict"].value_counts().to_dict(),
+            "cells": count.get("cells", 0), "with_replays": count.get("with_replays", 0),
+            "statuses": count.get("statuses", {}), "not_applicable": not_applicable + int((sub["status"] == SKIP).sum()),
+            "verdicts": ran["verdict"].value_counts().to_dict(),
             "stale": int(sub["stale"].sum()), "run_id": newest_run(sub)}
 
 
 def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
-    view = current_view(results.rows(), results.current_hashes())
+    rows_view = current_view(results.rows(), results.current_hashes())
+    view = cells(rows_view)  # one cell per exported file (opsets.py); triage reads the rows themselves
     catalogue = results.catalogue()
     skips = results.skips()
     shown, hidden = shown_columns(view, skips)
     entries = by_id(lineup)
     env_key = env_order(lineup)  # lineup order: oldest torch first, a GPU variant after its entry
     columns = [{k: clean(v) for k, v in c.items()} for c in shown.to_dict("records")]
-    columns.sort(key=lambda c: (env_key(c["env_id"]), c["exporter"], c["opset_requested"] or 0, c["runtime_env"] or "",
+    columns.sort(key=lambda c: (env_key(c["env_id"]), c["exporter"], c["opset"] or 0, c["runtime_env"] or "",
                                 c["runtime"], c["provider"]))
     index = {tuple(c[k] for k in COLUMN_KEYS): i for i, c in enumerate(columns)}
     rows: dict[tuple, dict] = {}
@@ -120,7 +124,8 @@ def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
                                    "stale": bool(record.get("stale")), "summary": cell_summary(record),
                                    "detail": detail_id}
     env_ids = sorted(set(view["env_id"]), key=env_key) if not view.empty else []
-    env_rows = [_env_row(view, skips, env_id, entries) for env_id in env_ids]
+    counts = env_counts(view)
+    env_rows = [_env_row(view, skips, env_id, entries, counts) for env_id in env_ids]
     cases = [case_entry(catalogue[c]) for c in sorted(catalogue)]
     return {
         "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -133,7 +138,8 @@ def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
         "cases": cases,
         "broken": [c for c in cases if c["error"]],
         "claims": claim_table(view, {c["id"]: c for c in cases if not c["error"]}, env_ids) if not view.empty else [],
-        "unexpected": triage_view(view, lineup),
+        "unexpected": triage_view(rows_view, lineup),
+        "counted": COUNTED, "counted_note": COUNTED_NOTE, "with_replays": WITH_REPLAYS,
         "gpu_pairs": [{k: clean(v) for k, v in r.items()} for r in side_by_side(view).to_dict("records")],
         "stale": int(view["stale"].sum()) if not view.empty else 0,
         "env_ids": env_ids,

@@ -5,7 +5,8 @@
     site/case/<case>.html           a case: pitfall, source, expectations, where each variant works
     site/plots.html                 latency and passing share across releases
     site/history.html               runs per environment; site/history/<env>.html every cell across runs
-    site/diff/<before>..<after>.html  what changed from a release to the next
+    site/history/cases/<case>.html  a case's cells across releases (and each release's runs)
+    site/diff/<before>..<after>.html  what changed from one release to another (any two, the earlier first)
     site/files/<env>/               the exported files (.onnx, linked from each cell)
     site/repro/<env>/<hash>/repro.py  a reproduction per failing cell
     site/context.html               the seed's claims, what is not as expected, the default exporter per release
@@ -25,12 +26,13 @@ from pathlib import Path
 from matrix.envs.lineup import Entry
 from matrix.views.html import write_page
 from matrix.views.site import feeds, paths, plots, tables
-from matrix.views.site.casepage import all_summaries, case_context
+from matrix.views.site.casepage import all_since, all_summaries, case_context
+from matrix.views.site.cellhistory import case_histories
 from matrix.views.site.contextpage import claim_rows, context_page, default_exporter
 from matrix.views.site.diffs import diff_contexts
 from matrix.views.site.envpage import env_context
 from matrix.views.site.exports import unpack
-from matrix.views.site.history import history_contexts
+from matrix.views.site.history import history_contexts, run_cells
 from matrix.views.site.load import load
 from matrix.views.site.overview import _torch, overview_context
 from matrix.views.site.render import Pages
@@ -79,9 +81,9 @@ def build_site(source: Path, out: Path, lineup: list[Entry] | None = None,
         pages.render(page, "env.html", **common, **context,
                      reference=data.references.get(env_id), entry=data.entries.get(env_id),
                      previous=_neighbour(data.lineup_ids, env_id, -1), next=_neighbour(data.lineup_ids, env_id, 1))
-    found = all_summaries(data)
+    found, since = all_summaries(data), all_since(data)
     for case in data.cases.values():
-        context = case_context(data, case, found)
+        context = case_context(data, case, found, since)
         page = paths.case_page(case["id"])
         links = downloads.table(page, tables.case_rows(context, data.env_ids), title=f"{case['id']}: where each variant works")
         pages.render(page, "case.html", **common, **context, downloads=links, repro_links=_case_repros(data, case["id"], repros))
@@ -89,10 +91,14 @@ def build_site(source: Path, out: Path, lineup: list[Entry] | None = None,
         page = paths.diff_page(before, after)
         links = downloads.table(page, tables.diff_rows(context), title=f"{before} → {after}: the cells that changed")
         pages.render(page, "diff.html", **common, **context, downloads=links)
-    history_index, history = history_contexts(data)
+    every_run = run_cells(data) if not data.rows.empty else data.rows
+    history_index, history = history_contexts(data, every_run)
     for env_id, context in history.items():
         pages.render(paths.history_page(env_id), "history_env.html", **common, **context)
-    pages.render("history.html", "history.html", **common, **history_index)
+    for case_id, context in case_histories(data, every_run).items():
+        pages.render(paths.case_history_page(case_id), "history_case.html", **common, **context)
+    pages.render("history.html", "history.html", **common, **history_index,
+                 cases=list(data.cases))
     pages.render("plots.html", "plots.html", **common, latency=plots.latency(data), share=plots.pass_share(data))
     counts = {pair: context["counts"] for pair, context in diffs.items()}
     overview = overview_context(data, now, counts, plots.pass_share(data, compact=True))
@@ -113,8 +119,9 @@ def _extras(data, out: Path, pages: Pages, downloads: tables.Downloads, diffs: d
     claims = downloads.table("context.html", claim_rows(context, data.env_ids), name="claims", title="the seed's claims")
     pages.render("context.html", "context.html", **common, **context, downloads={"claims": claims})
     pages.render("search.html", "search.html", **common, entries=feeds.search_index(data))
-    write_page(out / "regressions.json", feeds.regressions(diffs, common["generated"]))
-    write_page(out / "regressions.xml", feeds.atom(diffs, now))
+    releases = {pair: c for pair, c in diffs.items() if c.get("neighbours")}  # a feed follows the releases
+    write_page(out / "regressions.json", feeds.regressions(releases, common["generated"]))
+    write_page(out / "regressions.xml", feeds.atom(releases, now))
     write_page(out / "index.json", feeds.site_index(data, pages.written, downloads.tables, out, common["generated"]))
 
 

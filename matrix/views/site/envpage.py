@@ -16,6 +16,7 @@ from matrix.views.cells import cell_summary
 from matrix.views.frames import COLUMN_KEYS, shown_columns
 from matrix.views.gpu import side_by_side
 from matrix.views.labels import STATUS_ORDER, runtime_label
+from matrix.views.opsets import COUNTED, COUNTED_NOTE, WITH_REPLAYS, not_measured, requested_ignored
 from matrix.views.site import numbers, paths
 from matrix.views.site.exports import onnx_link
 from matrix.views.site.load import SiteData
@@ -31,7 +32,7 @@ def _columns(shown: pd.DataFrame) -> list[dict[str, Any]]:
     for column in columns:
         column["runtime_env"] = column.get("runtime_env") or ""
         column["runtime_label"] = runtime_label(column["runtime"], column["provider"])
-    columns.sort(key=lambda c: (c["runtime_env"], str(c["exporter"]), c["opset_requested"] or 0,
+    columns.sort(key=lambda c: (c["runtime_env"], str(c["exporter"]), c["opset"] or 0,
                                 str(c["runtime"]), str(c["provider"])))
     return columns
 
@@ -41,7 +42,7 @@ def _hidden(hidden: pd.DataFrame) -> list[dict[str, Any]]:
     groups: dict[str, list[str]] = {}
     for column in hidden.to_dict("records"):
         column = {k: clean(v) for k, v in column.items()}
-        where = f"{column['exporter']} opset {column['opset_requested']} {runtime_label(column['runtime'], column['provider'])}"
+        where = f"{column['exporter']} opset {column['opset']} {runtime_label(column['runtime'], column['provider'])}"
         if column.get("runtime_env"):
             where += f" @{column['runtime_env']}"
         groups.setdefault(column.get("reason") or "skipped", []).append(where)
@@ -63,8 +64,11 @@ def _facts(row: dict[str, Any], usual: dict[tuple, dict[str, float]]) -> list[tu
         ("verdict", verdict),
         ("stage", dash(row.get("stage"))),
         ("environment", f"{row.get('env_id')} (run {dash(row.get('run_id'))})"),
-        ("exporter", (f"{row.get('exporter')}, opset requested {dash(row.get('opset_requested'))}, "
-                      f"produced {dash(row.get('opset_actual'))}")),
+        ("exporter", (f"{row.get('exporter')}, {row.get('opset_label') or 'opset ?'} (this row: requested "
+                      f"{dash(row.get('opset_requested'))}, produced {dash(row.get('opset_actual'))}"
+                      + (f"; one cell for {row['merged']} rows" if (row.get("merged") or 1) > 1 else "")
+                      + (f", {row['files']} different files of that opset" if (row.get("files") or 0) > 1 else "")
+                      + ")")),
         ("runtime", runtime),
         ("options", row.get("options") or "defaults"),
         ("checker", "–" if row.get("checker_ok") is None else
@@ -106,10 +110,19 @@ def _column_key(item: dict[str, Any]) -> tuple:
     return tuple((item.get(k) or "") if k == "runtime_env" else item.get(k) for k in COLUMN_KEYS)
 
 
+def _requested(sub: pd.DataFrame) -> dict[tuple, str]:
+    """Per column, the opsets its cells' rows asked for, where that is not just the files' own opset."""
+    asked: dict[tuple, set[int]] = {}
+    for row in sub.to_dict("records"):
+        opsets = {int(n) for n in str(row.get("requested") or "").split(", ") if n.isdigit()}
+        asked.setdefault(_column_key({k: clean(v) for k, v in row.items()}), set()).update(opsets)
+    return {k: ", ".join(map(str, sorted(v))) for k, v in asked.items() if len(v) > 1}
+
+
 def _detail(row: dict[str, Any], strings: Strings, names: dict[str, set[str]], repros: Repros,
             usual: dict[tuple, dict[str, float]]) -> dict[str, Any]:
     replayed = f" @{row['runtime_env']}" if row.get("runtime_env") else ""
-    title = (f"{row.get('case')} / {row.get('variant')} · {row.get('exporter')} opset {row.get('opset_requested')} · "
+    title = (f"{row.get('case')} / {row.get('variant')} · {row.get('exporter')} {row.get('opset_label') or 'opset ?'} · "
              f"{runtime_label(row.get('runtime'), row.get('provider'))}{replayed}")
     detail = {"t": strings(title), "s": row.get("status"),
               "f": [[strings(label), strings(without_colours(text))] for label, text in _facts(row, usual)],
@@ -135,6 +148,9 @@ def env_context(data: SiteData, env_id: str, names: dict[str, set[str]], repros:
     skips = data.skips[data.skips["env_id"] == env_id] if not data.skips.empty else None
     shown, hidden = shown_columns(sub, skips)
     columns = _columns(shown)
+    asked = _requested(sub)
+    for column in columns:  # "requested 9, 11, 18" under a column whose files are opset 18
+        column["asked"] = asked.get(_column_key(column), "")
     position = {_column_key(c): i for i, c in enumerate(columns)}
     strings = Strings()
     usual = _usual(data)
@@ -161,7 +177,8 @@ def env_context(data: SiteData, env_id: str, names: dict[str, set[str]], repros:
         seen_cases.add(line["case"])
         case = data.cases.get(line["case"]) or {}
         line["title"] = (case.get("meta") or {}).get("title", "") if isinstance(case.get("meta"), dict) else ""
-    statuses = sub[sub["runtime_env"] == ""]["status"].value_counts().to_dict()
+    counts = data.counts.get(env_id, {})
+    have = sorted({int(c["opset"]) for c in columns if c.get("opset") is not None})
     shown_statuses = {d["s"] for d in details}  # the filter offers what the matrix shows
     present = [s for s in STATUS_ORDER if s in shown_statuses] + sorted(shown_statuses - set(STATUS_ORDER))
     return {
@@ -170,8 +187,13 @@ def env_context(data: SiteData, env_id: str, names: dict[str, set[str]], repros:
         "rows": rows,
         "hidden": _hidden(hidden),
         "statuses": present,
-        "counts": statuses,
+        "counts": counts.get("statuses", {}),
+        "cell_count": counts.get("cells", 0), "passed": counts.get("passed", 0),
+        "replay_count": counts.get("replays", 0), "with_replay_count": counts.get("with_replays", 0),
+        "counted": COUNTED, "with_replays": WITH_REPLAYS, "counted_note": COUNTED_NOTE,
+        "opsets": have, "not_measured": not_measured(have), "ignored": requested_ignored(sub),
         "exporters": sorted({str(c["exporter"]) for c in columns}),
+        "opset_choices": [str(o) for o in have],
         "runtimes": sorted({c["runtime_label"] for c in columns}),
         "cases": sorted(seen_cases),
         "data": {"strings": strings.items, "cells": details, "files": paths.href(paths.files_dir(env_id)) + "/"},

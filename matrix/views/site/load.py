@@ -20,6 +20,7 @@ from matrix.results.read import Results
 from matrix.results.store import RunDir
 from matrix.views.cells import case_entry
 from matrix.views.frames import current_view
+from matrix.views.opsets import cells, env_counts
 from matrix.wire import INT_FIELDS
 
 REPO_CASES = CASES_DIR
@@ -30,7 +31,7 @@ class SiteData:
     source: Path
     results: Results
     rows: pd.DataFrame                 # every row of every run: the history
-    view: pd.DataFrame                 # the newest row of every (environment, cell)
+    view: pd.DataFrame                 # every (environment, cell) by the opset of its file, its newest rows
     cases: dict[str, dict[str, Any]]   # id -> catalogue entry the templates can trust (broken ones keep an error)
     skips: pd.DataFrame                # columns not applicable, with their reason
     references: dict[str, dict[str, Any]]  # env id -> its reference's published.json
@@ -40,6 +41,7 @@ class SiteData:
     archives: dict[str, Path]          # env id -> its exported files (exports/<env>.tar.gz of its newest run)
     runs: list[RunDir]                 # oldest first
     problems: list[str]
+    counts: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # env id -> what pages count
 
     @property
     def native(self) -> pd.DataFrame:
@@ -97,7 +99,7 @@ def load(source: Path, lineup: list[Entry] | None = None, case_dirs: list[Path] 
         rows[column] = pd.to_numeric(rows[column], errors="coerce").round().astype("Int64")
     for column in ("run_id", "finished_at", "case_hash", "runtime_env"):  # sorted and compared as text
         rows[column] = [None if _missing(value) else str(value) for value in rows[column]]
-    view = current_view(rows, results.current_hashes())
+    view = cells(current_view(rows, results.current_hashes()))  # one cell per file: opsets.py
     catalogue = results.catalogue()
     skips = results.skips()
     rank = {e.id: i for i, e in enumerate(entries_list)}  # releases: a GPU variant is not a release of its own
@@ -110,4 +112,4 @@ def load(source: Path, lineup: list[Entry] | None = None, case_dirs: list[Path] 
     return SiteData(source=Path(source), results=results, rows=rows, view=view, cases=_cases(catalogue, view),
                     skips=skips, references=refs, env_ids=env_ids, lineup_ids=[e for e in env_ids if e in rank],
                     entries=by_id(entries_list), archives=_archives(results.runs), runs=results.runs,
-                    problems=problems)
+                    problems=problems, counts=env_counts(view))

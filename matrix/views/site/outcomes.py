@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from matrix.views.labels import PASS, SKIP, rank
+from matrix.views.labels import PASS, SKIP, rank, runtime_label
 
 KINDS = {
     "all": "all pass",
@@ -53,3 +53,44 @@ def summaries(native: pd.DataFrame, keys: list[str]) -> dict[tuple, dict[str, An
 
 
 UNMEASURED = summarise([])
+
+
+def _lowest_working(rows: pd.DataFrame, opsets: list[int]) -> int | None:
+    """The lowest opset from which every cell of ``rows`` at that opset or above passes, or None."""
+    passed = rows["status"] == PASS
+    return next((o for o in opsets if (rows["opset"] >= o).any() and passed[rows["opset"] >= o].all()), None)
+
+
+def _exporter_words(exporter: str, rows: pd.DataFrame) -> str:
+    """How one exporter did in one environment, in words: ``torchscript ✓``, ``torchscript opset ≥ 11``,
+    ``torchscript opset ≥ 11 on onnxruntime CPU, OpenVINO CPU``, ``torchscript partly``, ``dynamo ✗``."""
+    passed = rows["status"] == PASS
+    if passed.all():
+        return f"{exporter} ✓"
+    if not passed.any():
+        return f"{exporter} ✗"
+    opsets = sorted({int(o) for o in rows["opset"].dropna()})
+    names = pd.Series([runtime_label(r, p) for r, p in zip(rows["runtime"], rows["provider"])], index=rows.index)
+    lowest = {name: _lowest_working(rows[names == name], opsets) for name in sorted(set(names))}
+    if len(set(lowest.values())) == 1 and None not in lowest.values():
+        return f"{exporter} opset ≥ {next(iter(lowest.values()))}"
+    groups: dict[int, list[str]] = {}
+    for name, opset in lowest.items():
+        if opset is not None:
+            groups.setdefault(opset, []).append(name)
+    if not groups:
+        return f"{exporter} partly"
+    parts = [(f"opset ≥ {o} " if o != opsets[0] else "") + "on " + ", ".join(n) for o, n in sorted(groups.items())]
+    return f"{exporter} " + "; ".join(parts)
+
+
+def in_words(native: pd.DataFrame, keys: list[str]) -> dict[tuple, str]:
+    """Per group of ``keys``, where it works in words, per exporter (cells by file opset: ``opsets.cells``)."""
+    ran = native[native["status"] != SKIP]
+    if ran.empty or "opset" not in ran:
+        return {}
+    found = {}
+    for key, rows in ran.groupby(keys, dropna=False, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        found[key] = " · ".join(_exporter_words(str(x), sub) for x, sub in rows.groupby("exporter", sort=True))
+    return found

@@ -10,16 +10,28 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from matrix.views.labels import PASS, SKIP
+from matrix.views.labels import runtime_label
+from matrix.views.opsets import COUNTED, COUNTED_NOTE, WITH_REPLAYS, not_measured, requested_ignored
+from matrix.views.since import in_words, supported_since
 from matrix.views.site import paths
 from matrix.views.site.load import SiteData
 from matrix.views.site.outcomes import KINDS, UNMEASURED, summaries
+from matrix.views.site.outcomes import in_words as where_it_works
 
 NAIVE, WORKAROUND = "default", "workaround"
+# the overview's "supported since" is said for the seed's own check (the case pages have every runtime)
+HEADLINE_RUNTIME = runtime_label("onnxruntime", "CPUExecutionProvider")
+
+
+def release_names(data: SiteData) -> dict[str, str]:
+    """``torch-1.10.2`` -> ``torch 1.10.2``: a release as a sentence names it."""
+    return {e: f"torch {_torch(data, e)}" for e in data.env_ids}
 
 
 def case_rows(data: SiteData) -> list[dict[str, Any]]:
     found = summaries(data.native, ["case", "variant", "env_id"])
+    words = where_it_works(data.native, ["case", "variant", "env_id"])
+    since = supported_since(data.view, data.env_ids, names=release_names(data))
     rows = []
     for case_id, case in data.cases.items():
         meta = case.get("meta") if isinstance(case.get("meta"), dict) else {}
@@ -31,7 +43,9 @@ def case_rows(data: SiteData) -> list[dict[str, Any]]:
             "id": case_id, "title": meta.get("title") or "", "pitfall": meta.get("pitfall") or "",
             "seed": [str(s) for s in meta.get("seed") or []], "error": case.get("error"),
             "variants": [{"name": v, "label": "naive" if v == NAIVE else "workaround",
-                          "envs": [found.get((case_id, v, env), UNMEASURED) for env in data.env_ids]}
+                          "since": in_words(since.get((case_id, v), []), HEADLINE_RUNTIME) or "not measured",
+                          "envs": [{**found.get((case_id, v, env), UNMEASURED), "words": words.get((case_id, v, env), "")}
+                                   for env in data.env_ids]}
                          for v in shown],
         })
     return rows
@@ -75,12 +89,10 @@ def diff_links(data: SiteData, counts: dict[tuple[str, str], dict[str, int]]) ->
 
 def overview_context(data: SiteData, now: dt.datetime, diff_counts: dict[tuple[str, str], dict[str, int]],
                      share_plot: Any) -> dict[str, Any]:
-    native = data.native
-    ran = native[native["status"] != SKIP]
-    env_totals = ran.groupby("env_id")["status"].agg(lambda s: (int((s == PASS).sum()), len(s))).to_dict() \
-        if not ran.empty else {}
+    counts = data.counts
     envs = [{"id": e, "torch": _torch(data, e), "in_lineup": e in data.entries,
-             "passed": env_totals.get(e, (0, 0))[0], "total": env_totals.get(e, (0, 0))[1]} for e in data.env_ids]
+             "passed": counts.get(e, {}).get("passed", 0), "total": counts.get(e, {}).get("cells", 0),
+             "with_replays": counts.get(e, {}).get("with_replays", 0)} for e in data.env_ids]
     previous = {b: a for a, b in zip(data.lineup_ids, data.lineup_ids[1:])}
     for env in envs:
         before = previous.get(env["id"])
@@ -92,7 +104,18 @@ def overview_context(data: SiteData, now: dt.datetime, diff_counts: dict[tuple[s
         "broken": [c for c in data.cases.values() if c.get("error")],
         "rows": len(data.rows), "source": str(data.source),
         "stale": int(data.view["stale"].sum()) if not data.view.empty else 0,
+        "counted": COUNTED, "counted_note": COUNTED_NOTE, "with_replays": WITH_REPLAYS,
+        "headline_runtime": HEADLINE_RUNTIME,
+        "pair_pages": {f"{a}..{b}": paths.href(paths.diff_page(a, b)) for a, b in diff_counts},
+        "opsets": opsets_context(data),
     }
+
+
+def opsets_context(data: SiteData) -> dict[str, Any]:
+    """The opsets the files have, those not measured, and the requests an exporter ignored."""
+    view = data.view
+    have = sorted({int(o) for o in view["opset"].dropna()}) if not view.empty else []
+    return {"have": have, "not_measured": not_measured(have), "ignored": requested_ignored(view)}
 
 
 def _torch(data: SiteData, env_id: str) -> str:
