@@ -75,18 +75,33 @@ def test_skips_are_decided_by_the_adapters_from_the_workers_probe(cell, reason):
 
 
 DYNAMO_CAPS = {"exporters": {**CAPS["exporters"], "dynamo": {"torch": "2.6.0", "api": "export(dynamo=True)",
-                                                             "save_parameters": []}},
+                                                             "save_parameters": [], "lowest_opset": 18,
+                                                             "highest_opset": 18}},
                "runtimes": CAPS["runtimes"]}
+NEWER_DYNAMO = {**DYNAMO_CAPS, "exporters": {**DYNAMO_CAPS["exporters"], "dynamo": {
+    **DYNAMO_CAPS["exporters"]["dynamo"], "torch": "2.13.0+cpu", "lowest_opset": 13, "highest_opset": None}}}
 
 
-@pytest.mark.parametrize("opset, reason", [
-    (9, "the dynamo exporter writes opset 18 and up; requested 9"),
-    (11, "the dynamo exporter writes opset 18 and up; requested 11"),
-    (18, None),
+@pytest.mark.parametrize("caps, opset, reason", [
+    (DYNAMO_CAPS, 9, "the dynamo exporter of torch 2.6.0 writes opset 18 whatever is requested; requested 9"),
+    (DYNAMO_CAPS, 17, "the dynamo exporter of torch 2.6.0 writes opset 18 whatever is requested; requested 17"),
+    (DYNAMO_CAPS, 20, "the dynamo exporter of torch 2.6.0 writes opset 18 whatever is requested; requested 20"),
+    (DYNAMO_CAPS, 18, None),
+    (NEWER_DYNAMO, 11, "the dynamo exporter of torch 2.13.0 writes the opset requested from 13 up, and opset 18 "
+                       "below it; requested 11"),
+    (NEWER_DYNAMO, 13, None), (NEWER_DYNAMO, 17, None), (NEWER_DYNAMO, 23, None),
 ])
-def test_a_dynamo_request_its_exporter_ignores_is_a_skip_that_says_its_range(opset, reason):
-    got = skip_reason(Cell("a", "default", "dynamo", opset, "onnxruntime", "CPUExecutionProvider"), DYNAMO_CAPS)
+def test_a_dynamo_request_its_exporter_ignores_is_a_skip_that_says_its_range(caps, opset, reason):
+    got = skip_reason(Cell("a", "default", "dynamo", opset, "onnxruntime", "CPUExecutionProvider"), caps)
     assert got == reason
+
+
+def test_the_dynamo_exporter_converts_requests_from_torch_2_9_on():
+    """As measured by exporting a Linear at each request: 2.6.0 writes 18 always; 2.9.1 and 2.15.0 write 13 to 23 as
+    asked and 18 for 7 to 12."""
+    from matrix.adapters.exporters import Dynamo
+    assert Dynamo.written_opsets("2.1.2") == Dynamo.written_opsets("2.6.0+cpu") == (18, 18)
+    assert Dynamo.written_opsets("2.9.1") == Dynamo.written_opsets("2.15.0+cu130") == (13, None)
 
 
 def test_an_exporter_that_reports_its_lowest_opset_is_believed():

@@ -122,12 +122,21 @@ class Dynamo(Exporter):
         else:
             api = None
         program = getattr(torch.onnx, "ONNXProgram", None)
-        return {"torch": torch.__version__, "api": api, "lowest_opset": self.lowest_opset,
+        lowest, highest = self.written_opsets(torch.__version__)
+        return {"torch": torch.__version__, "api": api, "lowest_opset": lowest, "highest_opset": highest,
                 "save_parameters": _parameters(program.save) if program is not None else []}
 
-    # The lowest opset its files have: a request below it is ignored and the file is opset 18 (every torch from
-    # 2.1.2 to 2.15.0: the rows of opsets 9, 11 and 18 ran byte-identical files), so it is not a cell of its own.
+    # The opsets its files can have: a request outside them is ignored and the file is opset 18, so it is not a
+    # cell of its own. Measured by exporting a Linear at each request: torch 2.1.2 to 2.6.0 write 18 whatever is
+    # asked (results/: the rows of opsets 9, 11 and 18 ran byte-identical files); from 2.9 requests of 13 and up
+    # are converted to (13 -> 13, 17 -> 17, 23 -> 23) while 7 to 12 still give 18.
     lowest_opset = 18
+
+    @staticmethod
+    def written_opsets(version):
+        """(lowest, highest or None) of the opsets this torch's dynamo exporter writes when asked."""
+        release = tuple(int(part) for part in version.split("+")[0].split(".")[:2] if part.isdigit())
+        return (13, None) if release >= (2, 9) else (18, 18)
 
     def unavailable(self, opset, caps):
         if caps.get("missing"):
@@ -135,8 +144,12 @@ class Dynamo(Exporter):
         if not caps.get("api"):
             return "torch %s has no dynamo exporter (it arrived in 2.1)" % caps["torch"]
         lowest = caps.get("lowest_opset", self.lowest_opset)  # older probes did not say: the one seen in every torch
-        if opset < lowest:
-            return "the dynamo exporter writes opset %d and up; requested %d" % (lowest, opset)
+        highest = caps.get("highest_opset")
+        if opset < lowest or (highest is not None and opset > highest):
+            written = ("opset %d whatever is requested" % lowest if lowest == highest else
+                       "the opset requested from %d up, and opset 18 below it" % lowest)
+            return "the dynamo exporter of torch %s writes %s; requested %d" % (caps["torch"].split("+")[0], written,
+                                                                                opset)
         return None
 
     def source(self, opset, options, names, caps, scripted):
