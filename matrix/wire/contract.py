@@ -25,6 +25,11 @@ class CaseError(ValueError):
     """A case module is malformed; the message says what is wrong (the loader adds the file)."""
 
 
+class CaseSkip(Exception):
+    """Raised by a case's build(): this cell cannot exist here (the release lacks the function); a skip, with
+    the message as its reason, never a failure."""
+
+
 def _check_type(owner: str, name: str, value: Any, types: Tuple[type, ...], optional: bool = True) -> None:
     if value is None and optional:
         return
@@ -220,13 +225,15 @@ class Case(object):
     """
 
     FIELDS = ("title", "pitfall", "seed", "links", "atol", "rtol", "batchable", "options", "timeout", "expect",
-              "naive", "fixed", "holds_when")
+              "naive", "fixed", "holds_when", "values", "corpus", "op")
+    CORPORA = ("pitfalls", "ops", "models")
 
     def __init__(self, title: Optional[str] = None, pitfall: Optional[str] = None, seed: Sequence[str] = (),
                  links: Sequence[str] = (), atol: float = 1e-4, rtol: float = 1e-3, batchable: bool = False,
                  options: Optional[Dict[str, List[Any]]] = None, timeout: Optional[float] = None,
                  expect: Sequence[Expect] = (), naive: Optional[Dict[str, Any]] = None,
-                 fixed: Optional[Dict[str, Any]] = None, holds_when: str = "naive-fails", **unknown: Any) -> None:
+                 fixed: Optional[Dict[str, Any]] = None, holds_when: str = "naive-fails", values: bool = True,
+                 corpus: str = "pitfalls", op: Optional[Dict[str, Any]] = None, **unknown: Any) -> None:
         _unknown("Case", unknown, self.FIELDS)
         _check_type("Case", "title", title, (str,), optional=False)
         _check_type("Case", "pitfall", pitfall, (str,), optional=False)
@@ -269,6 +276,12 @@ class Case(object):
         if holds_when not in HOLDS_WHEN:
             raise CaseError("Case.holds_when must be one of %s, got %r" % (", ".join(HOLDS_WHEN), holds_when))
         self.holds_when = holds_when
+        # values=False: a random op, whose outputs are compared by shape and dtype, never by value
+        _check_type("Case", "values", values, (bool,), optional=False)
+        if corpus not in self.CORPORA:
+            raise CaseError("Case.corpus must be one of %s, got %r" % (", ".join(self.CORPORA), corpus))
+        _check_type("Case", "op", op, (dict,))
+        self.values, self.corpus, self.op = values, corpus, op
 
     def option_grid(self) -> List[Dict[str, Any]]:
         """Every combination of the swept options (one empty dict when nothing is swept)."""
