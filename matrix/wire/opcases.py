@@ -22,7 +22,7 @@ from matrix.wire import Case
 from matrix.worker.opcall import OpCall
 
 CASE = Case(title={title!r}, pitfall={pitfall!r}, corpus="ops", op={op!r}, atol={atol!r}, rtol={rtol!r},
-            values={values!r})
+            compare_values={values!r})
 SAMPLE = {sample_data!r}
 
 
@@ -34,7 +34,7 @@ def build():
 def case_id(line: Dict[str, Any]) -> str:
     """``roll.float32``, ``linalg.norm.subgradients_at_zero.float32``: the op's own dotted name."""
     parts = [line["op"]] + ([line["variant"]] if line.get("variant") else []) + [line["dtype"]]
-    return ".".join(re.sub(r"[^A-Za-z0-9_]+", "_", part) for part in parts)
+    return ".".join(re.sub(r"[^A-Za-z0-9_.]+", "_", part) for part in parts)
 
 
 def source_of(line: Dict[str, Any], frozen: str) -> str:

@@ -71,29 +71,37 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and (a == b or (a != a and b != b))
 
 
-def _call(path: str, sample: Any) -> Any:
+def _call(path: str, sample: Any, swap: bool = False) -> Any:
+    args = [sample.input] + list(sample.args)
+    if swap:  # op_db's wrappers of einsum and embedding take the public function's first two arguments swapped
+        args[:2] = args[1::-1]
     if path.startswith("torch.Tensor."):
-        return getattr(sample.input, path.rsplit(".", 1)[1])(*sample.args, **sample.kwargs)
-    return _resolve(path)(sample.input, *sample.args, **sample.kwargs)
+        return getattr(args[0], path.rsplit(".", 1)[1])(*args[1:], **sample.kwargs)
+    return _resolve(path)(*args, **sample.kwargs)
 
 
-def callable_path(op: Any, sample: Any) -> str:
-    """The public function (or Tensor method) that computes ``op``: the op's own object where it is public,
-    else the one whose result on the sample is bit-identical to op_db's wrapper."""
+def callable_path(op: Any, sample: Any) -> Tuple[str, bool]:
+    """The public function (or Tensor method) that computes ``op``, and whether it takes the sample's first two
+    arguments swapped: the op's own object where it is public, else the one whose result on the sample is
+    bit-identical to op_db's wrapper."""
     candidates = ["torch." + op.name, "torch.Tensor." + op.name]
     for path in candidates:
         try:
             if _resolve(path) is op.op:
-                return path
+                return path, False
         except AttributeError:
             continue
+    import torch
+    torch.manual_seed(0)  # a random op's wrapper and its public function agree from the same seed
     expected = op.op(sample.input, *sample.args, **sample.kwargs)
-    for path in candidates:
-        try:
-            if _same(_call(path, sample), expected):
-                return path
-        except Exception:  # a candidate that does not take the sample is not the op
-            continue
+    for swap in ((False, True) if sample.args else (False,)):
+        for path in candidates:
+            try:
+                torch.manual_seed(0)
+                if _same(_call(path, sample, swap), expected):
+                    return path, swap
+            except Exception:  # a candidate that does not take the sample is not the op
+                continue
     raise Unfreezable("op_db calls a wrapper no public function reproduces")
 
 
@@ -120,7 +128,9 @@ def freeze_one(op: Any, dtype_name: str) -> Tuple[Optional[Dict[str, Any]], str]
             kwargs = {key: encode(value, tensors) for key, value in sample.kwargs.items()}
             if not tensors or any(t.numel() == 0 for t in tensors):
                 raise Unfreezable("a sample without a non-empty tensor")
-            path = callable_path(op, sample)
+            path, swap = callable_path(op, sample)
+            if swap:
+                args[:2] = args[1::-1]
             random = _random(op, sample)
         except Unfreezable as exc:
             reason = str(exc)

@@ -272,7 +272,7 @@ class Pipeline(object):
         run_model = code["run_model"]
         skips = tuple(adapter.skip_exceptions)
         # a random op's outputs agree in shape and dtype only: no atol is too wide for its values
-        atol = exported["atol"] if exported.get("values", True) else float("inf")
+        atol = exported["atol"] if exported.get("compare_values", True) else float("inf")
         session, batch, arrays = run_exported(code, exported["path"], data, atol, exported["rtol"],
                                       lambda name: self.stage(row, name, skips), lambda fields: record(row, fields))
         row.batch_sizes = batch or None
@@ -355,7 +355,7 @@ class Pipeline(object):
             result.update(export_sha256=sha256_of(path), data_sha256=sha256_of(path[:-5] + ".npz"))
         # what replay needs to run the file again: the export's part of the cell, not a runtime's
         result.update(case=cell.case, variant=cell.variant, exporter=cell.exporter, opset=cell.opset,
-                      options=cell.options, atol=loaded.case.atol, rtol=loaded.case.rtol, values=loaded.case.values,
+                      options=cell.options, atol=loaded.case.atol, rtol=loaded.case.rtol, compare_values=loaded.case.compare_values,
                       case_hash=loaded.case_hash,
                       seed_claims=list(loaded.case.seed), versions=self.versions)
         tmp = sidecar + ".tmp"
