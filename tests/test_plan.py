@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from matrix.run.plan import Selection, SelectionError, parse_selection, plan_cells, skip_reason
+from matrix.run.plan import MAX_KNOWN_OPSET, Selection, SelectionError, parse_selection, plan_cells, skip_reason
 from matrix.wire import Cell
 
 CATALOGUE = [
@@ -72,3 +72,12 @@ CAPS = {"exporters": {"torchscript": {"torch": "1.4.0", "max_opset": 11, "parame
 def test_skips_are_decided_by_the_adapters_from_the_workers_probe(cell, reason):
     got = skip_reason(cell, CAPS)
     assert (got is None) if reason is None else (reason in got)
+
+
+def test_opsets_take_ranges_and_all():
+    assert parse_selection(None, "9-11,18", None, None).opsets == (9, 10, 11, 18)
+    every = parse_selection(None, "all", None, None).opsets
+    assert every[0] == 7 and every == tuple(range(7, MAX_KNOWN_OPSET + 1))
+    for bad in ("6", "12-9", "9-99", "nine"):
+        with pytest.raises(SelectionError, match="is not an ONNX opset, a range"):
+            parse_selection(None, bad, None, None)
