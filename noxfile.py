@@ -121,6 +121,19 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "matrix.run.bench", *session.posargs)
 
 
+# The operator corpus: every frozen OpInfo sample at every opset the exporter accepts, on onnxruntime and the
+# reference evaluator, judged against results/ops (a cell that passed there and fails now is a regression)
+OPS_ARGS = ["--cases-dir", "cases/ops", "--opsets", "all", "--runtimes", "ort-cpu,reference", "--time-budget", "0.01",
+            "--out", "reports/ops", "--no-report"]
+
+
+@nox.session(venv_backend="none", default=False)
+def ops(session: nox.Session) -> None:
+    """The operator corpus (cases/ops) in every lineup entry, or those given: nox -s ops -- --env torch-2.13.0."""
+    envs = [] if "--env" in session.posargs else [arg for e in LINEUP for arg in ("--env", e.id)]
+    session.run(sys.executable, "-m", "matrix", "run", *envs, *OPS_ARGS, *session.posargs, external=True)
+
+
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
 def compare(session: nox.Session) -> None:
     """Regressions between two runs: nox -s compare -- BASE NEW (non-zero exit on one)."""

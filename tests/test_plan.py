@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from matrix.run.plan import Selection, SelectionError, parse_selection, plan_cells, skip_reason
+from matrix.run.plan import MAX_KNOWN_OPSET, Selection, SelectionError, parse_selection, plan_cells, skip_reason
 from matrix.wire import Cell
 
 CATALOGUE = [
@@ -108,3 +108,12 @@ def test_an_exporter_that_reports_its_lowest_opset_is_believed():
     caps = {**DYNAMO_CAPS, "exporters": {**DYNAMO_CAPS["exporters"],
                                          "dynamo": {**DYNAMO_CAPS["exporters"]["dynamo"], "lowest_opset": 7}}}
     assert skip_reason(Cell("a", "default", "dynamo", 9, "onnxruntime", "CPUExecutionProvider"), caps) is None
+
+
+def test_opsets_take_ranges_and_all():
+    assert parse_selection(None, "9-11,18", None, None).opsets == (9, 10, 11, 18)
+    every = parse_selection(None, "all", None, None).opsets
+    assert every[0] == 7 and every == tuple(range(7, MAX_KNOWN_OPSET + 1))
+    for bad in ("6", "12-9", "9-99", "nine"):
+        with pytest.raises(SelectionError, match="is not an ONNX opset, a range"):
+            parse_selection(None, bad, None, None)

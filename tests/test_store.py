@@ -129,3 +129,18 @@ def test_rows_of_the_wrong_shape_are_skipped_and_named(tmp_path):
     rows, problems = read_rows(path)
     assert len(rows) == 1 and len(problems) == 4
     assert "fields of the wrong type (cell is list)" in problems[0] and "env_id is int" in problems[1]
+
+
+def test_infinities_the_worker_sends_as_text_are_read_back_as_numbers(tmp_path):
+    """The protocol sends inf/nan as their repr (JSON has neither): a diverging row with an infinite error is
+    a row, never 'a field of the wrong type' that leaves its cell without an answer."""
+    from matrix.wire.protocol import decode, encode
+    sent = decode(encode({"type": "row", **a_row(1), "max_abs_err": float("inf"), "max_rel_err": float("nan"),
+                          "min_passing_atol": float("-inf")}))
+    sent.pop("type")
+    path = tmp_path / "e.jsonl"
+    path.write_text(json.dumps(sent) + "\n" + json.dumps({**a_row(2), "max_abs_err": "infinite"}) + "\n")
+    rows, problems = read_rows(path)
+    assert len(rows) == 1 and rows[0]["max_abs_err"] == float("inf") and rows[0]["min_passing_atol"] == -float("inf")
+    assert rows[0]["max_rel_err"] != rows[0]["max_rel_err"]  # nan
+    assert len(problems) == 1 and "max_abs_err is str" in problems[0]

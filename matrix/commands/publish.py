@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", dest="target", type=Path, default=RESULTS_DIR, help="results folder (default results/)")
     parser.add_argument("--env", action="append", help="environment id (repeatable; default every finished one)")
     parser.add_argument("--run", help="publish this run (default: each environment's newest finished run)")
+    parser.add_argument("--no-exports", dest="exports", action="store_false",
+                        help="leave the exported files out (the operator corpus: a reproduction rebuilds them)")
     common.add_lineup(parser)
 
 
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     if not envs:
         raise ResultsError(f"nothing to publish: no finished run under {source / 'runs'}")
     entries = by_id(common.lineup_or_none(args.lineup))
-    for item in publish(source, target, envs, entries, args.run):
+    for item in publish(source, target, envs, entries, args.run, exports=args.exports):
         print(f"{item.env_id:<14} run {item.run_id}: {item.rows} rows, {item.replay_rows} replay rows, "
               f"{item.exports} exported files, {item.bytes / 2 ** 20:.2f} MiB")
         for line in item.left_out:

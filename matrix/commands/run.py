@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-id", type=common.name("--env-id"),
                         help="the id rows get with --python (default: local-<interpreter name>)")
     parser.add_argument("--cases", help="regular expression on 'case' or 'case/variant'")
-    parser.add_argument("--opsets", help="comma-separated opsets to request (default 9,11,18)")
+    parser.add_argument("--opsets", help="comma-separated opsets to request, ranges (9-13) or all (default 9,11,18)")
     parser.add_argument("--exporters", help=f"comma-separated: {', '.join(EXPORTERS)}")
     parser.add_argument("--runtimes", help=f"comma-separated: {', '.join(RUNTIMES)}")
     common.add_timing(parser)

@@ -66,7 +66,7 @@ def environments(source: Path) -> list[str]:
 
 
 def publish(source: Path, target: Path, env_ids: list[str], entries: dict[str, Entry],
-            run_ref: str | None = None) -> list[Published]:
+            run_ref: str | None = None, exports: bool = True) -> list[Published]:
     """Copy each environment's newest finished run (or ``run_ref``) from ``source`` into ``target``.
 
     Nothing is followed through a symbolic link (a run folder, a file, an exported file, the target's run
@@ -76,13 +76,14 @@ def publish(source: Path, target: Path, env_ids: list[str], entries: dict[str, E
     done = []
     try:
         for env_id in env_ids:
-            done.append(_publish_env(source, target, env_id, entries, run_ref))
+            done.append(_publish_env(source, target, env_id, entries, run_ref, exports))
     except ResultsError as exc:
         raise PublishError(str(exc)) from None
     return done
 
 
-def _publish_env(source: Path, target: Path, env_id: str, entries: dict[str, Entry], run_ref: str | None) -> Published:
+def _publish_env(source: Path, target: Path, env_id: str, entries: dict[str, Entry], run_ref: str | None,
+                 exports: bool = True) -> Published:
     run = _complete_run(source, env_id, run_ref)
     into = RunDir(target, run.run_id)
     for path in (source / RUNS, run.path, run.state_file(env_id), target, target / RUNS, into.path):
@@ -106,11 +107,11 @@ def _publish_env(source: Path, target: Path, env_id: str, entries: dict[str, Ent
     size += write_atomic(into.state_file(env_id), _json(local_paths_stripped(state)))
     catalogue = no_link(run.catalogue_file(env_id))
     size += write_atomic(into.path / f"{env_id}.catalogue.json.gz", gzipped(catalogue.read_bytes()))
-    exports = no_link(run.exports_dir(env_id))
-    count = len([p for p in exports.glob("*.onnx")]) if exports.is_dir() else 0
+    folder = no_link(run.exports_dir(env_id))
+    count = len([p for p in folder.glob("*.onnx")]) if exports and folder.is_dir() else 0
     if count:
         archive = into.path / "exports" / f"{env_id}.tar.gz"
-        size += write_atomic(no_link(archive), pack_exports(exports, left_out))
+        size += write_atomic(no_link(archive), pack_exports(folder, left_out))
         count -= sum(1 for line in left_out if ".onnx:" in line)
     versions = state.get("versions") or {}
     entry = entries.get(env_id)

@@ -135,6 +135,9 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
         row = Row.from_dict(data).to_dict()
     except (ValueError, TypeError) as exc:
         return None, str(exc)
+    for name in FLOAT_FIELDS:  # the worker's protocol sends inf and nan as their repr (JSON has neither)
+        if row[name] in NON_FINITE:
+            row[name] = float(row[name])
     wrong = [f"{name} is {type(row[name]).__name__}" for name, kinds in FIELD_TYPES.items()
              if row[name] is not None and not isinstance(row[name], kinds)]
     if wrong:
@@ -155,4 +158,6 @@ def _kinds(annotation: str) -> tuple[type, ...]:
 
 
 FIELD_TYPES = {f.name: _kinds(str(f.type)) for f in dataclasses.fields(Row)}
+FLOAT_FIELDS = [f.name for f in dataclasses.fields(Row) if str(f.type).startswith(("Optional[float", "float"))]
+NON_FINITE = ("inf", "-inf", "nan")
 CODE_FIELDS = ("export_call", "runtime_call")  # replayed by reproductions: kept longer

@@ -31,6 +31,7 @@ from typing import Any, Iterator
 
 from matrix.results.safe import ResultsError, read_bounded
 from matrix.wire import case_hash
+from matrix.wire.opcases import op_cases, source_hash
 
 RUNS = "runs"
 META = "run.json"
@@ -293,4 +294,6 @@ def current_hashes(case_dirs: list[Path]) -> dict[str, str]:
                     hashes[path.stem] = case_hash(str(path))
                 except OSError:
                     continue
+            for case_id, _, source in op_cases(str(folder)):  # the frozen operator corpus's generated cases
+                hashes[case_id] = source_hash(source)
     return hashes

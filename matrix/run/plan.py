@@ -42,6 +42,17 @@ def _names(flag: str, text: str, known: dict) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _opsets(part: str) -> list[int]:
+    """``13``, a range ``9-13``, or ``all``: every opset an exporter may accept (those above an exporter's
+    maximum are skipped columns, decided once, costing nothing)."""
+    low, _, high = ("7", "", str(MAX_KNOWN_OPSET)) if part == "all" else part.partition("-")
+    high = high or low
+    if not (low.isdigit() and high.isdigit() and 7 <= int(low) <= int(high) <= MAX_KNOWN_OPSET):
+        raise SelectionError(f"--opsets: {part!r} is not an ONNX opset, a range of them (9-13) or all "
+                             f"(7 to {MAX_KNOWN_OPSET})")
+    return list(range(int(low), int(high) + 1))
+
+
 def parse_selection(cases: str | None, opsets: str | None, exporters: str | None, runtimes: str | None) -> Selection:
     """Validate the --cases/--opsets/--exporters/--runtimes values, naming the bad one."""
     selection = Selection()
@@ -52,11 +63,9 @@ def parse_selection(cases: str | None, opsets: str | None, exporters: str | None
             raise SelectionError(f"--cases {cases!r} is not a regular expression: {exc}") from None
         selection = dataclasses.replace(selection, cases=cases)
     if opsets is not None:
-        values = []
+        values: list[int] = []
         for part in _split(opsets):
-            if not part.isdigit() or not 7 <= int(part) <= MAX_KNOWN_OPSET:
-                raise SelectionError(f"--opsets: {part!r} is not an ONNX opset (7 to {MAX_KNOWN_OPSET})")
-            values.append(int(part))
+            values.extend(_opsets(part))
         if not values:
             raise SelectionError("--opsets is empty")
         selection = dataclasses.replace(selection, opsets=tuple(dict.fromkeys(values)))

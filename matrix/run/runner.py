@@ -27,10 +27,11 @@ from matrix.run.confirm import FRESH_WORKER, SAME_WORKER, fresh_worker_reason
 from matrix.run.jobs import EnvOutcome, Job, Pass, Target, outcome_of, settle
 from matrix.run.lanes import Lane, Slots
 from matrix.run.plan import Selection, SelectionError, plan_cells
+from matrix.run.reference import Reference
 from matrix.run.reuse import carry_exports, reusable_rows, up_to_date
 from matrix.run.skips import Skips, column
 from matrix.run.worker_process import WorkerProcess
-from matrix.wire import Verdict, judge
+from matrix.wire import Verdict
 
 SYNC_EVERY_S = 0.5  # rows reach the disk twice a second (and whole at the end)
 
@@ -65,6 +66,7 @@ class EnvRunner:
         self.exclude: list[str] = []
         self.replaying = False  # a replay worker exports nothing: it warms up its runtimes only
         self.lanes = [Lane(self, 0)]
+        self.reference = Reference()  # what judges the cells of cases without expectations
         self.lock = threading.Lock()  # lanes share the outcome, the pending rows and the progress count
         self.abort: Any = None  # a threading.Event set when the whole run stops (parallel.py)
 
@@ -316,17 +318,16 @@ class EnvRunner:
                 self.note(f"case {group[0].cell.case!r} changed the worker's global state: restarting the worker")
                 lane.start(run)
 
-    @staticmethod
-    def _settled(first: dict[str, Any], second: dict[str, Any], where: str, case: dict[str, Any]) -> dict[str, Any]:
+    def _settled(self, first: dict[str, Any], second: dict[str, Any], where: str, case: dict[str, Any]) -> dict[str, Any]:
         row = settle(first, second, where)
-        row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
+        row.update(self.reference.judge(row, case))
         return row
 
     def _finalise(self, run: RunDir, row: dict[str, Any], job: Job, case: dict[str, Any]) -> dict[str, Any]:
         row.update(run_id=run.run_id, env_id=job.env_id or self.env_id, finished_at=_utc_now(),
                    concurrent_workers=self.slots.in_use() if self.slots is not None else 1,
                    cpu_cores=len(os.sched_getaffinity(0)))
-        row.update(judge(row, (case.get("meta") or {}).get("expect") or []))
+        row.update(self.reference.judge(row, case))
         return row
 
     def _confirm(self, target: Target, jobs: list[Job], first_rows: dict[str, dict[str, Any]],

@@ -23,6 +23,7 @@ from matrix.paths import WORKER_DIR
 from matrix.wire import STAGE_FAILURE
 
 WORKER_OUTPUTS, WORKER_STAGES = WORKER_DIR / "outputs.py", WORKER_DIR / "stages.py"
+WORKER_OPCALL = WORKER_DIR / "opcall.py"  # what an operator case builds its frozen sample with
 HEREDOC = "MATRIX_REPRO"
 
 # What was recorded (the row, the case's sources, the lineup's pins) enters the script only as Python
@@ -64,7 +65,7 @@ for name in ("matrix", "matrix.wire", "matrix.worker"):
 # and the stages' work (matrix/worker/stages.py), which the pipeline calls the same way.
 outputs = install("matrix.worker.outputs", {outputs_source})
 stages = install("matrix.worker.stages", {stages_source})
-
+{corpus_support}
 # The case's folder as it was when the row was written: its helpers, then the case.
 install({package!r}, package=True)
 {support}
@@ -197,6 +198,15 @@ def _chained(usage_lines: list[str]) -> list[str]:
     return [usage_lines[0], *notes, *[line + " && \\" for line in steps[:-1]], *steps[-1:]]
 
 
+def _corpus_support(case: dict[str, Any]) -> str:
+    """An operator case builds with the worker's OpCall (matrix/worker/opcall.py): shipped as source too."""
+    if (case.get("meta") or {}).get("corpus") != "ops":
+        return ""
+    return ("# An operator case's frozen sample is built by the worker's OpCall, as it ran (matrix/worker/opcall.py)\n"
+            'install("matrix.wire.contract").CaseSkip = type("CaseSkip", (Exception,), {})\n'
+            f"install(\"matrix.worker.opcall\", {literal(WORKER_OPCALL.read_text(encoding='utf-8'))})\n")
+
+
 def build_script(row: dict[str, Any], case: dict[str, Any], exporting: Entry | None,
                  running: Entry | None) -> tuple[str, str]:
     """The reproduction of ``row``: (repro.py, the shell commands that install and run it)."""
@@ -240,6 +250,7 @@ def build_script(row: dict[str, Any], case: dict[str, Any], exporting: Entry | N
         docstring=literal(docstring), outputs_source=literal(WORKER_OUTPUTS.read_text(encoding="utf-8")),
         stages_source=literal(WORKER_STAGES.read_text(encoding="utf-8")), package=package, support=support,
         case_module=f"{package}.{filename[:-3]}", case_source=literal(case["source"]),
+        corpus_support=_corpus_support(case),
         export_call=literal(row["export_call"]), runtime_call=literal(runtime_call),
         builder="build" if variant == "default" else f"build_{variant}",
         atol=row.get("atol"), rtol=row.get("rtol"), batchable=bool((case.get("meta") or {}).get("batchable")),

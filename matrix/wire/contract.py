@@ -14,7 +14,7 @@ import re
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from matrix.wire.cell import EXPORT_OPTIONS
-from matrix.wire.status import EXPECTABLE, Status, Verdict
+from matrix.wire.status import EXPECTABLE, RANK, UNKNOWN_RANK, Status, Verdict
 from matrix.wire.versions import SpecifierError, admits, parse_specifier
 
 HOLDS_WHEN = ("naive-fails", "naive-passes", "lower-gpu-share")
@@ -23,6 +23,11 @@ _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 class CaseError(ValueError):
     """A case module is malformed; the message says what is wrong (the loader adds the file)."""
+
+
+class CaseSkip(Exception):
+    """Raised by a case's build(): this cell cannot exist here (the release lacks the function); a skip, with
+    the message as its reason, never a failure."""
 
 
 def _check_type(owner: str, name: str, value: Any, types: Tuple[type, ...], optional: bool = True) -> None:
@@ -201,6 +206,32 @@ def judge(row: Dict[str, Any], expects: Sequence[Union[Expect, Dict[str, Any]]])
     return fields
 
 
+def judge_by_reference(row: Dict[str, Any], published: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The verdict fields of a row of a corpus without expectations (the operators, the models): its cell as
+    the published reference has it. A pass that fails now is a regression; a failure that passes now an
+    unexpected pass; the same status, or a failure that got no worse, as expected; no reference, nothing
+    to judge by: as expected, and the reason says so."""
+    status = row.get("status")
+    if status == Status.SKIP.value or not published:
+        reason = row.get("error") if status == Status.SKIP.value else "no published reference for this cell"
+        return {"verdict": Verdict.AS_EXPECTED.value, "expected_status": status, "expectation_reason": reason}
+    was = published.get("status")
+    fields = {"expected_status": was, "expectation_reason": "as published in run %s" % published.get("run_id")}
+    if status == Status.FLAKY.value:
+        verdict = Verdict.FLAKY
+    elif status == was or was in (Status.SKIP.value, Status.FLAKY.value, None):
+        verdict = Verdict.AS_EXPECTED
+    elif status == Status.PASS.value:
+        verdict = Verdict.UNEXPECTED_PASS
+    elif was == Status.PASS.value or RANK.get(str(status), UNKNOWN_RANK) > RANK.get(str(was), UNKNOWN_RANK):
+        verdict = Verdict.REGRESSION
+    else:  # failing still, at a later stage than before (an export that now loads and diverges)
+        verdict = Verdict.AS_EXPECTED
+        fields["expectation_reason"] = "was %s as published in run %s, got no worse" % (was, published.get("run_id"))
+    fields["verdict"] = verdict.value
+    return fields
+
+
 def _finite_number(owner: str, name: str, value: Any, positive: bool) -> None:
     _check_type(owner, name, value, (int, float))
     if value is None:
@@ -220,13 +251,15 @@ class Case(object):
     """
 
     FIELDS = ("title", "pitfall", "seed", "links", "atol", "rtol", "batchable", "options", "timeout", "expect",
-              "naive", "fixed", "holds_when")
+              "naive", "fixed", "holds_when", "compare_values", "corpus", "op")
+    CORPORA = ("pitfalls", "ops", "models")
 
     def __init__(self, title: Optional[str] = None, pitfall: Optional[str] = None, seed: Sequence[str] = (),
                  links: Sequence[str] = (), atol: float = 1e-4, rtol: float = 1e-3, batchable: bool = False,
                  options: Optional[Dict[str, List[Any]]] = None, timeout: Optional[float] = None,
                  expect: Sequence[Expect] = (), naive: Optional[Dict[str, Any]] = None,
-                 fixed: Optional[Dict[str, Any]] = None, holds_when: str = "naive-fails", **unknown: Any) -> None:
+                 fixed: Optional[Dict[str, Any]] = None, holds_when: str = "naive-fails", compare_values: bool = True,
+                 corpus: str = "pitfalls", op: Optional[Dict[str, Any]] = None, **unknown: Any) -> None:
         _unknown("Case", unknown, self.FIELDS)
         _check_type("Case", "title", title, (str,), optional=False)
         _check_type("Case", "pitfall", pitfall, (str,), optional=False)
@@ -269,6 +302,12 @@ class Case(object):
         if holds_when not in HOLDS_WHEN:
             raise CaseError("Case.holds_when must be one of %s, got %r" % (", ".join(HOLDS_WHEN), holds_when))
         self.holds_when = holds_when
+        # compare_values=False: a random op, whose outputs are compared by shape and dtype, never by value
+        _check_type("Case", "compare_values", compare_values, (bool,), optional=False)
+        if corpus not in self.CORPORA:
+            raise CaseError("Case.corpus must be one of %s, got %r" % (", ".join(self.CORPORA), corpus))
+        _check_type("Case", "op", op, (dict,))
+        self.compare_values, self.corpus, self.op = compare_values, corpus, op
 
     def option_grid(self) -> List[Dict[str, Any]]:
         """Every combination of the swept options (one empty dict when nothing is swept)."""

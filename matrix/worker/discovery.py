@@ -10,9 +10,11 @@ import inspect
 import os
 import sys
 import traceback
+import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from matrix.wire.contract import Case, CaseError, case_hash, support_files
+from matrix.wire.opcases import op_cases, source_hash
 
 DEFAULT_VARIANT = "default"
 
@@ -56,23 +58,31 @@ def importable(case_dirs: List[str]) -> None:
 
 class LoadedCase(object):
     def __init__(self, case_id: str, path: str, module: Any, case: Case,
-                 builders: Dict[str, Callable[[], Any]], case_hash: str) -> None:
+                 builders: Dict[str, Callable[[], Any]], case_hash: str, source: Optional[str] = None) -> None:
         self.id = case_id
         self.path = path
         self.module = module
         self.case = case
         self.builders = builders
         self.case_hash = case_hash
+        self.source = source  # a generated case's own text (no file holds it)
 
 
-def load_case(case_id: str, path: str, names: Dict[str, List[str]]) -> LoadedCase:
-    """Import one case module as ``<folder>.<id>`` and validate its contract."""
+def load_case(case_id: str, path: str, names: Dict[str, List[str]], source: Optional[str] = None) -> LoadedCase:
+    """Import one case module as ``<folder>.<id>`` and validate its contract; a generated case (``source``:
+    an operator of the frozen corpus) is compiled from its source under the path it is known by."""
     folder = os.path.dirname(os.path.abspath(path))
     parent, package = os.path.split(folder)
     if parent not in sys.path:
         sys.path.insert(0, parent)
-    digest = case_hash(path)
-    module = importlib.import_module("%s.%s" % (package, case_id))
+    if source is None:
+        digest = case_hash(path)
+        module = importlib.import_module("%s.%s" % (package, case_id))
+    else:
+        digest = source_hash(source)
+        module = types.ModuleType("%s.%s" % (package, case_id))
+        module.__file__ = path
+        exec(compile(source, path, "exec"), module.__dict__)
     builders: Dict[str, Callable[[], Any]] = {}
     for name, value in sorted(vars(module).items()):
         if name == "build" and callable(value):
@@ -88,7 +98,7 @@ def load_case(case_id: str, path: str, names: Dict[str, List[str]]) -> LoadedCas
     elif not isinstance(case, Case):
         raise CaseError("CASE must be a matrix.wire.Case, got %s" % type(case).__name__)
     case.check_names(sorted(builders), names["exporters"], names["runtimes"], names["providers"])
-    return LoadedCase(case_id, path, module, case, builders, digest)
+    return LoadedCase(case_id, path, module, case, builders, digest, source)
 
 
 def _read(path: str) -> str:
@@ -101,10 +111,11 @@ def describe(loaded: LoadedCase) -> Dict[str, Any]:
     sources = {}
     for variant, builder in loaded.builders.items():
         try:
-            sources[variant] = inspect.getsource(builder)
+            sources[variant] = None if loaded.source is not None else inspect.getsource(builder)
         except (OSError, TypeError):
             sources[variant] = None
     folder = os.path.dirname(os.path.abspath(loaded.path))
+    generated = loaded.source is not None  # an op case: its source is all there is, and it has no helpers
     return {
         "id": loaded.id,
         "file": display_name(loaded.path),
@@ -114,9 +125,10 @@ def describe(loaded: LoadedCase) -> Dict[str, Any]:
         "variants": sorted(loaded.builders, key=lambda v: (v != DEFAULT_VARIANT, v)),
         "option_grid": loaded.case.option_grid(),
         "variant_sources": sources,
-        "source": _read(loaded.path),
+        "source": loaded.source if generated else _read(loaded.path),
         # what a reproduction needs besides the case: the folder's helper modules
-        "support_sources": {name: _read(os.path.join(folder, name)) for name in support_files(folder)},
+        "support_sources": {} if generated else {name: _read(os.path.join(folder, name))
+                                                 for name in support_files(folder)},
         "error": None,
     }
 
@@ -142,15 +154,25 @@ def load_all(case_dirs: List[str], names: Dict[str, List[str]], exclude: Optiona
     """Load every case; returns (loaded cases by id, catalogue entries)."""
     loaded: Dict[str, LoadedCase] = {}
     catalogue: List[Dict[str, Any]] = []
-    for case_id, path in case_files(case_dirs):
+    generated = {}
+    for folder in case_dirs:
+        for case_id, path, source in op_cases(folder):
+            generated[case_id] = (path, source)
+    files = case_files(case_dirs)
+    for case_id, path in files:
+        if case_id in generated:
+            raise DuplicateCaseError("case id %r is defined twice: %s and %s" % (case_id, path, generated[case_id][0]))
+    for case_id, path in files + [(case_id, path) for case_id, (path, _) in sorted(generated.items())]:
+        source = (generated.get(case_id) or (None, None))[1]
         if exclude and case_id in exclude:
-            catalogue.append({"id": case_id, "file": display_name(path), "case_hash": case_hash(path),
+            digest = case_hash(path) if source is None else source_hash(source)
+            catalogue.append({"id": case_id, "file": display_name(path), "case_hash": digest,
                               "error": "%s: the worker died while importing it" % display_name(path)})
             continue
         if on_import is not None:
             on_import(case_id)
         try:
-            item = load_case(case_id, path, names)
+            item = load_case(case_id, path, names, source)
         except Exception as exc:  # a broken case costs only itself
             catalogue.append(broken(case_id, path, exc))
             continue

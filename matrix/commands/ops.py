@@ -1,0 +1,54 @@
+"""``ops``: the operator corpus frozen from PyTorch's OpInfo database, and look-ups in its results."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from matrix.commands import common
+from matrix.envs.lineup import find_entry, load_lineup
+
+NAME = "ops"
+HELP = "the operator corpus: freeze it from torch's OpInfo database, query its results"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="{freeze,query}")
+    freeze = actions.add_parser("freeze", help="write cases/ops/opinfo.jsonl from the newest environment's op_db")
+    freeze.add_argument("--env", help="the environment to freeze from (default: the newest lineup entry)")
+    freeze.add_argument("--out", type=Path, help="where to write (default cases/ops/opinfo.jsonl)")
+    freeze.add_argument("names", nargs="*", help="only these OpInfo names (default every one)")
+    common.add_lineup(freeze)
+    query = actions.add_parser("query", help="where an op works, from published results (no environment)")
+    query.add_argument("op", help="the OpInfo name, e.g. roll or nn.functional.conv2d")
+    query.add_argument("--torch", help="a torch release, or its prefix (2.6 is 2.6.x)")
+    query.add_argument("--opset", type=int, help="only this opset of the file")
+    query.add_argument("--runtime", help="a runtime name (onnxruntime, reference, openvino, caffe2)")
+    query.add_argument("--exporter", help="torchscript or dynamo")
+    query.add_argument("--results", type=Path, default=None, help="results folder (default results/)")
+
+
+def _freeze(args: argparse.Namespace) -> int:
+    from matrix.envs.build import ensure_env
+    from matrix.run.freeze import FROZEN, freeze
+    entries = load_lineup(args.lineup)
+    entry = find_entry(entries, args.env) if args.env else entries[-1]
+    python = str(ensure_env(entry, log=common.eprint))
+    out = args.out or FROZEN
+    summary = freeze(python, out, args.names)
+    left = ", ".join(f"{count} {why}" for why, count in summary["left_out"].items()) or "nothing"
+    print(f"{out}: {summary['ops']} OpInfos in {summary['lines']} op-dtype samples from torch "
+          f"{summary['frozen_from']['torch']} ({summary['opinfos']} in op_db); left out: {left}")
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from matrix.paths import RESULTS_DIR
+    from matrix.views.ops import answer
+    text, found = answer(args.results or RESULTS_DIR, args.op, torch=args.torch, opset=args.opset,
+                         runtime=args.runtime, exporter=args.exporter)
+    print(text)
+    return 0 if found else 3
+
+
+def run(args: argparse.Namespace) -> int:
+    return _freeze(args) if args.action == "freeze" else _query(args)

@@ -1,0 +1,55 @@
+"""The published rows that judge a corpus without expectations (operators, models), one environment at a time.
+
+A pitfall case states what each cell should do (``Expect``); thousands of operator cells cannot, so their
+expectation is the published reference: the same cell as ``results/<corpus>`` last recorded it. Only the
+rows of the environment a row belongs to are read (its replay rows for a replayed one), newest run last, so a
+run of one environment costs one file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from matrix.paths import RESULTS_DIR
+from matrix.results.rows import read_rows
+from matrix.results.store import list_runs
+from matrix.wire.contract import judge, judge_by_reference
+
+
+def reference_folder(corpus: str | None) -> Path | None:
+    """Where a corpus's published results live: results/ for the pitfalls (judged by their Expects), results/ops
+    for the operators, results/models for the models."""
+    return None if corpus in (None, "pitfalls") else RESULTS_DIR / corpus
+
+
+class Reference:
+    """The newest published row of every cell, per corpus, environment and kind (own or replayed), each
+    loaded on first use."""
+
+    def __init__(self, folders: dict[str, Path | None] | None = None) -> None:
+        self.folders = folders or {}
+        self.cells: dict[tuple[str, str, bool], dict[str, dict[str, Any]]] = {}
+
+    def _load(self, corpus: str, env_id: str, replay: bool) -> dict[str, dict[str, Any]]:
+        key = (corpus, env_id, replay)
+        if key not in self.cells:
+            folder = self.folders.get(corpus, reference_folder(corpus))
+            found: dict[str, dict[str, Any]] = {}
+            if folder is not None and (folder / "runs").is_dir():
+                for run in list_runs(folder):
+                    path = run.rows_file(env_id, replay)
+                    packed = path.with_name(path.name + ".gz")  # publish packs the big ones
+                    rows, _ = read_rows(packed if packed.is_file() and not path.is_file() else path)
+                    found.update((row["cell"], row) for row in rows)
+            self.cells[key] = found
+        return self.cells[key]
+
+    def judge(self, row: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
+        """The verdict fields: by the case's Expects, or where it has none and belongs to a corpus judged by
+        its reference, by the published row of the same cell."""
+        meta = case.get("meta") or {}
+        corpus, expects = meta.get("corpus"), meta.get("expect") or []
+        if expects or reference_folder(corpus) is None:
+            return judge(row, expects)
+        published = self._load(corpus, str(row.get("env_id")), bool(row.get("runtime_env")))
+        return judge_by_reference(row, published.get(row.get("cell")))

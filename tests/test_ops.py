@@ -1,0 +1,144 @@
+"""The operator corpus: frozen OpInfo samples as cases, judged against the published reference, and looked up."""
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+from matrix.results.rows import append_row, read_rows
+from matrix.results.store import RunDir, current_hashes, write_json
+from matrix.run.plan import Selection
+from matrix.run.reference import Reference
+from matrix.run.runner import EnvRunner
+from matrix.views.ops import answer
+from matrix.views.repro import build_script
+from matrix.wire import SCHEMA_VERSION, Row
+from matrix.wire.contract import judge_by_reference
+from matrix.wire.opcases import FROZEN, case_id, frozen_lines, op_cases
+
+CORPUS = REPO / "cases" / "ops"
+# a fixed handful of the frozen corpus: a pass, a dtype onnxruntime lacks a kernel for, a random op
+PICKED = {"roll.float32", "add.bool", "empty_like.float32"}
+
+
+def small_corpus(folder: Path, extra: list[dict] = ()) -> Path:
+    """A case folder holding the picked lines of the repo's frozen corpus (and ``extra`` lines)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [line for line in frozen_lines(str(CORPUS)) if "summary" in line or case_id(line) in PICKED]
+    (folder / FROZEN).write_text("".join(json.dumps(line) + "\n" for line in [*lines, *extra]))
+    return folder
+
+
+def test_the_frozen_corpus_covers_op_db_with_one_sample_per_op_and_dtype():
+    lines = list(frozen_lines(str(CORPUS)))
+    summary = lines[-1]["summary"]
+    ops = {(line["op"], line["variant"]) for line in lines[:-1]}
+    assert summary["ops"] == len(ops) >= 600, "op_db of torch 2.15 has 703 OpInfos; most must freeze"
+    assert {line["dtype"] for line in lines[:-1]} == {"float32", "float16", "int64", "int32", "bool"}
+    ids = [case_id(line) for line in lines[:-1]]
+    assert len(ids) == len(set(ids)), "one case per op and dtype"
+    assert {"roll.float32", "einsum.float32", "nn.functional.conv2d.float32"} <= set(ids)
+
+
+def test_generated_cases_are_python_3_7_and_hashed_by_their_own_text(tmp_path):
+    folder = small_corpus(tmp_path / "ops")
+    cases = list(op_cases(str(folder)))
+    assert sorted(c[0] for c in cases) == sorted(PICKED)
+    for _, path, source in cases:
+        ast.parse(source, path, feature_version=(3, 7))  # torch 1.4's worker runs them
+        assert 'corpus="ops"' in source and "OpCall.of(SAMPLE)" in source
+    random = next(source for identifier, _, source in cases if identifier == "empty_like.float32")
+    assert "compare_values=False" in random, "uninitialised memory is compared by shape only"
+    hashes = current_hashes([folder])
+    assert set(hashes) == PICKED
+    line = next(line for line in frozen_lines(str(folder)) if case_id(line) == "roll.float32")
+    line["kwargs"] = {"shifts": 2, "dims": 0}
+    small_corpus(folder, [line | {"op": "roll2"}])
+    assert current_hashes([folder])["roll.float32"] == hashes["roll.float32"], "another line is another case"
+
+
+def test_a_cell_without_expectations_is_judged_by_its_published_row():
+    def verdict(status, published):
+        return judge_by_reference({"status": status}, published and {"status": published, "run_id": "r1"})["verdict"]
+    assert verdict("export-fail", None) == "as-expected"  # nothing to judge by
+    assert verdict("export-fail", "export-fail") == "as-expected"
+    assert verdict("export-fail", "pass") == "regression"
+    assert verdict("pass", "export-fail") == "unexpected-pass"
+    assert verdict("crash", "diverge") == "regression"  # got worse
+    assert verdict("diverge", "export-fail") == "as-expected"  # exports now, still wrong: no worse
+    assert verdict("skip", "pass") == "as-expected"
+
+
+def _published(out: Path, rows: list[dict], catalogue: list[dict]) -> Path:
+    run = RunDir(out, "20261201T000000Z-aaaa")
+    run.path.mkdir(parents=True)
+    write_json(run.meta_file, {"run_id": run.run_id, "created": "2026-12-01T00:00:00+00:00"})
+    write_json(run.catalogue_file("torch-2.6.0"), {"env_id": "torch-2.6.0", "cases": catalogue})
+    for row in rows:
+        append_row(run.rows_file("torch-2.6.0"), Row.from_dict({"schema_version": SCHEMA_VERSION,
+                                                                "env_id": "torch-2.6.0", "run_id": run.run_id,
+                                                                "torch": "2.6.0", **row}).to_dict())
+    return out
+
+
+def test_ops_query_says_since_which_opset_and_the_error_below(tmp_path):
+    catalogue = [{"id": f"roll.{d}", "meta": {"corpus": "ops", "op": {"name": "roll", "dtype": d}}}
+                 for d in ("float32", "int64")]
+    rows = [{"cell": f"roll.{d}/default/torchscript/opset{o}/default/onnxruntime/CPU", "case": f"roll.{d}",
+             "variant": "default", "exporter": "torchscript", "opset_requested": o, "opset_actual": o,
+             "runtime": "onnxruntime", "provider": "CPU", "status": "pass" if o >= 12 else "export-fail",
+             "error": None if o >= 12 else "Unsupported: ONNX export of operator roll, opset 9",
+             "finished_at": f"2026-12-01T00:00:{o:02d}"} for d in ("float32", "int64") for o in (9, 11, 12, 13)]
+    out = _published(tmp_path / "results-ops", rows, catalogue)
+    text, found = answer(out, "roll", torch="2.6", opset=None, runtime="onnxruntime")
+    assert found, text
+    line = next(line for line in text.splitlines() if "float32, int64" in line)
+    assert "works from opset 12" in line and "opset 9: export-fail: Unsupported: ONNX export" in line
+    assert answer(out, "roll", torch="2.6", opset=11)[0].count("fails: export-fail") == 1
+    assert answer(out, "roll", torch="2.7") == (f"no results for op 'roll' with these filters in {out}", False)
+
+
+def test_op_cells_run_as_cells_and_a_second_run_matches_the_first(worker_python, tmp_path):
+    missing = {"op": "no_such_op", "variant": "", "dtype": "float32", "call": "torch.no_such_op",
+               "args": [{"in": 0}], "kwargs": {}, "random": False, "sample": "",
+               "tensors": [{"dtype": "float32", "shape": [2], "data": "AACAPwAAAEA="}]}
+    folder = small_corpus(tmp_path / "ops", [missing])
+    selection = Selection(opsets=(17,), exporters=("torchscript",), runtimes=("ort-cpu",))
+
+    def run(out: Path, reference: Path | None) -> dict:
+        runner = EnvRunner("torch-2.13.0", worker_python, out, selection, [folder], time_budget_s=0.01)
+        runner.reference = Reference({"ops": reference})
+        rows, problems = read_rows(runner.run().rows_file)
+        assert problems == []
+        return {r["case"]: r for r in rows}
+
+    first = run(tmp_path / "first", None)
+    assert first["roll.float32"]["status"] == "pass", first["roll.float32"]["error"]
+    assert first["add.bool"]["status"] == "load-fail" and "tensor(bool)" in first["add.bool"]["error"]
+    assert first["empty_like.float32"]["status"] == "pass", "uninitialised values never diverge: shapes only"
+    skip = first["no_such_op.float32"]
+    assert skip["status"] == "skip" and "has no torch.no_such_op" in skip["error"], skip["error"]
+    assert {r["verdict"] for r in first.values()} == {"as-expected"}, "no reference: nothing is a regression"
+    second = run(tmp_path / "second", tmp_path / "first")
+    assert {r["verdict"] for r in second.values()} == {"as-expected"}
+    assert second["add.bool"]["expectation_reason"].startswith("as published in run ")
+    assert all(r.get("attempts") in (None, 1) for r in second.values()), "a known failure is not run twice"
+
+    row = first["roll.float32"]
+    case = next(c for c in json.loads(next((tmp_path / "first" / "runs").glob("*/torch-2.13.0.catalogue.json"))
+                                       .read_text())["cases"] if c["id"] == "roll.float32")
+    script, _ = build_script(row, case, None, None)
+    (tmp_path / "repro.py").write_text(script)
+    done = subprocess.run([worker_python, "repro.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert "status: pass\n" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_ops_query_from_the_command_line_exits_3_when_nothing_matches(tmp_path):
+    (tmp_path / "runs").mkdir()
+    done = subprocess.run([sys.executable, "-m", "matrix", "ops", "query", "roll", "--results", str(tmp_path)],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 3 and "no results for op 'roll'" in done.stdout, done.stdout + done.stderr
