@@ -45,14 +45,20 @@ def file_opsets(view: pd.DataFrame) -> pd.Series:
     keys = view[names].astype(str).groupby(names, sort=False, dropna=False).ngroup()
     known = actual.groupby(keys).agg(lambda s: s.dropna().iloc[0] if s.dropna().nunique() == 1 else float("nan"))
     # else what the exporter declares it writes (its adapter's lowest opset: a request below it is raised to it)
-    lowest = pd.to_numeric(_column(view, "exporter").map(lambda name: _lowest_opset(name)), errors="coerce")
+    lowest = pd.to_numeric(pd.Series([_lowest_opset(name, torch) for name, torch in
+                                      zip(_column(view, "exporter"), _column(view, "torch"))], index=view.index),
+                           errors="coerce")
     declared = requested.where(lowest.isna() | (requested >= lowest), lowest)
     written = actual.fillna(keys.map(known)).fillna(declared)
     return written.round().astype("Int64")
 
 
-def _lowest_opset(name: Any) -> Any:
+def _lowest_opset(name: Any, torch: Any = None) -> Any:
+    """The lowest opset the exporter writes in that torch (dynamo: 18 before 2.9, 13 from it), or None."""
     exporter = EXPORTERS.get(name) if isinstance(name, str) else None
+    written = getattr(exporter, "written_opsets", None)
+    if written is not None and isinstance(torch, str) and torch[:1].isdigit():
+        return written(torch)[0]
     return getattr(exporter, "lowest_opset", None)
 
 
