@@ -34,6 +34,7 @@ from matrix.views.site.envpage import env_context
 from matrix.views.site.exports import unpack
 from matrix.views.site.history import history_contexts, run_cells
 from matrix.views.site.load import load
+from matrix.views.site.operators import write_operators
 from matrix.views.site.overview import _torch, overview_context
 from matrix.views.site.render import Pages
 from matrix.views.site.repros import Repros
@@ -106,6 +107,7 @@ def build_site(source: Path, out: Path, lineup: list[Entry] | None = None,
         env["default_exporter"] = default_exporter(str(env["torch"]))["exporter"]
     links = downloads.table("index.html", tables.overview_rows(overview), name="overview", title="the overview: cases by release")
     pages.render("index.html", "index.html", **common, **overview, downloads=links)
+    write_operators(data.source / "ops", [*data.entries] or data.env_ids, pages, downloads, common)
     _extras(data, out, pages, downloads, diffs, common, now)
     _prune(out, set(pages.written) | repros.written | set(downloads.written))
     return SiteBuild(index=out / "index.html", pages=pages.written, repros=len(repros.written),

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from matrix.results.safe import slug  # the one slug of untrusted text, shared with the report and repro
 
-__all__ = ["slug", "anchor", "env_page", "case_page", "history_page", "case_history_page", "diff_page", "files_dir", "repro_file", "href"]
+__all__ = ["slug", "anchor", "env_page", "case_page", "history_page", "case_history_page", "op_page", "diff_page", "files_dir", "repro_file", "href"]
 
 
 def anchor(case: object) -> str:
@@ -33,6 +33,11 @@ def history_page(env_id: str) -> str:
 def case_history_page(case: str) -> str:
     """A case's cells across releases (and runs): its own folder, so no case id meets an environment's page."""
     return f"history/cases/{slug(case)}.html"
+
+
+def op_page(op: str) -> str:
+    """An operator's page (the index is operators.html: no op name can take its place)."""
+    return f"ops/{slug(op)}.html"
 
 
 def diff_page(before: str, after: str) -> str:

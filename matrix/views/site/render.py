@@ -18,7 +18,7 @@ from matrix.views.values import clean, number  # noqa: F401  (the site's modules
 def environment():
     """The report's renderer (matrix/views/html) with the site's links: every href relative to the page."""
     env = html.environment("site", env_page=paths.env_page, case_page=paths.case_page, diff_page=paths.diff_page,
-                           history_page=paths.history_page, case_history_page=paths.case_history_page,
+                           history_page=paths.history_page, case_history_page=paths.case_history_page, op_page=paths.op_page,
                            anchor=paths.anchor)
     env.filters["href"] = paths.href
     return env
