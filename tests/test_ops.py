@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from matrix.run.reference import Reference
 from matrix.run.runner import EnvRunner
 from matrix.views.ops import answer
 from matrix.views.repro import build_script
+from matrix.views.site.build import build_site
 from matrix.wire import SCHEMA_VERSION, Row
 from matrix.wire.contract import judge_by_reference
 from matrix.wire.opcases import FROZEN, case_id, frozen_lines, op_cases
@@ -135,6 +137,18 @@ def test_op_cells_run_as_cells_and_a_second_run_matches_the_first(worker_python,
     (tmp_path / "repro.py").write_text(script)
     done = subprocess.run([worker_python, "repro.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert "status: pass\n" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+
+    # the site's operators pages, from a results folder whose ops/ holds this run
+    shutil.copytree(tmp_path / "first" / "runs", tmp_path / "results" / "ops" / "runs")
+    build_site(tmp_path / "results", tmp_path / "site")
+    index = (tmp_path / "site" / "operators.html").read_text()
+    roll = index[index.index('data-op="roll"'):].split("</tr>")[0]
+    assert "from torch 2.13.0, opset ≥ 17" in roll and "✓ 17" in roll, roll
+    add = index[index.index('data-op="add"'):].split("</tr>")[0]
+    assert "✗ load-fail" in add and "tensor(bool)" in add, "the failure's words and its error in the title"
+    page = (tmp_path / "site" / "ops" / "roll.html").read_text()
+    assert "torchscript / onnxruntime CPU / float32" in page and "roll.float32" in page
+    assert "not measured" in index[index.index('data-op="no_such_op"'):].split("</tr>")[0]
 
 
 def test_ops_query_from_the_command_line_exits_3_when_nothing_matches(tmp_path):
