@@ -110,6 +110,16 @@ def test_an_exporter_that_reports_its_lowest_opset_is_believed():
     assert skip_reason(Cell("a", "default", "dynamo", 9, "onnxruntime", "CPUExecutionProvider"), caps) is None
 
 
+def test_opsets_all_asks_each_exporter_for_what_it_writes_natively():
+    selection = parse_selection(None, "all", "torchscript,dynamo", "ort-cpu")
+    cells = plan_cells(CATALOGUE[:1], selection)
+    by = {e: sorted({c.opset for c in cells if c.exporter == e}) for e in ("torchscript", "dynamo")}
+    assert by["torchscript"] == list(range(7, MAX_KNOWN_OPSET + 1)), "the exporter's maximum decides the rest"
+    assert by["dynamo"] == [18], "torchlib's own opset; the others are onnx's version converter"
+    assert {c.opset for c in plan_cells(CATALOGUE[:1], parse_selection(None, "9-20", "dynamo", "ort-cpu"))} == set(
+        range(9, 21)), "asked by number, an exporter gets what is asked"
+
+
 def test_opsets_take_ranges_and_all():
     assert parse_selection(None, "9-11,18", None, None).opsets == (9, 10, 11, 18)
     every = parse_selection(None, "all", None, None).opsets

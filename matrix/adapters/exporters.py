@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from matrix.adapters import exporter
 
@@ -56,6 +56,9 @@ class Exporter(object):
     def probe(self) -> Dict[str, Any]:
         """In the worker: what this torch offers for this exporter (JSON-ready)."""
         raise NotImplementedError
+
+    # The opsets it writes natively, where that is fewer than it accepts (--opsets all asks for these only)
+    native_opsets: Optional[Tuple[int, ...]] = None
 
     def unavailable(self, opset: int, caps: Dict[str, Any]) -> Optional[str]:
         """Why this exporter cannot be asked for ``opset`` here, or None."""
@@ -131,6 +134,7 @@ class Dynamo(Exporter):
     # asked (results/: the rows of opsets 9, 11 and 18 ran byte-identical files); from 2.9 requests of 13 and up
     # are converted to (13 -> 13, 17 -> 17, 23 -> 23) while 7 to 12 still give 18.
     lowest_opset = 18
+    native_opsets = (18,)  # torchlib's functions are written for opset 18; the rest is onnx's version converter
 
     @staticmethod
     def written_opsets(version):

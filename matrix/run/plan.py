@@ -23,10 +23,17 @@ class Selection:
     opsets: tuple[int, ...] = DEFAULT_OPSETS
     exporters: tuple[str, ...] = DEFAULT_EXPORTERS
     runtimes: tuple[str, ...] = DEFAULT_RUNTIMES
+    # --opsets all: each exporter at the opsets it writes natively (its adapter's native_opsets, where it names
+    # them: dynamo's torchlib is opset 18, other opsets it reaches through onnx's version converter)
+    every_opset: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"cases": self.cases, "opsets": list(self.opsets), "exporters": list(self.exporters),
-                "runtimes": list(self.runtimes)}
+                "runtimes": list(self.runtimes), "every_opset": self.every_opset}
+
+    def opsets_of(self, exporter: str) -> tuple[int, ...]:
+        native = getattr(EXPORTERS.get(exporter), "native_opsets", None)
+        return tuple(native) if self.every_opset and native else self.opsets
 
 
 def _split(text: str) -> list[str]:
@@ -68,7 +75,8 @@ def parse_selection(cases: str | None, opsets: str | None, exporters: str | None
             values.extend(_opsets(part))
         if not values:
             raise SelectionError("--opsets is empty")
-        selection = dataclasses.replace(selection, opsets=tuple(dict.fromkeys(values)))
+        selection = dataclasses.replace(selection, opsets=tuple(dict.fromkeys(values)),
+                                        every_opset="all" in _split(opsets))
     if exporters is not None:
         selection = dataclasses.replace(selection, exporters=_names("--exporters", exporters, EXPORTERS))
     if runtimes is not None:
@@ -88,7 +96,7 @@ def plan_cells(catalogue: list[dict[str, Any]], selection: Selection) -> list[Ce
                 continue
             for options in case["option_grid"]:
                 for exporter in selection.exporters:
-                    for opset in selection.opsets:
+                    for opset in selection.opsets_of(exporter):
                         for name in selection.runtimes:
                             adapter = RUNTIMES[name]
                             cells.append(Cell(case["id"], variant, exporter, opset, adapter.runtime, adapter.provider,
