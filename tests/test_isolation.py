@@ -193,3 +193,14 @@ def test_torch_patching_itself_is_part_of_the_baseline_not_a_cases_doing():
     assert saved["forward"] is torch.nn.Identity.forward
     _adopt(saved, {"forward": case_patch})
     assert saved["forward"] is torch.nn.Identity.forward, "a case's patch is never adopted"
+
+
+def test_variables_torch_sets_for_itself_join_the_baseline_and_a_cases_do_not():
+    """dynamo's first export in torch 2.15 sets TORCHINDUCTOR_CACHE_DIR: torch's own set-up, never a reason to
+    restart the worker (it would restart after every case); a variable a case sets is still a change."""
+    from matrix.worker.slate import _adopt_torchs_variables
+    saved = {"HOME": "/root", "TORCH_HOME": "/a"}
+    now = {"HOME": "/root", "TORCHINDUCTOR_CACHE_DIR": "/tmp/torchinductor_root", "MY_SETTING": "1"}
+    _adopt_torchs_variables(saved, now)
+    assert saved == {"HOME": "/root", "TORCHINDUCTOR_CACHE_DIR": "/tmp/torchinductor_root"}
+    assert saved != now, "the case's own variable still differs"

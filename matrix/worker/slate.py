@@ -97,6 +97,18 @@ def reset_exporters() -> None:
         exporter.reset()
 
 
+def _adopt_torchs_variables(saved: Dict[str, str], now: Dict[str, str]) -> None:
+    """Variables torch sets for itself as it first compiles (dynamo's export sets TORCHINDUCTOR_CACHE_DIR in torch
+    2.15) join the baseline: torch's own set-up, not a case's change, and putting them back would only have torch
+    set them again in the next case (a worker restart after every case of the operator corpus)."""
+    for key in set(saved) | set(now):
+        if key.startswith("TORCH") and saved.get(key) != now.get(key):
+            if key in now:
+                saved[key] = now[key]
+            else:
+                saved.pop(key, None)
+
+
 def _put_environ(saved: Dict[str, str]) -> None:
     os.environ.clear()
     os.environ.update(saved)
@@ -360,6 +372,8 @@ class Slate(object):
                 now = get()
             except Exception as exc:
                 now = "unreadable (%s)" % exc
+            if name == "environment variables" and isinstance(now, dict):
+                _adopt_torchs_variables(self.saved[name], now)
             if now != self.saved[name]:
                 found.append("%s changed (%s)" % (name, _difference(self.saved[name], now)))
         for name, module in self.modules.items():
