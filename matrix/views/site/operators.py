@@ -56,7 +56,7 @@ def op_contexts(results: Path, releases: list[str]) -> tuple[dict[str, Any], dic
     """The index's context and each op page's, keyed by op name."""
     view, catalogue = op_view(results)
     if view.empty:
-        return {"ops": [], "envs": []}, {}
+        return {"ops": [], "envs": [], "headline": HEADLINE}, {}
     present = set(view["env_id"])
     envs = [e for e in releases if e in present] + sorted(present - set(releases), key=str)
     table = works_from(view)
@@ -108,6 +108,7 @@ def write_operators(results: Path, releases: list[str], pages: Pages, downloads:
     """Render the operators' pages (the index says so when ``results`` holds no op rows); returns how many ops
     they show."""
     index, ops = op_contexts(results, releases) if (results / "runs").is_dir() else ({"ops": [], "envs": []}, {})
+    index.setdefault("headline", HEADLINE)
     rows = [{"op": o["op"], "since": o["since"], **{e: c["text"] for e, c in zip(index["envs"], o["envs"])}}
             for o in index["ops"]]
     links = downloads.table("operators.html", rows, title="operators: since when each works")
