@@ -31,6 +31,7 @@ from typing import Any, Iterator
 
 from matrix.results.safe import ResultsError, read_bounded
 from matrix.wire import case_hash
+from matrix.wire.contract import helper_sources
 
 RUNS = "runs"
 META = "run.json"
@@ -288,9 +289,13 @@ def current_hashes(case_dirs: list[Path]) -> dict[str, str]:
     hashes = {}
     for folder in case_dirs:
         if folder.is_dir():
+            try:
+                helpers = helper_sources(str(folder))
+            except OSError:
+                continue
             for path in sorted(folder.glob("[!_]*.py")):
                 try:
-                    hashes[path.stem] = case_hash(str(path))
+                    hashes[path.stem] = case_hash(str(path), helpers)
                 except OSError:
                     continue
     return hashes

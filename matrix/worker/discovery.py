@@ -12,7 +12,7 @@ import sys
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from matrix.wire.contract import Case, CaseError, case_hash, support_files
+from matrix.wire.contract import Case, CaseError, case_hash, helper_sources
 
 DEFAULT_VARIANT = "default"
 
@@ -56,8 +56,10 @@ def importable(case_dirs: List[str]) -> None:
 
 class LoadedCase(object):
     def __init__(self, case_id: str, path: str, module: Any, case: Case,
-                 builders: Dict[str, Callable[[], Any]], case_hash: str) -> None:
+                 builders: Dict[str, Callable[[], Any]], case_hash: str,
+                 helpers: Optional[List[Tuple[str, str]]] = None) -> None:
         self.id = case_id
+        self.helpers = helpers or []  # its folder's helper modules (name, text): its hash covers them
         self.path = path
         self.module = module
         self.case = case
@@ -65,13 +67,16 @@ class LoadedCase(object):
         self.case_hash = case_hash
 
 
-def load_case(case_id: str, path: str, names: Dict[str, List[str]]) -> LoadedCase:
-    """Import one case module as ``<folder>.<id>`` and validate its contract."""
+def load_case(case_id: str, path: str, names: Dict[str, List[str]],
+              helpers: Optional[List[Tuple[str, str]]] = None) -> LoadedCase:
+    """Import one case module as ``<folder>.<id>`` and validate its contract (``helpers``: its folder's
+    helper_sources(), read once for the folder)."""
     folder = os.path.dirname(os.path.abspath(path))
     parent, package = os.path.split(folder)
     if parent not in sys.path:
         sys.path.insert(0, parent)
-    digest = case_hash(path)
+    helpers = helper_sources(folder) if helpers is None else helpers
+    digest = case_hash(path, helpers)
     module = importlib.import_module("%s.%s" % (package, case_id))
     builders: Dict[str, Callable[[], Any]] = {}
     for name, value in sorted(vars(module).items()):
@@ -88,7 +93,7 @@ def load_case(case_id: str, path: str, names: Dict[str, List[str]]) -> LoadedCas
     elif not isinstance(case, Case):
         raise CaseError("CASE must be a matrix.wire.Case, got %s" % type(case).__name__)
     case.check_names(sorted(builders), names["exporters"], names["runtimes"], names["providers"])
-    return LoadedCase(case_id, path, module, case, builders, digest)
+    return LoadedCase(case_id, path, module, case, builders, digest, helpers)
 
 
 def _read(path: str) -> str:
@@ -104,7 +109,6 @@ def describe(loaded: LoadedCase) -> Dict[str, Any]:
             sources[variant] = inspect.getsource(builder)
         except (OSError, TypeError):
             sources[variant] = None
-    folder = os.path.dirname(os.path.abspath(loaded.path))
     return {
         "id": loaded.id,
         "file": display_name(loaded.path),
@@ -116,12 +120,12 @@ def describe(loaded: LoadedCase) -> Dict[str, Any]:
         "variant_sources": sources,
         "source": _read(loaded.path),
         # what a reproduction needs besides the case: the folder's helper modules
-        "support_sources": {name: _read(os.path.join(folder, name)) for name in support_files(folder)},
+        "support_sources": dict(loaded.helpers),
         "error": None,
     }
 
 
-def broken(case_id: str, path: str, exc: BaseException) -> Dict[str, Any]:
+def broken(case_id: str, path: str, exc: BaseException, helpers: Optional[List[Tuple[str, str]]] = None) -> Dict[str, Any]:
     """A catalogue entry for a case that failed to load: the error names the file."""
     if isinstance(exc, SyntaxError):
         what = "syntax error at line %s: %s" % (exc.lineno, exc.msg)
@@ -130,7 +134,7 @@ def broken(case_id: str, path: str, exc: BaseException) -> Dict[str, Any]:
     else:
         what = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     try:
-        digest = case_hash(path)  # a broken case is up to date until its file changes, like any other
+        digest = case_hash(path, helpers)  # a broken case is up to date until its file changes, like any other
     except OSError:
         digest = None
     return {"id": case_id, "file": display_name(path), "case_hash": digest,
@@ -142,17 +146,22 @@ def load_all(case_dirs: List[str], names: Dict[str, List[str]], exclude: Optiona
     """Load every case; returns (loaded cases by id, catalogue entries)."""
     loaded: Dict[str, LoadedCase] = {}
     catalogue: List[Dict[str, Any]] = []
+    folders: Dict[str, List[Tuple[str, str]]] = {}  # each folder's helpers, read once for all its cases
     for case_id, path in case_files(case_dirs):
+        folder = os.path.dirname(os.path.abspath(path))
+        if folder not in folders:
+            folders[folder] = helper_sources(folder)
+        helpers = folders[folder]
         if exclude and case_id in exclude:
-            catalogue.append({"id": case_id, "file": display_name(path), "case_hash": case_hash(path),
+            catalogue.append({"id": case_id, "file": display_name(path), "case_hash": case_hash(path, helpers),
                               "error": "%s: the worker died while importing it" % display_name(path)})
             continue
         if on_import is not None:
             on_import(case_id)
         try:
-            item = load_case(case_id, path, names)
+            item = load_case(case_id, path, names, helpers)
         except Exception as exc:  # a broken case costs only itself
-            catalogue.append(broken(case_id, path, exc))
+            catalogue.append(broken(case_id, path, exc, helpers))
             continue
         finally:
             if imported is not None:
