@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 
-from matrix.results.rows import append_row, read_rows
+from matrix.results.rows import append_row, iter_rows, read_rows
 from matrix.results.store import claim_run, list_runs
 from matrix.wire import SCHEMA_VERSION, Row
 
@@ -129,3 +129,43 @@ def test_rows_of_the_wrong_shape_are_skipped_and_named(tmp_path):
     rows, problems = read_rows(path)
     assert len(rows) == 1 and len(problems) == 4
     assert "fields of the wrong type (cell is list)" in problems[0] and "env_id is int" in problems[1]
+
+
+def test_rows_are_streamed_one_at_a_time_and_read_as_read_rows_reads_them(tmp_path):
+    """iter_rows hands out each row as its line is read (a run's own rows, 50,000 cells, are never all held):
+    the first row comes before a line written after it was taken, and what it skips it names as read_rows does."""
+    path = tmp_path / "e.jsonl"
+    for n in range(3):
+        append_row(path, a_row(n))
+    with open(path, "a") as handle:
+        handle.write("not json\n")
+    problems: list[str] = []
+    rows = iter_rows(path, problems)
+    assert next(rows)["cell"] == "c0"
+    append_row(path, a_row(3))  # appended while the reader is at the first row: a stream reads it too
+    assert [r["cell"] for r in rows] == ["c1", "c2", "c3"]
+    assert read_rows(path)[0] == [dict(r) for r in iter_rows(path)]
+    assert len(problems) == 1 and "not JSON" in problems[0]
+
+
+def test_a_rows_file_past_the_bound_of_other_files_is_still_read(tmp_path):
+    """One environment's 50,000 cells are over 64 MiB of rows: the run must read its own rows back (the bound
+    on files a reader holds whole stays for the others)."""
+    from matrix.results.rows import MAX_ROWS_FILE_BYTES
+    from matrix.results.safe import MAX_FILE_BYTES, MAX_LINE_BYTES, ResultsError, read_bounded
+    path = tmp_path / "e.jsonl"
+    text = "x" * (MAX_LINE_BYTES - 4096)  # a long error: capped when read, but its bytes count
+    line = (json.dumps(a_row(0, error=text), sort_keys=True) + "\n").encode()
+    count = MAX_FILE_BYTES // len(line) + 2
+    with open(path, "wb") as handle:
+        for n in range(count):
+            handle.write(line.replace(b'"cell": "c0"', f'"cell": "c{n}"'.encode()))
+    assert MAX_FILE_BYTES < path.stat().st_size < MAX_ROWS_FILE_BYTES
+    rows, problems = read_rows(path)
+    assert problems == [] and len(rows) == count
+    try:
+        read_bounded(path)
+    except ResultsError:
+        pass
+    else:
+        raise AssertionError("other files keep their bound")
