@@ -114,7 +114,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
 def bench(session: nox.Session) -> None:
-    """The harness against a one-process loop, a re-run with nothing changed, and --jobs 2 (timings live here)."""
+    """The harness against a one-process loop, onnx-diagnostic side by side, the host alone at 10,000 cells, --jobs 2."""
     session.install("-r", HOST_REQUIREMENTS)
     entry = find_entry(LINEUP, TESTS_WORKER_ENTRY)
     links = [arg for folder in pip_find_links() for arg in ("--find-links", folder)] if entry.find_links else []
