@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 
+import pytest
+
 from matrix.results.rows import append_row, iter_rows, read_rows
 from matrix.results.store import claim_run, list_runs
 from matrix.wire import SCHEMA_VERSION, Row
@@ -169,3 +171,17 @@ def test_a_rows_file_past_the_bound_of_other_files_is_still_read(tmp_path):
         pass
     else:
         raise AssertionError("other files keep their bound")
+
+
+def test_a_page_written_in_pieces_is_whole_or_the_old_one(tmp_path):
+    """A page streamed as it renders (the report's index of every cell) replaces the file only when all of
+    it is written: a renderer that fails half-way leaves the old page and no temporary file."""
+    from matrix.results.store import write_atomic
+    page = tmp_path / "index.html"
+    assert write_atomic(page, (piece for piece in (b"<p>", b"old", b"</p>"))) == 10
+    def half_then_broken():
+        yield b"<p>new"
+        raise RuntimeError("the renderer broke half-way")
+    with pytest.raises(RuntimeError):
+        write_atomic(page, half_then_broken())
+    assert page.read_bytes() == b"<p>old</p>" and not list(tmp_path.glob(".*.tmp"))

@@ -173,7 +173,6 @@ def render_report(out: Path, lineup: list[Entry] | None = None, case_dirs: list[
     environment = html.environment("report", case_page=case_page)
     results = Results(out, case_dirs if case_dirs is not None else [REPO_CASES])
     context = build_context(results, lineup or [])
-    index_html = environment.get_template("index.html").render(**context, root="")
     out.mkdir(parents=True, exist_ok=True)
     (out / "cases").mkdir(exist_ok=True)
     case_html = environment.get_template("case.html")
@@ -181,6 +180,6 @@ def render_report(out: Path, lineup: list[Entry] | None = None, case_dirs: list[
         # a foreign catalogue's id is any text: never a path of its own
         html.write_page(inside(out / "cases", f"{slug(case_id)}.html"), case_html.render(**page, root="../"))
     index = out / "index.html"
-    html.write_page(index, index_html)
+    html.write_page(index, environment.get_template("index.html").generate(**context, root=""))  # streamed
     write_json(out / "summary.json", {"envs": context["envs"], "problems": context["problems"]})
     return index, context["problems"]
