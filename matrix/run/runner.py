@@ -23,7 +23,7 @@ from matrix.results.rows import append_row, append_rows, iter_rows, read_rows, s
 from matrix.results.store import RunDir, StorageError, claim_run, write_json
 from matrix.run.confirm import FRESH_WORKER, SAME_WORKER, fresh_worker_reason
 from matrix.run.jobs import EnvOutcome, Job, Pass, Target, outcome_of, settle
-from matrix.run.lanes import Lane, Slots
+from matrix.run.lanes import Lane, Slots, free_cores
 from matrix.run.plan import Selection, SelectionError, plan_cells
 from matrix.run.reuse import carry_exports, reusable_run, up_to_date
 from matrix.run.skips import Skips, column
@@ -261,7 +261,7 @@ class EnvRunner:
             return False  # not measured yet: the next case decides
         with self.lock:
             left = sum(len(group) for group in groups)
-        return left * per_cell / 2 > start_s
+        return left * per_cell / 2 > start_s and free_cores() >= 0.5  # and a core is free for it
 
     def _lane(self, lane: Lane, groups: collections.deque, shared: Pass, failures: list) -> None:
         """An extra worker of this environment: takes whole cases until none is left, then gives its slot back."""
