@@ -30,6 +30,7 @@ except LineupError as exc:  # before any environment is built, and without a tra
     raise SystemExit(2) from None
 # the tests run the real pipeline in their own venv, with this entry's pins
 TESTS_WORKER_ENTRY = "torch-2.13.0"
+BENCH_PEER = ["onnx-diagnostic==0.9.3", "optree", "scipy", "transformers<5"]
 
 
 def _out_args(posargs: list[str]) -> list[str]:
@@ -113,11 +114,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
 def bench(session: nox.Session) -> None:
-    """The harness against a one-process loop, a re-run with nothing changed, and --jobs 2 (timings live here)."""
+    """The harness against a one-process loop, onnx-diagnostic side by side, the host alone at 10,000 cells, --jobs 2."""
     session.install("-r", HOST_REQUIREMENTS)
     entry = find_entry(LINEUP, TESTS_WORKER_ENTRY)
     links = [arg for folder in pip_find_links() for arg in ("--find-links", folder)] if entry.find_links else []
-    session.install(*links, *entry.pins)
+    # the peer of the side by side, beside the same pins (its package imports transformers 4.x, optree, scipy)
+    session.install(*links, *entry.pins, *BENCH_PEER)
     session.run("python", "-m", "matrix.run.bench", *session.posargs)
 
 

@@ -178,3 +178,24 @@ def test_each_runtime_declares_its_version_key():
     assert "openvino" in Expect("pass", openvino=">=2025").to_dict()
     with pytest.raises(CaseError, match="no field 'openvin'"):
         Expect("pass", openvin=">=2025")
+
+
+def test_a_folders_helpers_are_read_once_and_hash_as_each_case_alone(tmp_path):
+    """Discovery reads a folder's helper modules once for all its cases (once per case was quadratic in a corpus
+    of thousands): every case's hash is still the one it has alone, and the host computes the same."""
+    from pathlib import Path
+
+    from matrix.results.store import current_hashes
+    from matrix.wire import case_hash
+    folder = tmp_path / "many_cases"
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    (folder / "_shared.py").write_text("SIZE = 3\n")
+    for n in range(5):
+        (folder / f"c{n}.py").write_text(f'"""case {n}"""\n\n\ndef build():\n    return None, ({n},)\n')
+    _, catalogue = load_all([str(folder)], NAMES)
+    assert {c["id"]: c["case_hash"] for c in catalogue} == {f"c{n}": case_hash(str(folder / f"c{n}.py"))
+                                                            for n in range(5)} == current_hashes([Path(folder)])
+    assert all(c["support_sources"] == {"__init__.py": "", "_shared.py": "SIZE = 3\n"} for c in catalogue)
+    (folder / "_shared.py").write_text("SIZE = 4\n")  # a helper edited: every case's hash changes
+    assert all(case_hash(str(folder / f"c{n}.py")) != c["case_hash"] for n, c in enumerate(catalogue))

@@ -204,3 +204,37 @@ def test_variables_torch_sets_for_itself_join_the_baseline_and_a_cases_do_not():
     _adopt_torchs_variables(saved, now)
     assert saved == {"HOME": "/root", "TORCHINDUCTOR_CACHE_DIR": "/tmp/torchinductor_root"}
     assert saved != now, "the case's own variable still differs"
+
+
+COND_CASE = '''"""torch.cond, as onnx-diagnostic's ControlFlowCond: torch replaces torch.jit's tracers while it exports it."""
+import torch
+
+
+class ControlFlowCond(torch.nn.Module):
+    def forward(self, x):
+        return torch.cond(x.sum() > 0, lambda x: torch.sin(x), lambda x: torch.cos(x), [x])
+
+
+def build():
+    return ControlFlowCond(), (torch.rand(5, 3),)
+'''
+
+
+def test_a_torch_cond_case_does_not_restart_the_worker(worker_python, tmp_path):
+    """What torch does to itself exporting torch.cond (torch.jit._get_trace_graph, trace and trace_module
+    replaced) is the baseline: no state change in its rows, no restart, the next case in the same worker."""
+    cases = tmp_path / "cond_cases"
+    cases.mkdir()
+    (cases / "__init__.py").write_text("")
+    (cases / "a_cond.py").write_text(COND_CASE)
+    (cases / "b_plain.py").write_text("import torch\n\n\ndef build():\n    return torch.nn.ReLU(), (torch.randn(2, 3),)\n")
+    logged: list[str] = []
+    runner = EnvRunner("cond", worker_python, tmp_path / "out", Selection(opsets=(18,), exporters=("dynamo",),
+                       runtimes=("ort-cpu",)), [cases], timeout_s=120, time_budget_s=0.01, log=logged.append)
+    outcome = runner.run()
+    rows, _ = read_rows(outcome.rows_file)
+    assert sorted((r["case"], r["status"]) for r in rows) == [("a_cond", "pass"), ("b_plain", "pass")]
+    assert all(r["state_changed"] is None for r in rows), [r["state_changed"] for r in rows]
+    assert not [line for line in logged if "restarting the worker" in line or "fresh worker" in line], logged
+    log = outcome.rows_file.parent / "cond.worker.log"
+    assert log.read_text(errors="replace").count("=== worker start") == 1

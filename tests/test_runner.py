@@ -139,8 +139,11 @@ def test_a_row_of_an_edited_case_is_stale_and_not_resumed(worker_python, tmp_pat
     assert len({r["case_hash"] for r in rows}) == 2  # the old rows stay; the newest answer the edited case
 
 
-def test_an_extra_worker_starts_only_when_the_cells_left_pay_for_its_start(tmp_path):
+def test_an_extra_worker_starts_only_when_the_cells_left_pay_for_its_start(tmp_path, monkeypatch):
     import collections
+
+    import matrix.run.runner as runner_module
+    monkeypatch.setattr(runner_module, "free_cores", lambda: 1.0)  # a quiet machine, whatever this one's load
 
     from matrix.results.store import RunDir
     from matrix.run.jobs import EnvOutcome, Job, Pass, Target
@@ -160,5 +163,7 @@ def test_an_extra_worker_starts_only_when_the_cells_left_pay_for_its_start(tmp_p
     assert not runner._worth_a_lane(groups, shared)
     shared.took({"duration_s": 3.3})  # now 0.8 s a cell: half of 30 cells is 12 s, over a 6.5 s start
     assert runner._worth_a_lane(groups, shared)
+    monkeypatch.setattr(runner_module, "free_cores", lambda: 0.2)  # every core busy: it could not run beside
+    assert not runner._worth_a_lane(groups, shared)
     runner.slots = None  # one worker asked for: never
     assert not runner._worth_a_lane(groups, shared)

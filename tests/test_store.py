@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 import multiprocessing
 
-from matrix.results.rows import append_row, read_rows
+import pytest
+
+from matrix.results.rows import append_row, iter_rows, read_rows
 from matrix.results.store import claim_run, list_runs
 from matrix.wire import SCHEMA_VERSION, Row
 
@@ -144,3 +146,57 @@ def test_infinities_the_worker_sends_as_text_are_read_back_as_numbers(tmp_path):
     assert len(rows) == 1 and rows[0]["max_abs_err"] == float("inf") and rows[0]["min_passing_atol"] == -float("inf")
     assert rows[0]["max_rel_err"] != rows[0]["max_rel_err"]  # nan
     assert len(problems) == 1 and "max_abs_err is str" in problems[0]
+
+
+def test_rows_are_streamed_one_at_a_time_and_read_as_read_rows_reads_them(tmp_path):
+    """iter_rows hands out each row as its line is read (a run's own rows, 50,000 cells, are never all held):
+    the first row comes before a line written after it was taken, and what it skips it names as read_rows does."""
+    path = tmp_path / "e.jsonl"
+    for n in range(3):
+        append_row(path, a_row(n))
+    with open(path, "a") as handle:
+        handle.write("not json\n")
+    problems: list[str] = []
+    rows = iter_rows(path, problems)
+    assert next(rows)["cell"] == "c0"
+    append_row(path, a_row(3))  # appended while the reader is at the first row: a stream reads it too
+    assert [r["cell"] for r in rows] == ["c1", "c2", "c3"]
+    assert read_rows(path)[0] == [dict(r) for r in iter_rows(path)]
+    assert len(problems) == 1 and "not JSON" in problems[0]
+
+
+def test_a_rows_file_past_the_bound_of_other_files_is_still_read(tmp_path):
+    """One environment's 50,000 cells are over 64 MiB of rows: the run must read its own rows back (the bound
+    on files a reader holds whole stays for the others)."""
+    from matrix.results.rows import MAX_ROWS_FILE_BYTES
+    from matrix.results.safe import MAX_FILE_BYTES, MAX_LINE_BYTES, ResultsError, read_bounded
+    path = tmp_path / "e.jsonl"
+    text = "x" * (MAX_LINE_BYTES - 4096)  # a long error: capped when read, but its bytes count
+    line = (json.dumps(a_row(0, error=text), sort_keys=True) + "\n").encode()
+    count = MAX_FILE_BYTES // len(line) + 2
+    with open(path, "wb") as handle:
+        for n in range(count):
+            handle.write(line.replace(b'"cell": "c0"', f'"cell": "c{n}"'.encode()))
+    assert MAX_FILE_BYTES < path.stat().st_size < MAX_ROWS_FILE_BYTES
+    rows, problems = read_rows(path)
+    assert problems == [] and len(rows) == count
+    try:
+        read_bounded(path)
+    except ResultsError:
+        pass
+    else:
+        raise AssertionError("other files keep their bound")
+
+
+def test_a_page_written_in_pieces_is_whole_or_the_old_one(tmp_path):
+    """A page streamed as it renders (the report's index of every cell) replaces the file only when all of
+    it is written: a renderer that fails half-way leaves the old page and no temporary file."""
+    from matrix.results.store import write_atomic
+    page = tmp_path / "index.html"
+    assert write_atomic(page, (piece for piece in (b"<p>", b"old", b"</p>"))) == 10
+    def half_then_broken():
+        yield b"<p>new"
+        raise RuntimeError("the renderer broke half-way")
+    with pytest.raises(RuntimeError):
+        write_atomic(page, half_then_broken())
+    assert page.read_bytes() == b"<p>old</p>" and not list(tmp_path.glob(".*.tmp"))

@@ -11,11 +11,12 @@ import fcntl
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from matrix.results.safe import MAX_CODE_CHARS, MAX_LINE_BYTES, MAX_TEXT_CHARS, ResultsError, cap_text, lines_bounded
 from matrix.results.store import StorageError
 from matrix.wire import Row
+from matrix.wire.row import REQUIRED_FIELDS, migrate
 
 
 def _line(row: dict[str, Any]) -> bytes:
@@ -98,29 +99,43 @@ def read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     The file is untrusted: it is streamed with a bound on its size (inflated, when compressed) and on each
     line's, a row whose fields have the wrong type is skipped, and its text is capped as the worker caps it.
     """
-    rows: list[dict[str, Any]] = []
     problems: list[str] = []
-    if path.exists() and not path.is_file():  # a device or a folder: never read (/dev/zero would not end)
-        return [], [f"{path}: not a regular file, skipped"]
     try:
-        for number, raw in lines_bounded(path):
-            if raw is None:
-                problems.append(f"{path}:{number}: longer than {MAX_LINE_BYTES // 2 ** 20} MiB, skipped")
-            elif number == 0:
-                if raw.strip():
-                    problems.append(f"{path}: dropped a torn last line ({len(raw)} bytes): the run was killed "
-                                    f"mid-write")
-            elif raw.strip():
-                row, problem = _parse(raw)
-                if row is not None:
-                    rows.append(row)
-                else:
-                    problems.append(f"{path}:{number}: {problem}, skipped")
+        return list(_rows(path, problems)), problems
     except FileNotFoundError as exc:
         return [], [f"{path}: cannot read ({exc.strerror})"]
-    except ResultsError as exc:
+    except ResultsError as exc:  # too big: the whole file is refused, not its first rows kept
         return [], [str(exc)]
-    return rows, problems
+
+
+def iter_rows(path: Path, problems: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """The valid rows of one results file one at a time, as read_rows reads them (what is skipped is named
+    in ``problems``): a caller that needs a field or two of each row never holds them all."""
+    problems = [] if problems is None else problems
+    try:
+        yield from _rows(path, problems)
+    except FileNotFoundError as exc:
+        problems.append(f"{path}: cannot read ({exc.strerror})")
+    except ResultsError as exc:
+        problems.append(str(exc))
+
+
+def _rows(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
+    if path.exists() and not path.is_file():  # a device or a folder: never read (/dev/zero would not end)
+        problems.append(f"{path}: not a regular file, skipped")
+        return
+    for number, raw in lines_bounded(path, MAX_ROWS_FILE_BYTES):
+        if raw is None:
+            problems.append(f"{path}:{number}: longer than {MAX_LINE_BYTES // 2 ** 20} MiB, skipped")
+        elif number == 0:
+            if raw.strip():
+                problems.append(f"{path}: dropped a torn last line ({len(raw)} bytes): the run was killed mid-write")
+        elif raw.strip():
+            row, problem = _parse(raw)
+            if row is not None:
+                yield row
+            else:
+                problems.append(f"{path}:{number}: {problem}, skipped")
 
 
 def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
@@ -132,7 +147,7 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     if not isinstance(data, dict):
         return None, "not a JSON object"
     try:
-        row = Row.from_dict(data).to_dict()
+        row = _as_row(data)
     except (ValueError, TypeError) as exc:
         return None, str(exc)
     for name in FLOAT_FIELDS:  # the worker's protocol sends inf and nan as their repr (JSON has neither)
@@ -148,6 +163,17 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     return row, ""
 
 
+def _as_row(data: dict[str, Any]) -> dict[str, Any]:
+    """``Row.from_dict(data).to_dict()`` without dataclasses.asdict's deep copy (two thirds of reading a row, and
+    the values are fresh from json.loads): migrated, required fields checked, unknown keys dropped, missing ones
+    given their defaults (every field's default is a plain value)."""
+    data = migrate(data)
+    missing = [name for name in REQUIRED_FIELDS if data.get(name) is None]
+    if missing:
+        raise ValueError("missing fields: %s" % ", ".join(missing))
+    return {name: data.get(name, default) for name, default in ROW_DEFAULTS.items()}
+
+
 def _kinds(annotation: str) -> tuple[type, ...]:
     """The Python types a JSON value of a field annotated ``Optional[...]`` may have."""
     for name, kinds in (("str", (str,)), ("bool", (bool, int)), ("int", (int, float)), ("float", (int, float)),
@@ -157,6 +183,10 @@ def _kinds(annotation: str) -> tuple[type, ...]:
     return (object,)
 
 
+ROW_DEFAULTS = Row().to_dict()
+# A rows file is read as a stream (the bound on other files is what a reader may hold): one environment's
+# 50,000 cells are 130 MB and more, past that bound, and a run must read its own rows back
+MAX_ROWS_FILE_BYTES = 2 ** 30
 FIELD_TYPES = {f.name: _kinds(str(f.type)) for f in dataclasses.fields(Row)}
 FLOAT_FIELDS = [f.name for f in dataclasses.fields(Row) if str(f.type).startswith(("Optional[float", "float"))]
 NON_FINITE = ("inf", "-inf", "nan")

@@ -27,10 +27,11 @@ import os
 import re
 import secrets
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from matrix.results.safe import ResultsError, read_bounded
 from matrix.wire import case_hash
+from matrix.wire.contract import helper_sources
 from matrix.wire.opcases import op_cases, source_hash
 
 RUNS = "runs"
@@ -64,18 +65,26 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
 
-def write_atomic(path: Path, data: bytes) -> int:
+def write_atomic(path: Path, data: bytes | Iterable[bytes]) -> int:
     """Replace ``path`` whole: a reader never sees half a file, a failed write keeps the old one. The
-    temporary name carries the process id, so two writers never share it. Returns the bytes written."""
+    temporary name carries the process id, so two writers never share it. ``data`` may come in chunks (a page
+    of 50,000 cells streamed as it renders, never held whole); one that fails half-way also keeps the old file.
+    Returns the bytes written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    size = 0
     try:
-        tmp.write_bytes(data)
+        with open(tmp, "wb") as handle:
+            for chunk in [data] if isinstance(data, (bytes, bytearray)) else data:
+                size += handle.write(chunk)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise StorageError(f"{path}: cannot be written ({exc.strerror or exc})", exc.errno) from None
-    return len(data)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return size
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -289,9 +298,13 @@ def current_hashes(case_dirs: list[Path]) -> dict[str, str]:
     hashes = {}
     for folder in case_dirs:
         if folder.is_dir():
+            try:
+                helpers = helper_sources(str(folder))
+            except OSError:
+                continue
             for path in sorted(folder.glob("[!_]*.py")):
                 try:
-                    hashes[path.stem] = case_hash(str(path))
+                    hashes[path.stem] = case_hash(str(path), helpers)
                 except OSError:
                     continue
             for case_id, _, source in op_cases(str(folder)):  # the frozen operator corpus's generated cases

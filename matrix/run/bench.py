@@ -1,13 +1,20 @@
 """The harness's own cost, as ratios measured in one run (timing goals live here, never in a test).
 
-    python -m matrix.run.bench [--python PATH] [--skip-lineup]
+    python -m matrix.run.bench [--python PATH] [--peer-python PATH] [--host-cells N] [--skip-lineup]
 
+Each figure is given as a ratio to a one-process loop doing the same work, worker starts included:
 1. The harness against the project's one-process loop (matrix/worker/bench_loop.py) on the corpus's
-   TorchScript cells on onnxruntime's CPU provider, worker start included (goal: <= 1.25x).
+   TorchScript cells on onnxruntime's CPU provider (goal: <= 1.25x).
 2. The same command again with nothing changed (goal: <= 2 s), and after one case is edited
    (only its cells run); a user's dropped-in --cases-dir with failing exports and no expectations, with the
    default --jobs, --jobs 1 and --jobs 2 (goal: <= 1.25x the loop; --jobs 2 not slower than --jobs 1).
-3. The quick lineup serially and with --jobs 2 (faster on 2 cores, the same statuses).
+3. A peer side by side (bench_peer.py): onnx-diagnostic's own evaluation() over its 52 eval cases against the
+   matrix running the same models as a --cases-dir, both exporters, onnxruntime CPU (goal: <= 1x), and the
+   like-for-like pair (its dynamo exporter against the matrix's) beside it.
+4. The host alone at scale (bench_host.py): a synthetic corpus of --host-cells tiny cells against a stand-in
+   worker, the host's own CPU per cell for a run, a resume and the report (goal: < 2 ms) and its peak memory
+   (goal: < 300 MB, not growing with the cells).
+5. The quick lineup serially and with --jobs 2 (faster on 2 cores, the same statuses).
 Also where the worker's start goes, as the worker itself reports it.
 """
 from __future__ import annotations
@@ -23,6 +30,9 @@ from pathlib import Path
 
 from matrix.paths import CASES_DIR, REPO_ROOT
 from matrix.results.read import Results
+from matrix.results.rows import iter_rows
+from matrix.run.bench_host import host_cost
+from matrix.run.bench_peer import PEER_EXPORTERS, has_peer, peer_evaluation, write_cases
 
 REPO = REPO_ROOT
 CASES = CASES_DIR
@@ -75,7 +85,7 @@ def statuses(out: Path) -> dict[tuple[str, str], str]:
     return {(r["env_id"], r["cell"]): r["status"] for r in rows.to_dict("records")}
 
 
-def bench(python: str, lineup: bool) -> dict:
+def bench(python: str, lineup: bool, peer_python: str | None = None, host_cells: int = 0) -> dict:
     report: dict = {"python": python}
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -102,6 +112,12 @@ def bench(python: str, lineup: bool) -> dict:
         ran = [line for line in edited.stderr.splitlines() if "run now" in line]
         report["rerun_one_case_edited"] = {"wall_s": round(edited_s, 2), "summary": ran[-1] if ran else ""}
         report["user_cases"] = user_cases(python, scratch)
+        report["rerun_nothing_changed_vs_loop"] = round(again_s / loop_s, 2)
+        report["rerun_one_case_edited"]["vs_loop"] = round(edited_s / loop_s, 2)
+        if peer_python:
+            report["peer"] = peer(peer_python, scratch)
+        if host_cells:
+            report["host_alone"] = host_cost(scratch / "host", host_cells, first_pass_row(scratch / "user-default"))
         # 3. the quick lineup, serially then two at a time
         if lineup:
             args = [sys.executable, "-m", "matrix", "run", *[a for e in QUICK for a in ("--env", e)], "--fresh",
@@ -135,23 +151,81 @@ def user_cases(python: str, scratch: Path) -> dict:
     rows = Results(scratch / "user-default").rows()
     result["harness_failed"] = int((rows["status"] != "pass").sum())
     result["same_worker_confirmations"] = int((rows["retry_where"] == "same worker").sum())
-    result["default_vs_loop"] = round(result["default_s"] / loop_s, 2)
+    for name in ("default", "jobs_1", "jobs_2"):
+        result[f"{name}_vs_loop"] = round(result[f"{name}_s"] / loop_s, 2)
     return result
+
+
+def first_pass_row(out: Path) -> dict:
+    """A real row of this bench's run (its size and text): what the host-alone measurement's stand-in answers."""
+    for path in sorted((out / "runs").glob("*/*.jsonl")):
+        for row in iter_rows(path):
+            if row["status"] == "pass":
+                return row
+    raise SystemExit(f"{out}: no passing row to model the host-alone measurement on")
+
+
+def peer(python: str, scratch: Path) -> dict:
+    """onnx-diagnostic's evaluation() and the matrix on the same 52 models, one after the other, each whole (its
+    imports, the matrix's worker starts): with both exporters of each, then like for like (dynamo, 52 cells)."""
+    cases = scratch / "odiag_cases"
+    result: dict = {"cases": write_cases(python, cases)}
+    for name, theirs, ours in (("both_exporters", PEER_EXPORTERS, "torchscript,dynamo"), ("dynamo", "dynamo", "dynamo")):
+        peer_run = peer_evaluation(python, theirs)
+        wall, _ = timed([sys.executable, "-m", "matrix", "run", "--python", python, "--env-id", "peer", "--out",
+                         str(scratch / f"peer-{name}"), "--cases-dir", str(cases), "--no-report", "--verbose", "--fresh",
+                         "--exporters", ours, "--runtimes", "ort-cpu", "--opsets", "18", "--time-budget", "0.01"])
+        rows = Results(scratch / f"peer-{name}").rows()
+        states = [json.loads(p.read_text()) for p in (scratch / f"peer-{name}" / "runs").glob("*/peer.state.json")]
+        logs = list((scratch / f"peer-{name}" / "runs").glob("*/peer.worker*.log"))
+        starts = sum(p.read_text(errors="replace").count("=== worker start") for p in logs)
+        result[name] = {"onnx_diagnostic": peer_run, "matrix": {
+            "wall_s": round(wall, 2), "cells": len(rows), "passed": int((rows["status"] == "pass").sum()),
+            "cells_s": round(float(rows["duration_s"].sum()), 2), "worker_starts": starts,
+            "worker_start_s": states[0].get("start_s") if states else None,
+            "confirmed_in_same_worker": int((rows["retry_where"] == "same worker").sum()),
+            "confirmed_in_fresh_worker": int((rows["retry_where"] == "fresh worker").sum())},
+            "matrix_vs_onnx_diagnostic": round(wall / peer_run["wall_s"], 2)}
+    return result
+
+
+def summary(result: dict) -> list[str]:
+    """One line per figure, each against the one-process loop doing the same work, and its goal."""
+    user = result["user_cases"]
+    lines = [f"corpus TorchScript cells: {result['harness_vs_loop']}x the loop (goal <= 1.25)",
+             f"re-run, nothing changed: {result['rerun_nothing_changed_s']} s, {result['rerun_nothing_changed_vs_loop']}x "
+             f"the loop (goal <= 2 s); one case edited: {result['rerun_one_case_edited']['vs_loop']}x",
+             f"a user's cases with failures: default {user['default_vs_loop']}x the loop (goal <= 1.25), --jobs 1 "
+             f"{user['jobs_1_vs_loop']}x, --jobs 2 {user['jobs_2_vs_loop']}x (goal: not slower than --jobs 1)"]
+    for name, pair in (result.get("peer") or {}).items():
+        if isinstance(pair, dict):
+            lines.append(f"onnx-diagnostic's {result['peer']['cases']} eval cases, {name}: the matrix "
+                         f"{pair['matrix']['wall_s']} s against onnx-diagnostic's evaluation() {pair['onnx_diagnostic']['wall_s']}"
+                         f" s: {pair['matrix_vs_onnx_diagnostic']}x (goal <= 1), {pair['matrix']['worker_starts']} worker starts")
+    host = result.get("host_alone")
+    if host:
+        per = host["host_ms_per_cell"]
+        lines.append(f"the host alone at {host['cells']} cells: {per['run']} ms a cell running, {per['resume']} resuming, "
+                     f"{per['report']} for the report (goal < 2 ms); peak {host['run']['peak_mb']} MB running, "
+                     f"{host['peak_mb']} MB with the report (goal < 300 MB)")
+    if "quick_lineup" in result:
+        lines.append(f"quick lineup: --jobs 2 {result['quick_lineup']['speedup']}x faster than serial, same statuses: "
+                     f"{result['quick_lineup']['same_statuses']}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m matrix.run.bench")
     parser.add_argument("--python", default=sys.executable, help="worker interpreter (needs torch, onnx, onnxruntime)")
+    parser.add_argument("--peer-python", help="an interpreter with onnx-diagnostic beside torch (default: --python "
+                        "when it has it; else the side by side is left out)")
+    parser.add_argument("--host-cells", type=int, default=10_000, help="cells of the host-alone measurement (0: none)")
     parser.add_argument("--skip-lineup", action="store_true", help="leave out the quick lineup serial vs --jobs 2")
     args = parser.parse_args(argv)
-    result = bench(args.python, not args.skip_lineup)
+    peer_python = args.peer_python or (args.python if has_peer(args.python) else None)
+    result = bench(args.python, not args.skip_lineup, peer_python, args.host_cells)
     print(json.dumps(result, indent=1))
-    print(f"harness / one-process loop: {result['harness_vs_loop']}x (goal <= 1.25); nothing changed: "
-          f"{result['rerun_nothing_changed_s']} s (goal <= 2 s); a user's cases with failures: "
-          f"{result['user_cases']['default_vs_loop']}x the loop (goal <= 1.25), --jobs 1 "
-          f"{result['user_cases']['jobs_1_s']} s, --jobs 2 {result['user_cases']['jobs_2_s']} s"
-          + (f"; quick lineup --jobs 2 vs serial: {result['quick_lineup']['speedup']}x faster, same statuses: "
-             f"{result['quick_lineup']['same_statuses']}" if "quick_lineup" in result else ""))
+    print("\n".join(summary(result)))
     return 0
 
 

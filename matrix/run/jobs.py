@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from matrix.results.rows import read_rows
+from matrix.results.rows import iter_rows
 from matrix.results.store import ResultsError, RunDir, read_json
 from matrix.run.skips import Skips
 from matrix.wire import Cell, Status, Verdict
@@ -131,8 +131,7 @@ def settle(first: dict[str, Any], second: dict[str, Any], where: str) -> dict[st
 def outcome_of(run: RunDir, env_id: str) -> EnvOutcome:
     """The outcome of a finished run, read back (what an up-to-date command reports)."""
     outcome = EnvOutcome(env_id, run.run_id, run.rows_file(env_id), up_to_date=True)
-    rows, _ = read_rows(run.rows_file(env_id))
-    for row in rows:
+    for row in iter_rows(run.rows_file(env_id)):  # streamed: a tally needs no row held
         outcome.count(row)
     skipped = Skips(run.skips_file(env_id)).cells()
     outcome.statuses[Status.SKIP.value] += skipped

@@ -3,6 +3,7 @@ it, restarts it after a death or a case that changed it, and turns a death or a 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import signal
 import threading
@@ -59,6 +60,16 @@ def last_error(log: Path) -> str | None:
         return None
     found = [line.strip() for line in tail if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit)\b.*:", line.strip())]
     return found[-1][:300] if found else None
+
+
+def free_cores() -> float:
+    """Cores no process is using now (this machine's one-minute load against the cores this process may use):
+    an extra worker only runs beside the others where one is free; where none is, its start (a torch import)
+    takes the first worker's core and the run is slower than with one worker."""
+    try:
+        return len(os.sched_getaffinity(0)) - os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float(os.cpu_count() or 1)
 
 
 class Slots:

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from matrix.results.rows import read_rows
 from matrix.results.store import ResultsError, RunDir, current_hashes, list_runs, read_json
 
 
@@ -47,21 +46,21 @@ def up_to_date(out: Path, env_id: str, fingerprint: str | None, selection: dict[
     return None
 
 
-def reusable_rows(out: Path, env_id: str, fingerprint: str | None, exclude: str) -> tuple[RunDir | None, dict[str, dict]]:
-    """The rows of the newest finished run of this environment with the same fingerprint, by cell.
+def reusable_run(out: Path, env_id: str, fingerprint: str | None, exclude: str) -> RunDir | None:
+    """The newest finished run of this environment with the same fingerprint: its rows may answer cells again.
 
-    Whether each still answers its cell (the same case hash) is for the caller to check.
+    Whether each still answers its cell (the same case hash) is for the caller to check, row by row as it
+    streams them (a run of 50,000 cells is not held whole).
     """
     if fingerprint is None:
-        return None, {}
+        return None
     for run in reversed(list_runs(out)):
         if run.run_id == exclude:
             continue
         state = run.env_state(env_id)
         if state.get("status") == "complete" and state.get("fingerprint") == fingerprint:
-            rows, _ = read_rows(run.rows_file(env_id))
-            return run, {r["cell"]: r for r in rows}
-    return None, {}
+            return run
+    return None
 
 
 def carry_exports(source: RunDir, target: RunDir, env_id: str, stems: set[str]) -> None:

@@ -1,13 +1,11 @@
 """Run one environment's cells through long-lived workers, surviving whatever the cells do.
 
-A cell that kills the worker becomes a ``crash`` row with the signal; one that runs past
-its limit becomes ``timeout`` and the worker's process tree is killed (lanes.py). Either way
-the worker is restarted and the next cell runs. A cell that is not as its case expects is
-run once more, in a fresh worker, before it is called a regression: if the two runs
-disagree the row says ``flaky`` and keeps both. Rows are appended as they come, so a
-rerun of the same command resumes where the last one stopped, and a finished run whose
-environment and cases are unchanged is not run again (reuse.py). Cells that cannot exist
-here cost no row (skips.py); other environments' files are replayed by replay.py.
+A cell that kills the worker becomes a ``crash`` row with the signal; one that runs past its limit becomes
+``timeout`` and the worker's process tree is killed (lanes.py); either way the next cell runs in a new worker.
+A cell not as its case expects is run once more before it is called a regression (confirm.py says in which
+worker); two disagreeing runs make it ``flaky``. Rows are streamed to disk as they come (never held), so the
+same command resumes where the last one stopped, and a finished run whose environment and cases are unchanged
+is not run again (reuse.py). Cells that cannot exist here cost no row (skips.py); replay.py replays files.
 """
 from __future__ import annotations
 
@@ -21,19 +19,20 @@ from pathlib import Path
 from typing import Any, Callable
 
 from matrix.results.provenance import identity
-from matrix.results.rows import append_row, append_rows, read_rows, sync_file
+from matrix.results.rows import append_row, append_rows, iter_rows, read_rows, sync_file
 from matrix.results.store import RunDir, StorageError, claim_run, write_json
 from matrix.run.confirm import FRESH_WORKER, SAME_WORKER, fresh_worker_reason
 from matrix.run.jobs import EnvOutcome, Job, Pass, Target, outcome_of, settle
-from matrix.run.lanes import Lane, Slots
+from matrix.run.lanes import Lane, Slots, free_cores
 from matrix.run.plan import Selection, SelectionError, plan_cells
 from matrix.run.reference import Reference
-from matrix.run.reuse import carry_exports, reusable_rows, up_to_date
+from matrix.run.reuse import carry_exports, reusable_run, up_to_date
 from matrix.run.skips import Skips, column
 from matrix.run.worker_process import WorkerProcess
 from matrix.wire import Verdict
 
 SYNC_EVERY_S = 0.5  # rows reach the disk twice a second (and whole at the end)
+CARRY_BATCH = 1000  # rows carried over from an earlier run are written this many at a time (one fsync each)
 
 
 def _utc_now() -> str:
@@ -136,8 +135,7 @@ class EnvRunner:
         if not self.fresh:
             self._carry_over(target, jobs, outcome)
         self.run_jobs(target, jobs, cases, outcome)
-        rows, _ = read_rows(target.rows)
-        answered = {r["cell"] for r in rows} & {job.cell.key for job in jobs}
+        answered = {r["cell"] for r in iter_rows(target.rows)} & {job.cell.key for job in jobs}  # streamed
         missing = len(jobs) - outcome.skipped - len(answered)
         if missing > 0:  # never "complete" with fewer rows than cells
             raise StorageError(f"{target.rows}: {missing} of {len(jobs)} cells have no row after "
@@ -145,42 +143,46 @@ class EnvRunner:
         run.set_env_state(self.env_id, status="complete", done=len(cells), finished=_utc_now())
 
     def _carry_over(self, target: Target, jobs: list[Job], outcome: EnvOutcome) -> None:
-        """Copy the rows an earlier run of this environment wrote for cells whose case did not change."""
+        """Copy the rows an earlier run of this environment wrote for cells whose case did not change (streamed,
+        a batch at a time: never the whole earlier run in memory)."""
         run = target.run
-        source, previous = reusable_rows(self.out, self.env_id, self.fingerprint, exclude=run.run_id)
+        source = reusable_run(self.out, self.env_id, self.fingerprint, exclude=run.run_id)
         if source is None:
             return
-        present = {r["cell"] for r in (read_rows(target.rows)[0] if target.rows.exists() else [])}
-        carried, stems = [], set()
-        for job in jobs:
-            row = previous.get(job.cell.key)
-            if row is None or job.cell.key in present or not job.case_hash or row.get("case_hash") != job.case_hash:
+        present = {r["cell"] for r in iter_rows(target.rows)} if target.rows.exists() else set()
+        left = {job.cell.key: job for job in jobs if job.cell.key not in present and job.case_hash}
+        batch, stems, carried = [], set(), 0
+        for row in iter_rows(source.rows_file(self.env_id)):
+            job = left.pop(row["cell"], None)  # popped: a cell is carried once
+            if job is None or row.get("case_hash") != job.case_hash:
                 continue
-            carried.append(dict(row, run_id=run.run_id, reused_from=row.get("reused_from") or row["run_id"]))
+            batch.append(dict(row, run_id=run.run_id, reused_from=row.get("reused_from") or row["run_id"]))
             stems.add(job.cell.export_stem(job.case_hash))
+            if len(batch) >= CARRY_BATCH:
+                append_rows(target.rows, batch)
+                carried, batch = carried + len(batch), []
+        append_rows(target.rows, batch)
+        outcome.reused = carried = carried + len(batch)
         if carried:
-            append_rows(target.rows, carried)
             carry_exports(source, run, self.env_id, stems)
-            outcome.reused = len(carried)
-            self.note(f"{len(carried)} of {len(jobs)} cells reused from run {source.run_id} "
-                      f"(same environment, same case source)")
+            self.note(f"{carried} of {len(jobs)} cells reused from run {source.run_id} (same environment, same case)")
 
     def _answered(self, target: Target, jobs: list[Job], skips: Skips, outcome: EnvOutcome) -> dict[str, Any]:
         """The jobs ``target`` answers already: a current row, or (None) a column recorded as not applicable."""
-        existing, problems = read_rows(target.rows) if target.rows.exists() else ([], [])
-        for problem in problems:
-            self.note(problem)
+        problems: list[str] = []
         wanted = {job.cell.key: job for job in jobs}
         done: dict[str, Any] = {}
         stale = 0
-        for row in existing:
+        for row in iter_rows(target.rows, problems) if target.rows.exists() else ():  # streamed: never all held
             job = wanted.get(row["cell"])
             if job is None:
                 continue
             if job.case_hash and row.get("case_hash") and row["case_hash"] != job.case_hash:
                 stale += 1  # answers an older version of the case: run it again
                 continue
-            done[row["cell"]] = row
+            done[row["cell"]] = {"status": row["status"], "verdict": row.get("verdict")}  # what the tally needs
+        for problem in problems:
+            self.note(problem)
         if stale:
             self.note(f"{stale} row(s) answer an older version of their case: running them again")
         decided = skips.decided()
@@ -261,7 +263,7 @@ class EnvRunner:
             return False  # not measured yet: the next case decides
         with self.lock:
             left = sum(len(group) for group in groups)
-        return left * per_cell / 2 > start_s
+        return left * per_cell / 2 > start_s and free_cores() >= 0.5  # and a core is free for it
 
     def _lane(self, lane: Lane, groups: collections.deque, shared: Pass, failures: list) -> None:
         """An extra worker of this environment: takes whole cases until none is left, then gives its slot back."""

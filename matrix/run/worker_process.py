@@ -70,7 +70,8 @@ class WorkerProcess:
         self.planned = list(planned)
         self.timing_lock = timing_lock
         self.proc: subprocess.Popen | None = None
-        self._buffer = b""
+        self._buffer = bytearray()  # appended to in place: a catalogue of thousands of cases is megabytes
+        self._scanned = 0  # how much of the buffer holds no newline
         self._read_fd: int | None = None
         self.stage: str | None = None
         self.importing: str | None = None
@@ -168,13 +169,16 @@ class WorkerProcess:
 
     def _next_frame(self, deadline: float, timeout: float) -> dict[str, Any]:
         while True:
-            newline = self._buffer.find(b"\n")
+            newline = self._buffer.find(b"\n", self._scanned)
             if newline >= 0:
-                line, self._buffer = self._buffer[:newline], self._buffer[newline + 1:]
+                line = bytes(self._buffer[:newline])
+                del self._buffer[:newline + 1]
+                self._scanned = 0
                 frame = protocol.decode(line)
                 if frame is not None:
                     return frame
                 continue
+            self._scanned = len(self._buffer)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.kill()
@@ -243,4 +247,5 @@ class WorkerProcess:
                 self.proc.stdin.close()
             except OSError:
                 pass
-        self._buffer = b""
+        self._buffer = bytearray()
+        self._scanned = 0

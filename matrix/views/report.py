@@ -153,10 +153,14 @@ def build_context(results: Results, lineup: list[Entry]) -> dict[str, Any]:
 def case_pages(context: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """One context per case page: its metadata, sources, its matrix rows and one reproduction per kind of failure."""
     pages = {}
+    by_case: dict[str, list] = {}  # grouped once: scanning every row for every case was quadratic in the cases
+    for r in context["rows"]:
+        by_case.setdefault(r["case"], []).append(r)
+    position = {d["id"]: i for i, d in enumerate(context["details"])}
     for case in context["cases"]:
-        rows = [r for r in context["rows"] if r["case"] == case["id"]]
+        rows = by_case.get(case["id"], [])
         wanted = {c["detail"] for r in rows for c in r["cells"] if c}
-        details = [d for d in context["details"] if d["id"] in wanted]
+        details = [context["details"][i] for i in sorted(position[w] for w in wanted if w in position)]
         failing, seen = [], set()
         for detail in details:
             row = detail["row"]
@@ -175,14 +179,13 @@ def render_report(out: Path, lineup: list[Entry] | None = None, case_dirs: list[
     environment = html.environment("report", case_page=case_page)
     results = Results(out, case_dirs if case_dirs is not None else [REPO_CASES])
     context = build_context(results, lineup or [])
-    pages = {case_id: environment.get_template("case.html").render(**page, root="../")
-             for case_id, page in case_pages(context).items()}
-    index_html = environment.get_template("index.html").render(**context, root="")
     out.mkdir(parents=True, exist_ok=True)
     (out / "cases").mkdir(exist_ok=True)
-    for case_id, page_html in pages.items():  # a foreign catalogue's id is any text: never a path of its own
-        html.write_page(inside(out / "cases", f"{slug(case_id)}.html"), page_html)
+    case_html = environment.get_template("case.html")
+    for case_id, page in case_pages(context).items():  # each page written as it is rendered, never all held
+        # a foreign catalogue's id is any text: never a path of its own
+        html.write_page(inside(out / "cases", f"{slug(case_id)}.html"), case_html.render(**page, root="../"))
     index = out / "index.html"
-    html.write_page(index, index_html)
+    html.write_page(index, environment.get_template("index.html").generate(**context, root=""))  # streamed
     write_json(out / "summary.json", {"envs": context["envs"], "problems": context["problems"]})
     return index, context["problems"]

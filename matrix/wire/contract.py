@@ -342,11 +342,21 @@ def support_files(folder: str) -> List[str]:
     return sorted(name for name in os.listdir(folder) if name.endswith(".py") and name.startswith("_"))
 
 
-def case_hash(path: str) -> str:
-    """The version of a case: its source and its folder's helpers (asv's benchmark version, in spirit)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    parts = []
-    for name in [os.path.basename(path)] + support_files(folder):
+def helper_sources(folder: str) -> List[Tuple[str, str]]:
+    """(name, text) of a case folder's helper modules: read once for a whole folder of cases."""
+    found = []
+    for name in support_files(folder):
         with open(os.path.join(folder, name), "rb") as handle:
-            parts.append(handle.read().decode("utf-8", "replace"))
+            found.append((name, handle.read().decode("utf-8", "replace")))
+    return found
+
+
+def case_hash(path: str, helpers: Optional[List[Tuple[str, str]]] = None) -> str:
+    """The version of a case: its source and its folder's helpers (asv's benchmark version, in spirit).
+    ``helpers``: its folder's helper_sources(), when the caller hashes many cases of one folder (listing and
+    reading them once per case made discovering a folder of thousands of cases quadratic)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    with open(path, "rb") as handle:
+        parts = [handle.read().decode("utf-8", "replace")]
+    parts.extend(text for _, text in (helper_sources(folder) if helpers is None else helpers))
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:12]

@@ -13,7 +13,7 @@ import traceback
 import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from matrix.wire.contract import Case, CaseError, case_hash, support_files
+from matrix.wire.contract import Case, CaseError, case_hash, helper_sources
 from matrix.wire.opcases import op_cases, source_hash
 
 DEFAULT_VARIANT = "default"
@@ -58,28 +58,33 @@ def importable(case_dirs: List[str]) -> None:
 
 class LoadedCase(object):
     def __init__(self, case_id: str, path: str, module: Any, case: Case,
-                 builders: Dict[str, Callable[[], Any]], case_hash: str, source: Optional[str] = None) -> None:
+                 builders: Dict[str, Callable[[], Any]], case_hash: str,
+                 helpers: Optional[List[Tuple[str, str]]] = None, source: Optional[str] = None) -> None:
         self.id = case_id
+        self.source = source  # a generated case's own text (no file holds it)
+        self.helpers = helpers or []  # its folder's helper modules (name, text): its hash covers them
         self.path = path
         self.module = module
         self.case = case
         self.builders = builders
         self.case_hash = case_hash
-        self.source = source  # a generated case's own text (no file holds it)
 
 
-def load_case(case_id: str, path: str, names: Dict[str, List[str]], source: Optional[str] = None) -> LoadedCase:
-    """Import one case module as ``<folder>.<id>`` and validate its contract; a generated case (``source``:
-    an operator of the frozen corpus) is compiled from its source under the path it is known by."""
+def load_case(case_id: str, path: str, names: Dict[str, List[str]],
+              helpers: Optional[List[Tuple[str, str]]] = None, source: Optional[str] = None) -> LoadedCase:
+    """Import one case module as ``<folder>.<id>`` and validate its contract (``helpers``: its folder's
+    helper_sources(), read once for the folder); a generated case (``source``: an operator of the frozen
+    corpus) is compiled from its source under the path it is known by, and has no helpers."""
     folder = os.path.dirname(os.path.abspath(path))
     parent, package = os.path.split(folder)
     if parent not in sys.path:
         sys.path.insert(0, parent)
     if source is None:
-        digest = case_hash(path)
+        helpers = helper_sources(folder) if helpers is None else helpers
+        digest = case_hash(path, helpers)
         module = importlib.import_module("%s.%s" % (package, case_id))
     else:
-        digest = source_hash(source)
+        helpers, digest = [], source_hash(source)
         module = types.ModuleType("%s.%s" % (package, case_id))
         module.__file__ = path
         exec(compile(source, path, "exec"), module.__dict__)
@@ -98,7 +103,7 @@ def load_case(case_id: str, path: str, names: Dict[str, List[str]], source: Opti
     elif not isinstance(case, Case):
         raise CaseError("CASE must be a matrix.wire.Case, got %s" % type(case).__name__)
     case.check_names(sorted(builders), names["exporters"], names["runtimes"], names["providers"])
-    return LoadedCase(case_id, path, module, case, builders, digest, source)
+    return LoadedCase(case_id, path, module, case, builders, digest, helpers, source)
 
 
 def _read(path: str) -> str:
@@ -114,8 +119,6 @@ def describe(loaded: LoadedCase) -> Dict[str, Any]:
             sources[variant] = None if loaded.source is not None else inspect.getsource(builder)
         except (OSError, TypeError):
             sources[variant] = None
-    folder = os.path.dirname(os.path.abspath(loaded.path))
-    generated = loaded.source is not None  # an op case: its source is all there is, and it has no helpers
     return {
         "id": loaded.id,
         "file": display_name(loaded.path),
@@ -125,15 +128,14 @@ def describe(loaded: LoadedCase) -> Dict[str, Any]:
         "variants": sorted(loaded.builders, key=lambda v: (v != DEFAULT_VARIANT, v)),
         "option_grid": loaded.case.option_grid(),
         "variant_sources": sources,
-        "source": loaded.source if generated else _read(loaded.path),
+        "source": loaded.source if loaded.source is not None else _read(loaded.path),
         # what a reproduction needs besides the case: the folder's helper modules
-        "support_sources": {} if generated else {name: _read(os.path.join(folder, name))
-                                                 for name in support_files(folder)},
+        "support_sources": dict(loaded.helpers),
         "error": None,
     }
 
 
-def broken(case_id: str, path: str, exc: BaseException) -> Dict[str, Any]:
+def broken(case_id: str, path: str, exc: BaseException, helpers: Optional[List[Tuple[str, str]]] = None) -> Dict[str, Any]:
     """A catalogue entry for a case that failed to load: the error names the file."""
     if isinstance(exc, SyntaxError):
         what = "syntax error at line %s: %s" % (exc.lineno, exc.msg)
@@ -142,7 +144,7 @@ def broken(case_id: str, path: str, exc: BaseException) -> Dict[str, Any]:
     else:
         what = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     try:
-        digest = case_hash(path)  # a broken case is up to date until its file changes, like any other
+        digest = case_hash(path, helpers)  # a broken case is up to date until its file changes, like any other
     except OSError:
         digest = None
     return {"id": case_id, "file": display_name(path), "case_hash": digest,
@@ -154,7 +156,8 @@ def load_all(case_dirs: List[str], names: Dict[str, List[str]], exclude: Optiona
     """Load every case; returns (loaded cases by id, catalogue entries)."""
     loaded: Dict[str, LoadedCase] = {}
     catalogue: List[Dict[str, Any]] = []
-    generated = {}
+    folders: Dict[str, List[Tuple[str, str]]] = {}  # each folder's helpers, read once for all its cases
+    generated: Dict[str, Tuple[str, str]] = {}  # the frozen operator corpus's cases: id -> (path, source)
     for folder in case_dirs:
         for case_id, path, source in op_cases(folder):
             generated[case_id] = (path, source)
@@ -163,18 +166,22 @@ def load_all(case_dirs: List[str], names: Dict[str, List[str]], exclude: Optiona
         if case_id in generated:
             raise DuplicateCaseError("case id %r is defined twice: %s and %s" % (case_id, path, generated[case_id][0]))
     for case_id, path in files + [(case_id, path) for case_id, (path, _) in sorted(generated.items())]:
-        source = (generated.get(case_id) or (None, None))[1]
+        source = generated[case_id][1] if case_id in generated else None
+        folder = os.path.dirname(os.path.abspath(path))
+        if folder not in folders:
+            folders[folder] = helper_sources(folder) if source is None else []
+        helpers = folders[folder]
         if exclude and case_id in exclude:
-            digest = case_hash(path) if source is None else source_hash(source)
+            digest = case_hash(path, helpers) if source is None else source_hash(source)
             catalogue.append({"id": case_id, "file": display_name(path), "case_hash": digest,
                               "error": "%s: the worker died while importing it" % display_name(path)})
             continue
         if on_import is not None:
             on_import(case_id)
         try:
-            item = load_case(case_id, path, names, source)
+            item = load_case(case_id, path, names, helpers, source)
         except Exception as exc:  # a broken case costs only itself
-            catalogue.append(broken(case_id, path, exc))
+            catalogue.append(broken(case_id, path, exc, helpers))
             continue
         finally:
             if imported is not None:

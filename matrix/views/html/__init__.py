@@ -7,7 +7,7 @@ temporary name and renamed, so a reader never sees half a page and a failed buil
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import jinja2
 
@@ -32,7 +32,10 @@ def environment(family: str, **globals: Any) -> jinja2.Environment:
     return env
 
 
-def write_page(path: Path, text: str | bytes) -> int:
+def write_page(path: Path, text: str | bytes | Iterable[str]) -> int:
     """Write a page (or any file of a page) whole or not at all; returns its size in bytes. Text that cannot
-    be encoded (a lone surrogate from a case's error) is escaped, never an error."""
-    return write_atomic(path, text.encode("utf-8", "backslashreplace") if isinstance(text, str) else text)
+    be encoded (a lone surrogate from a case's error) is escaped, never an error. Text in pieces (a template's
+    generate()) is written as it comes: a page of every cell is never held whole."""
+    if isinstance(text, (str, bytes)):
+        return write_atomic(path, text.encode("utf-8", "backslashreplace") if isinstance(text, str) else text)
+    return write_atomic(path, (piece.encode("utf-8", "backslashreplace") for piece in text))
