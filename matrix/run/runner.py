@@ -321,7 +321,8 @@ class EnvRunner:
                 lane.start(run)
 
     def _settled(self, first: dict[str, Any], second: dict[str, Any], where: str, case: dict[str, Any]) -> dict[str, Any]:
-        return {**(row := settle(first, second, where)), **self.reference.judge(row, case)}
+        row = settle(first, second, where)
+        return {**row, **self.reference.judge(row, case)}
 
     def _finalise(self, run: RunDir, row: dict[str, Any], job: Job, case: dict[str, Any]) -> dict[str, Any]:
         row.update(run_id=run.run_id, env_id=job.env_id or self.env_id, finished_at=_utc_now(),

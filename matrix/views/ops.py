@@ -6,13 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from matrix.results.read import Results
-from matrix.views.frames import current_view
 from matrix.views.labels import PASS
+from matrix.views.optable import DTYPES, op_view
 from matrix.wire.versions import version_key
 
 KEYS = ["torch", "exporter", "runtime"]
-DTYPES = ("float32", "float16", "int64", "int32", "bool")
 
 
 def _error(row: pd.Series) -> str:
@@ -22,16 +20,9 @@ def _error(row: pd.Series) -> str:
 
 
 def op_rows(results: Path, op: str) -> pd.DataFrame:
-    """The current rows of ``op``'s cases (every dtype), with the dtype and the opset of the file."""
-    reader = Results(results)
-    cases = {case_id: (case.get("meta") or {}).get("op") or {} for case_id, case in reader.catalogue().items()
-             if (case.get("meta") or {}).get("corpus") == "ops"}
-    mine = {case_id: info.get("dtype") for case_id, info in cases.items() if info.get("name") == op}
-    view = current_view(reader.rows())
-    view = view[view["case"].isin(mine)].copy()
-    view["dtype"] = view["case"].map(mine)
-    view["opset"] = view["opset_actual"].fillna(view["opset_requested"])
-    return view
+    """The current cells of ``op``'s cases (every dtype), with the dtype and the opset of the file."""
+    view, _ = op_view(results)
+    return view[view["op"] == op].copy()
 
 
 def _matches(value: object, prefix: str | None) -> bool:
