@@ -111,9 +111,16 @@ def cells(view: pd.DataFrame, by: Iterable[str] = ()) -> pd.DataFrame:
                          for c, o, fields in zip(frame["cell"], frame[OPSET], frame[SAME_CELL].values.tolist())]
     same = ["env_id", "cell_key", *[c for c in by if c in frame]]  # the cell id says all but the opset
     frame["_group"] = frame[same].astype(str).groupby(same, sort=False, dropna=False).ngroup()
-    agg = frame.groupby("_group", sort=False).agg(
+    # most cells are one row (the op corpus: tens of thousands): those need no Python per group
+    size = frame.groupby("_group", sort=False)["_order"].transform("size")
+    single = frame[size == 1].set_index("_group")
+    requested = pd.to_numeric(single["opset_requested"], errors="coerce")
+    one = pd.DataFrame({"requested": [str(int(r)) if not pd.isna(r) else "?" for r in requested],
+                        "merged": 1, "files": single["export_sha256"].notna().astype(int).values}, index=single.index)
+    many = frame[size > 1].groupby("_group", sort=False).agg(
         requested=("opset_requested", _opsets_text), merged=("_order", "size"),
         files=("export_sha256", lambda s: int(s.dropna().nunique())))
+    agg = pd.concat([one, many])
     best = frame.sort_values(["_rank", "_honest", "opset_requested"], na_position="last", kind="stable")
     out = best.drop_duplicates("_group").set_index("_group").join(agg).sort_values("_order")
     out["opset_label"] = [opset_label(r, o) for r, o in zip(out["requested"], out[OPSET])]

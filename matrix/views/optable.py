@@ -80,17 +80,19 @@ def since(table: pd.DataFrame, releases: list[str]) -> pd.DataFrame:
     """Per op, dtype, exporter and runtime: the first release that works and after which every measured release
     works too (``since``), its lowest opset then, and the newest release's own lowest opset."""
     order = {r: i for i, r in enumerate(releases)}
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for record in table.to_dict("records"):  # plain Python: thousands of tiny groups cost pandas more than this
+        groups.setdefault(tuple(record[k] for k in KEYS), []).append(record)
     out = []
-    for key, sub in table.groupby(KEYS, dropna=False):
-        sub = sub[sub["worst"].notna()].sort_values("env_id", key=lambda s: s.map(order))
-        ok = sub["works_from"].notna().tolist()
+    for key, records in groups.items():
+        measured = sorted((r for r in records if not pd.isna(r.get("worst"))),
+                          key=lambda r: order.get(r["env_id"], len(order)))
+        ok = [not pd.isna(r["works_from"]) for r in measured]
         start = next((i for i in range(len(ok)) if all(ok[i:])), None)
-        entry = dict(zip(KEYS, key), ran=bool(ok))
-        if start is None or not ok:
-            entry.update(since=None, since_opset=None, newest_opset=None)
-        else:
-            entry.update(since=sub["env_id"].iloc[start], since_opset=int(sub["works_from"].iloc[start]),
-                         newest_opset=int(sub["works_from"].iloc[-1]))
+        entry = dict(zip(KEYS, key), ran=bool(ok), since=None, since_opset=None, newest_opset=None)
+        if start is not None:
+            entry.update(since=measured[start]["env_id"], since_opset=int(measured[start]["works_from"]),
+                         newest_opset=int(measured[-1]["works_from"]))
         out.append(entry)
     return pd.DataFrame(out, columns=[*KEYS, "ran", "since", "since_opset", "newest_opset"])
 

@@ -38,52 +38,65 @@ def _release_cell(entries: list[dict[str, Any]]) -> dict[str, Any]:
     return {"kind": kind, "text": text or "·", "title": "; ".join(errors + skips)[:600]}
 
 
-def _since_words(rows: pd.DataFrame, exporter: str) -> str:
-    mine = rows[(rows["exporter"] == exporter) & (rows["runtime_name"] == HEADLINE[1]) & rows["ran"]]
-    if mine.empty:  # every release skipped it: none has the function, or none could compute the sample
-        return f"{exporter}: not measured"
-    working = mine[mine["since"].notna()]
-    if working.empty:
-        return f"{exporter}: never"
-    first = min(working["since"], key=lambda e: version_key(e.replace("torch-", "")))
-    low = int(working[working["since"] == first]["since_opset"].min())
-    dtypes = len(working), len(mine)
-    return f"{exporter}: from {first.replace('-', ' ')}, opset ≥ {low}" + (
-        f" ({dtypes[0]} of {dtypes[1]} dtypes)" if dtypes[0] != dtypes[1] else "")
+
+def _by(records: list[dict[str, Any]], *keys: str) -> dict[Any, list[dict[str, Any]]]:
+    found: dict[Any, list[dict[str, Any]]] = {}
+    for record in records:
+        found.setdefault(record[keys[0]] if len(keys) == 1 else tuple(record[k] for k in keys), []).append(record)
+    return found
 
 
 def op_contexts(results: Path, releases: list[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The index's context and each op page's, keyed by op name."""
+    """The index's context and each op page's, keyed by op name. Grouped in plain Python once: hundreds of ops
+    times a few dtypes, exporters and runtimes are thousands of tiny groups, which cost pandas far more."""
     view, catalogue = op_view(results)
     if view.empty:
         return {"ops": [], "envs": [], "headline": HEADLINE}, {}
     present = set(view["env_id"])
     envs = [e for e in releases if e in present] + sorted(present - set(releases), key=str)
     table = works_from(view)
-    table["_at"] = table["env_id"].map({e: i for i, e in enumerate(envs)})
-    sinces = since(table, envs)
-    records = {key: group.to_dict("records") for key, group in table.groupby(["op", "exporter", "runtime_name"])}
+    sinces = _by(since(table, envs).to_dict("records"), "op")
+    entries = _by(table.to_dict("records"), "op")
+    columns = ["op", "env_id", "exporter", "runtime_name", "dtype", "opset", "status", "error", "cell"]
+    failing = _by(view.loc[~view["status"].isin(["pass", "skip"]), columns].to_dict("records"), "op")
+    cases = _by(view[["op", "case"]].drop_duplicates().to_dict("records"), "op")
     index, pages = [], {}
-    for op, rows in sinces.groupby("op"):
-        headline = records.get((op, *HEADLINE), [])
+    for op in sorted(sinces, key=str):
+        rows, mine = sinces[op], entries.get(op, [])
+        headline = [e for e in mine if (e["exporter"], e["runtime_name"]) == HEADLINE]
         cells = [_release_cell([e for e in headline if e["env_id"] == env]) for env in envs]
         words = " · ".join(_since_words(rows, exporter) for exporter in ("torchscript", "dynamo")
-                           if exporter in set(rows["exporter"]))
+                           if exporter in {r["exporter"] for r in rows})
         index.append({"op": op, "href": paths.href(paths.op_page(op)), "since": words, "envs": cells})
-        pages[op] = _op_page(op, view, table, rows, envs, catalogue, words)
+        samples = [{"case": c, "source": (catalogue.get(c) or {}).get("source") or ""}
+                   for c in sorted({r["case"] for r in cases.get(op, [])})]
+        pages[op] = {"op": op, "since": words, "envs": envs, "lines": _lines(mine, rows, envs),
+                     "samples": samples, **_errors(failing.get(op, []))}
     return {"ops": index, "envs": envs, "headline": HEADLINE}, pages
 
 
-def _op_page(op: str, view: pd.DataFrame, table: pd.DataFrame, rows: pd.DataFrame, envs: list[str],
-             catalogue: dict[str, dict[str, Any]], words: str) -> dict[str, Any]:
-    mine = table[table["op"] == op]
+def _since_words(rows: list[dict[str, Any]], exporter: str) -> str:
+    mine = [r for r in rows if r["exporter"] == exporter and r["runtime_name"] == HEADLINE[1] and r["ran"]]
+    if not mine:  # every release skipped it: none has the function, or none could compute the sample
+        return f"{exporter}: not measured"
+    working = [r for r in mine if isinstance(r["since"], str)]
+    if not working:
+        return f"{exporter}: never"
+    first = min({r["since"] for r in working}, key=lambda e: version_key(e.replace("torch-", "")))
+    low = min(int(r["since_opset"]) for r in working if r["since"] == first)
+    share = f" ({len(working)} of {len(mine)} dtypes)" if len(working) != len(mine) else ""
+    return f"{exporter}: from {first.replace('-', ' ')}, opset ≥ {low}{share}"
+
+
+def _lines(mine: list[dict[str, Any]], rows: list[dict[str, Any]], envs: list[str]) -> list[dict[str, Any]]:
+    """An op page's table: a line per exporter, runtime and dtype, a cell per release."""
+    since_of = {(r["exporter"], r["runtime_name"], r["dtype"]): r for r in rows}
     lines = []
-    for (exporter, runtime, dtype), group in sorted(mine.groupby(["exporter", "runtime_name", "dtype"]),
+    for (exporter, runtime, dtype), group in sorted(_by(mine, "exporter", "runtime_name", "dtype").items(),
                                                     key=lambda item: (item[0][0], item[0][1], _order(item[0][2]))):
-        by_env = {e["env_id"]: e for e in group.to_dict("records")}
-        found = rows[(rows["exporter"] == exporter) & (rows["runtime_name"] == runtime) & (rows["dtype"] == dtype)]
-        first = found.iloc[0] if len(found) else None
-        since_text = ("never" if first is None or pd.isna(first["since"]) else
+        by_env = {e["env_id"]: e for e in group}
+        first = since_of.get((exporter, runtime, dtype))
+        since_text = ("never" if first is None or not isinstance(first["since"], str) else
                       f"from {first['since']}, opset ≥ {int(first['since_opset'])}")
         cells = []
         for env in envs:
@@ -92,15 +105,19 @@ def _op_page(op: str, view: pd.DataFrame, table: pd.DataFrame, rows: pd.DataFram
             title = entry.get("worst_error") if isinstance(entry.get("worst_error"), str) else entry.get("skip_reason")
             cells.append({"kind": kind, "text": text, "title": clean(title) or ""})
         lines.append({"exporter": exporter, "runtime": runtime, "dtype": dtype, "since": since_text, "envs": cells})
-    failing = view[(view["op"] == op) & ~view["status"].isin(["pass", "skip"])]
-    errors = [{"env_id": r["env_id"], "exporter": r["exporter"], "runtime": r["runtime_name"], "dtype": r["dtype"],
-               "opset": clean(r["opset"]), "status": r["status"], "error": clean(r["error"]) or "", "cell": r["cell"]}
-              for r in failing.sort_values(["env_id", "exporter", "dtype", "opset"]).drop_duplicates(
-                  ["env_id", "exporter", "runtime_name", "dtype", "status", "error"]).to_dict("records")]
-    case_ids = sorted({c for c in view.loc[view["op"] == op, "case"]})
-    samples = [{"case": c, "source": (catalogue.get(c) or {}).get("source") or ""} for c in case_ids]
-    return {"op": op, "since": words, "lines": lines, "envs": envs, "errors": errors[:200],
-            "errors_left_out": max(0, len(errors) - 200), "samples": samples}
+    return lines
+
+
+def _errors(failing: list[dict[str, Any]], limit: int = 200) -> dict[str, Any]:
+    """What fails: a line per release, exporter, runtime, dtype, status and error (at its lowest opset)."""
+    seen: dict[tuple, dict[str, Any]] = {}
+    for r in sorted(failing, key=lambda r: (str(r["env_id"]), str(r["exporter"]), str(r["dtype"]), r["opset"])):
+        key = (r["env_id"], r["exporter"], r["runtime_name"], r["dtype"], r["status"], r["error"])
+        seen.setdefault(key, {"env_id": r["env_id"], "exporter": r["exporter"], "runtime": r["runtime_name"],
+                              "dtype": r["dtype"], "opset": clean(r["opset"]), "status": r["status"],
+                              "error": clean(r["error"]) or "", "cell": r["cell"]})
+    errors = list(seen.values())
+    return {"errors": errors[:limit], "errors_left_out": max(0, len(errors) - limit)}
 
 
 def write_operators(results: Path, releases: list[str], pages: Pages, downloads: tables.Downloads,
