@@ -238,3 +238,18 @@ def test_a_torch_cond_case_does_not_restart_the_worker(worker_python, tmp_path):
     assert not [line for line in logged if "restarting the worker" in line or "fresh worker" in line], logged
     log = outcome.rows_file.parent / "cond.worker.log"
     assert log.read_text(errors="replace").count("=== worker start") == 1
+
+
+def test_folders_torch_puts_on_sys_path_join_the_baseline_and_a_cases_do_not(tmp_path):
+    """torch 2.6's first dynamo export adds setuptools/_vendor and a temporary folder to sys.path: torch's own;
+    a folder of the case's own elsewhere is a change."""
+    import sys
+    import tempfile
+
+    from matrix.worker.slate import _torchs_own_paths
+    saved = ["/a", "/b"]
+    vendor = sys.prefix + "/lib/site-packages/setuptools/_vendor"
+    assert _torchs_own_paths(saved, saved + [vendor, tempfile.mkdtemp()])
+    assert not _torchs_own_paths(saved, saved + [vendor, "/home/someone/my_modules"])
+    assert not _torchs_own_paths(saved, ["/a", vendor]), "a folder taken away is a change"
+    assert not _torchs_own_paths(saved, list(saved))

@@ -15,6 +15,7 @@ import operator
 import os
 import signal
 import sys
+import tempfile
 import threading
 import types
 import warnings
@@ -107,6 +108,16 @@ def _adopt_torchs_variables(saved: Dict[str, str], now: Dict[str, str]) -> None:
                 saved[key] = now[key]
             else:
                 saved.pop(key, None)
+
+
+def _torchs_own_paths(saved: List[str], now: List[str]) -> bool:
+    """Whether sys.path only gained folders of the environment itself or temporary ones: torch 2.6's first dynamo
+    export adds setuptools/_vendor and a /tmp folder for its compiler; put back, torch adds them again in the next
+    case (a worker restart after every case). A case's own folder anywhere else is still a change."""
+    added = [p for p in now if p not in saved]
+    roots = tuple(os.path.realpath(r) + os.sep for r in (sys.prefix, tempfile.gettempdir()))
+    return bool(added) and all(p in now for p in saved) and all(
+        os.path.realpath(p).startswith(roots) for p in added)
 
 
 def _put_environ(saved: Dict[str, str]) -> None:
@@ -374,6 +385,8 @@ class Slate(object):
                 now = "unreadable (%s)" % exc
             if name == "environment variables" and isinstance(now, dict):
                 _adopt_torchs_variables(self.saved[name], now)
+            if name == "sys.path" and isinstance(now, list) and _torchs_own_paths(self.saved[name], now):
+                self.saved[name] = list(now)
             if now != self.saved[name]:
                 found.append("%s changed (%s)" % (name, _difference(self.saved[name], now)))
         for name, module in self.modules.items():
