@@ -413,8 +413,28 @@ def test_the_published_site_in_a_browser_counts_files_as_compare_does(tmp_path):
                     visible = page.eval_on_selector_all("#matrix thead th[data-c]", "els => els.filter(e => !e.hidden)"
                                                         ".map(e => e.dataset.opset)")
                     assert visible and set(visible) == {"18"}
+            _operators_answer_in_one_click(page, built.index, results / "ops")
         finally:
             browser.close()
+
+
+def _operators_answer_in_one_click(page, index: Path, ops_results: Path) -> None:
+    """"Since which opset does roll work on torch 2.6 on onnxruntime?": one click from the overview (the
+    navigation's operators), the row of roll, the column of 2.6.0 — and it says what ops query says."""
+    from matrix.views.ops import answer
+    if not (ops_results / "runs").is_dir():
+        pytest.fail(f"{ops_results} holds no op results: publish them (README, the operator corpus)")
+    page.goto(index.as_uri())
+    page.click('nav.top a[href="operators.html"]')
+    page.wait_for_url("**/operators.html")
+    header = page.eval_on_selector_all("#ops thead th", "els => els.map(e => e.textContent.trim())")
+    column = header.index("2.6.0")
+    cell = page.locator('#ops tbody tr[data-op="roll"] > *').nth(column).inner_text()
+    text, found = answer(ops_results, "roll", torch="2.6.0", runtime="onnxruntime", exporter="torchscript")
+    assert found, text
+    line = next(line for line in text.splitlines() if "float32" in line)
+    low = re.search(r"works (?:from|at) opset (\d+)", line).group(1)
+    assert f"✓ ≥{low}" in cell or f"✓ {low}" in cell, (cell, line)
 
 
 def test_a_case_across_releases_and_runs_and_its_supported_since(site):

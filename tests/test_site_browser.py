@@ -204,3 +204,23 @@ def test_the_overview_csv_has_a_row_per_cell_of_the_page(wide_site):
     shown = re.findall(r'<a class="k-(\w+)" data-cell href="env/([^"#]+)\.html#', html)
     assert collections.Counter((r["kind"], r["env_id"]) for r in rows) == collections.Counter(shown)
     assert 'href="data/index.overview.csv"' in html and 'href="data/index.overview.json"' in html
+
+
+def test_a_history_shows_only_what_changed_when_asked(wide_site):
+    """The site's one "only what changed" behaviour (site.js), on a case's cells across releases."""
+    sync_playwright = _browser_or_skip()
+    page_file = next((wide_site / "history" / "cases").glob("*.html"))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(page_file.as_uri())
+            rows = page.locator("#across tbody tr")
+            changed = page.locator("#across tbody tr[data-changed]").count()
+            assert rows.count() > changed > 0, "the fixture has cells that change between releases and cells that do not"
+            page.check("#only-changed")
+            assert page.eval_on_selector_all("#across tbody tr", "rs => rs.filter(r => !r.hidden).length") == changed
+            page.uncheck("#only-changed")
+            assert page.eval_on_selector_all("#across tbody tr", "rs => rs.filter(r => !r.hidden).length") == rows.count()
+        finally:
+            browser.close()

@@ -89,4 +89,11 @@
   Array.prototype.forEach.call(document.querySelectorAll("table[data-grid]"), function (table) {
     table.matrixGrid = window.matrixGrid(table);
   });
+  // a history's "only what changed" box: <input type="checkbox" data-only-changed="TABLE-ID">
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-only-changed]"), function (box) {
+    box.addEventListener("change", function () {
+      var rows = document.querySelectorAll("#" + box.getAttribute("data-only-changed") + " tbody tr");
+      Array.prototype.forEach.call(rows, function (tr) { tr.hidden = box.checked && !tr.hasAttribute("data-changed"); });
+    });
+  });
 })();
