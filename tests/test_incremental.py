@@ -82,7 +82,7 @@ def test_cells_that_cannot_exist_are_recorded_once_per_column_with_no_line(worke
     cell_lines = [line for line in done.stderr.splitlines() if line.startswith("[fake ")]
     assert cell_lines and not [line for line in cell_lines if "caffe2" in line], "a skip got a line"
     assert "2 cells not applicable here, recorded once per column: no Caffe2" in done.stderr
-    assert "6 cells not applicable here, recorded once per column: the dynamo exporter writes" in done.stderr
+    assert "6 cells not applicable here, recorded once per column: the dynamo exporter of torch" in done.stderr
     from matrix.views.report import render_report
     index, _ = render_report(tmp_path / "out")
     assert "no Caffe2" in index.read_text()
