@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     query.add_argument("--opset", type=int, help="only this opset of the file")
     query.add_argument("--runtime", help="a runtime name (onnxruntime, reference, openvino, caffe2)")
     query.add_argument("--exporter", help="torchscript or dynamo")
-    query.add_argument("--results", type=Path, default=None, help="results folder (default results/)")
+    query.add_argument("--results", type=Path, default=None, help="the op corpus's results (default results/ops)")
 
 
 def _freeze(args: argparse.Namespace) -> int:
@@ -42,9 +42,9 @@ def _freeze(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from matrix.paths import RESULTS_DIR
+    from matrix.run.reference import reference_folder
     from matrix.views.ops import answer
-    text, found = answer(args.results or RESULTS_DIR, args.op, torch=args.torch, opset=args.opset,
+    text, found = answer(args.results or reference_folder("ops"), args.op, torch=args.torch, opset=args.opset,
                          runtime=args.runtime, exporter=args.exporter)
     print(text)
     return 0 if found else 3
