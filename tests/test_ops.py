@@ -91,7 +91,7 @@ def test_ops_query_says_since_which_opset_and_the_error_below(tmp_path):
     catalogue = [{"id": f"roll.{d}", "meta": {"corpus": "ops", "op": {"name": "roll", "dtype": d}}}
                  for d in ("float32", "int64")]
     rows = [{"cell": f"roll.{d}/default/torchscript/opset{o}/default/onnxruntime/CPU", "case": f"roll.{d}",
-             "variant": "default", "exporter": "torchscript", "opset_requested": o, "opset_actual": o,
+             "variant": "default", "exporter": "torchscript", "opset_requested": o, "opset_actual": o, "torch": "2.6.0+cpu",
              "runtime": "onnxruntime", "provider": "CPU", "status": "pass" if o >= 12 else "export-fail",
              "error": None if o >= 12 else "Unsupported: ONNX export of operator roll, opset 9",
              "finished_at": f"2026-12-01T00:00:{o:02d}"} for d in ("float32", "int64") for o in (9, 11, 12, 13)]
@@ -102,6 +102,7 @@ def test_ops_query_says_since_which_opset_and_the_error_below(tmp_path):
     assert "works from opset 12" in line and "opset 9: export-fail: Unsupported: ONNX export" in line
     assert answer(out, "roll", torch="2.6", opset=11)[0].count("fails: export-fail") == 1
     assert answer(out, "roll", torch="2.7") == (f"no results for op 'roll' with these filters in {out}", False)
+    assert answer(out, "roll", torch="2.6.0")[1], "a full release matches its builds too (2.6.0+cpu)"
 
 
 def test_op_cells_run_as_cells_and_a_second_run_matches_the_first(worker_python, tmp_path):

@@ -26,7 +26,7 @@ def op_rows(results: Path, op: str) -> pd.DataFrame:
 
 
 def _matches(value: object, prefix: str | None) -> bool:
-    text = str(value)
+    text = str(value).split("+")[0]  # 2.6.0+cu124 is torch 2.6.0
     return prefix is None or text == prefix or text.startswith(prefix.rstrip(".") + ".")
 
 
