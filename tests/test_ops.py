@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 from matrix.results.rows import append_row, read_rows
@@ -15,7 +16,7 @@ from matrix.results.store import RunDir, current_hashes, write_json
 from matrix.run.plan import Selection
 from matrix.run.reference import Reference
 from matrix.run.runner import EnvRunner
-from matrix.views.ops import answer
+from matrix.views.ops import QueryError, answer
 from matrix.views.repro import build_script
 from matrix.views.site.build import build_site
 from matrix.wire import SCHEMA_VERSION, Row
@@ -101,7 +102,12 @@ def test_ops_query_says_since_which_opset_and_the_error_below(tmp_path):
     line = next(line for line in text.splitlines() if "float32, int64" in line)
     assert "works from opset 12" in line and "opset 9: export-fail: Unsupported: ONNX export" in line
     assert answer(out, "roll", torch="2.6", opset=11)[0].count("fails: export-fail") == 1
-    assert answer(out, "roll", torch="2.7") == (f"no results for op 'roll' with these filters in {out}", False)
+    assert answer(out, "roll", torch="2.6", opset=17) == (f"no results for op 'roll' with these filters in {out}",
+                                                          False), "each filter is there, not all of them at once"
+    for bad, kwargs in (("--torch '2.7'", {"torch": "2.7"}), ("--runtime 'ort-cpu'", {"runtime": "ort-cpu"}),
+                        ("op 'rol'", {"op": "rol"})):
+        with pytest.raises(QueryError, match=bad):
+            answer(out, **{"op": "roll", **kwargs})
     assert answer(out, "roll", torch="2.6.0")[1], "a full release matches its builds too (2.6.0+cpu)"
 
 
@@ -152,8 +158,11 @@ def test_op_cells_run_as_cells_and_a_second_run_matches_the_first(worker_python,
     assert "not measured" in index[index.index('data-op="no_such_op"'):].split("</tr>")[0]
 
 
-def test_ops_query_from_the_command_line_exits_3_when_nothing_matches(tmp_path):
+def test_ops_query_from_the_command_line_names_what_the_results_lack(tmp_path):
     (tmp_path / "runs").mkdir()
     done = subprocess.run([sys.executable, "-m", "matrix", "ops", "query", "roll", "--results", str(tmp_path)],
                           capture_output=True, text=True, cwd=REPO)
-    assert done.returncode == 3 and "no results for op 'roll'" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 2 and "op 'roll': not in these results" in done.stderr, done.stdout + done.stderr
+    done = subprocess.run([sys.executable, "-m", "matrix", "ops", "query", "roll", "--results", str(tmp_path / "no")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 2 and "no runs/ folder there" in done.stderr, done.stdout + done.stderr

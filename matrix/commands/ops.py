@@ -43,9 +43,13 @@ def _freeze(args: argparse.Namespace) -> int:
 
 def _query(args: argparse.Namespace) -> int:
     from matrix.run.reference import reference_folder
-    from matrix.views.ops import answer
-    text, found = answer(args.results or reference_folder("ops"), args.op, torch=args.torch, opset=args.opset,
-                         runtime=args.runtime, exporter=args.exporter)
+    from matrix.views.ops import QueryError, answer
+    try:
+        text, found = answer(args.results or reference_folder("ops"), args.op, torch=args.torch, opset=args.opset,
+                             runtime=args.runtime, exporter=args.exporter)
+    except QueryError as exc:
+        common.eprint(f"error: {exc}")
+        return 2
     print(text)
     return 0 if found else 3
 

@@ -2,6 +2,7 @@
 and dtype, and the error where it does not (``python -m matrix ops query``; no environment needed)."""
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import pandas as pd
@@ -17,12 +18,6 @@ def _error(row: pd.Series) -> str:
     """A failure's status and the first line of its error, short enough for one line of a terminal."""
     first = str(row["error"] or "").strip().splitlines()
     return f"{row['status']}: {first[0][:140] if first else '(no error recorded)'}"
-
-
-def op_rows(results: Path, op: str) -> pd.DataFrame:
-    """The current cells of ``op``'s cases (every dtype), with the dtype and the opset of the file."""
-    view, _ = op_view(results)
-    return view[view["op"] == op].copy()
 
 
 def _matches(value: object, prefix: str | None) -> bool:
@@ -45,10 +40,32 @@ def summary(group: pd.DataFrame) -> str:
     return text + (" (" + "; ".join(notes) + ")" if notes else "")
 
 
+class QueryError(ValueError):
+    """A query naming what the results do not have (an op, a runtime, a release): the message names it."""
+
+
+def _known(flag: str, wanted: str | None, values: pd.Series, matches=lambda v, w: v == w) -> None:
+    """Refuse ``wanted`` when no value of the results matches it, listing (or suggesting) the ones there are."""
+    present = sorted({str(v) for v in values.dropna()})
+    if wanted is None or any(matches(v, wanted) for v in present):
+        return
+    close = difflib.get_close_matches(str(wanted), present, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else (f"there: {', '.join(present)}" if len(present) <= 12 else
+                                                              f"{len(present)} there")
+    raise QueryError(f"{flag} {wanted!r}: not in these results ({hint})")
+
+
 def answer(results: Path, op: str, torch: str | None = None, opset: int | None = None,
            runtime: str | None = None, exporter: str | None = None) -> tuple[str, bool]:
-    """The query's answer as text, and whether any row matched."""
-    view = op_rows(results, op)
+    """The query's answer as text, and whether any row matched; QueryError for a name the results lack."""
+    if not (Path(results) / "runs").is_dir():
+        raise QueryError(f"--results {results}: no runs/ folder there (the op corpus is published in results/ops)")
+    every, _ = op_view(results)
+    _known("op", op, every["op"])
+    _known("--runtime", runtime, every["runtime"])
+    _known("--exporter", exporter, every["exporter"])
+    _known("--torch", torch, every["torch"], lambda v, w: _matches(v, w))
+    view = every[every["op"] == op].copy()
     view = view[view["torch"].map(lambda v: _matches(v, torch)) & view["runtime_env"].eq("")]
     if opset is not None:
         view = view[view["opset"] == opset]
