@@ -224,3 +224,28 @@ def test_a_history_shows_only_what_changed_when_asked(wide_site):
             assert page.eval_on_selector_all("#across tbody tr", "rs => rs.filter(r => !r.hidden).length") == rows.count()
         finally:
             browser.close()
+
+
+def test_the_operators_filter_lives_in_the_address(tmp_path):
+    """operators.html#op=roll opens filtered; typing changes the address; a new address changes the filter."""
+    sync_playwright = _browser_or_skip()
+    site = tmp_path / "site"
+    build_site(tmp_path / "results", site, case_dirs=[])
+    assert "No operator results yet" in (site / "operators.html").read_text(), "without results/ops it says so"
+    results = Path(__file__).resolve().parent.parent / "results"
+    build_site(results, site)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto((site / "operators.html").as_uri() + "#op=roll")
+            def visible() -> list[str]:
+                return page.eval_on_selector_all("#ops tbody tr", "rs => rs.filter(r => !r.hidden).map(r => r.dataset.op)")
+            assert visible() and all("roll" in op for op in visible()), visible()
+            page.fill("#op-filter", "tril")
+            assert page.url.endswith("#op=tril") and all("tril" in op for op in visible())
+            page.evaluate("location.hash = 'op=einsum'")
+            page.wait_for_function("document.getElementById('op-filter').value === 'einsum'")
+            assert visible() and all("einsum" in op for op in visible())
+        finally:
+            browser.close()
