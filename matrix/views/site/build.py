@@ -107,7 +107,8 @@ def build_site(source: Path, out: Path, lineup: list[Entry] | None = None,
         env["default_exporter"] = default_exporter(str(env["torch"]))["exporter"]
     links = downloads.table("index.html", tables.overview_rows(overview), name="overview", title="the overview: cases by release")
     pages.render("index.html", "index.html", **common, **overview, downloads=links)
-    write_operators(data.source / "ops", [*data.entries] or data.env_ids, pages, downloads, common)
+    releases = [e for e in data.entries if not e.endswith("-gpu")]  # a GPU build is not a release of its own
+    write_operators(data.source / "ops", releases or data.env_ids, pages, downloads, common)
     _extras(data, out, pages, downloads, diffs, common, now)
     _prune(out, set(pages.written) | repros.written | set(downloads.written))
     return SiteBuild(index=out / "index.html", pages=pages.written, repros=len(repros.written),

@@ -65,7 +65,7 @@ def op_contexts(results: Path, releases: list[str]) -> tuple[dict[str, Any], dic
         rows, mine = sinces[op], entries.get(op, [])
         headline = [e for e in mine if (e["exporter"], e["runtime_name"]) == HEADLINE]
         cells = [_release_cell([e for e in headline if e["env_id"] == env]) for env in envs]
-        words = " · ".join(_since_words(rows, exporter) for exporter in ("torchscript", "dynamo")
+        words = " · ".join(_since_words(rows, exporter, releases, envs) for exporter in ("torchscript", "dynamo")
                            if exporter in {r["exporter"] for r in rows})
         index.append({"op": op, "href": paths.href(paths.op_page(op)), "since": words, "envs": cells})
         samples = [{"case": c, "source": (catalogue.get(c) or {}).get("source") or ""}
@@ -75,7 +75,23 @@ def op_contexts(results: Path, releases: list[str]) -> tuple[dict[str, Any], dic
     return {"ops": index, "envs": envs, "headline": HEADLINE}, pages
 
 
-def _since_words(rows: list[dict[str, Any]], exporter: str) -> str:
+def _unmeasured_before(release: str, releases: list[str], measured: list[str]) -> str:
+    """`` (or earlier: torch 1.8.1 to 2.4.1 not measured)`` when the lineup releases just before ``release`` have no
+    op rows: the first measured release that works is not the first release that does."""
+    if release not in releases:
+        return ""
+    gap: list[str] = []
+    for earlier in reversed(releases[:releases.index(release)]):  # the unmeasured run just before it
+        if earlier in measured:
+            break
+        gap.insert(0, earlier)
+    if not gap:
+        return ""
+    names = [g.replace("torch-", "") for g in gap]
+    return f" (or earlier: torch {names[0]}{' to ' + names[-1] if len(names) > 1 else ''} not measured)"
+
+
+def _since_words(rows: list[dict[str, Any]], exporter: str, releases: list[str] = (), measured: list[str] = ()) -> str:
     mine = [r for r in rows if r["exporter"] == exporter and r["runtime_name"] == HEADLINE[1] and r["ran"]]
     if not mine:  # every release skipped it: none has the function, or none could compute the sample
         return f"{exporter}: not measured"
@@ -85,7 +101,8 @@ def _since_words(rows: list[dict[str, Any]], exporter: str) -> str:
     first = min({r["since"] for r in working}, key=lambda e: version_key(e.replace("torch-", "")))
     low = min(int(r["since_opset"]) for r in working if r["since"] == first)
     share = f" ({len(working)} of {len(mine)} dtypes)" if len(working) != len(mine) else ""
-    return f"{exporter}: from {first.replace('-', ' ')}, opset ≥ {low}{share}"
+    gap = _unmeasured_before(first, list(releases), list(measured))
+    return f"{exporter}: from {first.replace('-', ' ')}{gap}, opset ≥ {low}{share}"
 
 
 def _lines(mine: list[dict[str, Any]], rows: list[dict[str, Any]], envs: list[str]) -> list[dict[str, Any]]:
@@ -97,7 +114,7 @@ def _lines(mine: list[dict[str, Any]], rows: list[dict[str, Any]], envs: list[st
         by_env = {e["env_id"]: e for e in group}
         first = since_of.get((exporter, runtime, dtype))
         since_text = ("never" if first is None or not isinstance(first["since"], str) else
-                      f"from {first['since']}, opset ≥ {int(first['since_opset'])}")
+                      f"from {first['since'].replace('-', ' ')}, opset ≥ {int(first['since_opset'])}")
         cells = []
         for env in envs:
             kind, text = cell_words(by_env.get(env))
