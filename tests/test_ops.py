@@ -90,7 +90,8 @@ def _published(out: Path, rows: list[dict], catalogue: list[dict]) -> Path:
 
 def test_ops_query_says_since_which_opset_and_the_error_below(tmp_path):
     catalogue = [{"id": f"roll.{d}", "meta": {"corpus": "ops", "op": {"name": "roll", "dtype": d}}}
-                 for d in ("float32", "int64")]
+                 for d in ("float32", "int64")] + [{"id": "odd", "meta": "not a dict"}, {"id": "odd2", "meta": {
+                     "corpus": "ops", "op": ["not", "a", "dict"]}}, "not a case"]  # hostile entries cost only themselves
     rows = [{"cell": f"roll.{d}/default/torchscript/opset{o}/default/onnxruntime/CPU", "case": f"roll.{d}",
              "variant": "default", "exporter": "torchscript", "opset_requested": o, "opset_actual": o, "torch": "2.6.0+cpu",
              "runtime": "onnxruntime", "provider": "CPU", "status": "pass" if o >= 12 else "export-fail",
@@ -100,7 +101,7 @@ def test_ops_query_says_since_which_opset_and_the_error_below(tmp_path):
     text, found = answer(out, "roll", torch="2.6", opset=None, runtime="onnxruntime")
     assert found, text
     line = next(line for line in text.splitlines() if "float32, int64" in line)
-    assert "works from opset 12" in line and "opset 9: export-fail: Unsupported: ONNX export" in line
+    assert "works from opset 12" in line and "opset 11: export-fail: Unsupported: ONNX export" in line
     assert answer(out, "roll", torch="2.6", opset=11)[0].count("fails: export-fail") == 1
     assert answer(out, "roll", torch="2.6", opset=17) == (f"no results for op 'roll' with these filters in {out}",
                                                           False), "each filter is there, not all of them at once"

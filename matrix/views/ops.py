@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from matrix.views.labels import PASS
+from matrix.views.labels import PASS, SKIP
 from matrix.views.optable import DTYPES, op_view
 from matrix.wire.versions import version_key
 
@@ -26,18 +26,26 @@ def _matches(value: object, prefix: str | None) -> bool:
 
 
 def summary(group: pd.DataFrame) -> str:
-    """``works from opset 11 (9: export-fail: ...)``, ``fails: ...``, ``works at opset 18``."""
-    passing = sorted(int(o) for o in group.loc[group["status"] == PASS, "opset"].dropna().unique())
-    failing = group[group["status"] != PASS].sort_values("opset")
-    if not passing:
-        first = failing.iloc[0]
-        return f"fails: {_error(first)}"
-    below = failing[failing["opset"] < passing[0]]
-    above = failing[failing["opset"] > passing[0]]
-    text = f"works from opset {passing[0]}" if len(passing) > 1 or not below.empty else f"works at opset {passing[0]}"
-    notes = [f"opset {int(r['opset'])}: {_error(r)}"
-             for _, r in pd.concat([below.head(1), above]).iterrows()]
-    return text + (" (" + "; ".join(notes) + ")" if notes else "")
+    """``works from opset 11 (opset 10: export-fail: ...)``, ``fails: ...``, ``not here: torch 1.4.0 has no ...``.
+
+    "Works from opset O" as the operators pages say it (optable.works_from): every opset from O up passes."""
+    ran = group[group["status"] != SKIP].sort_values("opset")
+    if ran.empty:
+        return f"not here: {_error(group.iloc[0]).split(': ', 1)[1]}"
+    ok = ran.groupby("opset")["status"].agg(lambda s: bool((s == PASS).all()))
+    opsets = list(ok.index)
+    low = next((o for i, o in enumerate(opsets) if ok.iloc[i:].all()), None)
+    if low is None:
+        passing = [int(o) for o in opsets if ok[o]]
+        failing = ran[ran["status"] != PASS]
+        if not passing:
+            return f"fails: {_error(failing.iloc[0])}"
+        above = failing[failing["opset"] > passing[-1]].head(1)
+        return f"works at opset {', '.join(map(str, passing))} only" + "".join(
+            f" (opset {int(r['opset'])}: {_error(r)})" for _, r in above.iterrows())
+    below = ran[(ran["opset"] < low) & (ran["status"] != PASS)].tail(1)  # the failure just below it
+    text = f"works at opset {int(low)}" if len(opsets) == 1 else f"works from opset {int(low)}"
+    return text + "".join(f" (opset {int(r['opset'])}: {_error(r)})" for _, r in below.iterrows())
 
 
 class QueryError(ValueError):

@@ -30,11 +30,20 @@ def _first_line(text: Any) -> str | None:
     return lines[0][:300] if lines else None
 
 
+def _op(case: Any) -> dict[str, Any] | None:
+    """An op case's ``op`` facts (name, dtype) with text values, or None: a foreign catalogue can hold anything."""
+    meta = case.get("meta") if isinstance(case, dict) else None
+    if not isinstance(meta, dict) or meta.get("corpus") != "ops":
+        return None
+    op = meta.get("op") if isinstance(meta.get("op"), dict) else {}
+    return {"name": str(op.get("name") or case.get("id")), "dtype": str(op.get("dtype") or "?")}
+
+
 def op_view(results: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """The current cells of the op corpus in ``results`` (own runtimes only), with op, dtype and runtime name,
     and the op cases' catalogue entries."""
     reader = Results(results)
-    catalogue = {k: c for k, c in reader.catalogue().items() if (c.get("meta") or {}).get("corpus") == "ops"}
+    catalogue = {k: c for k, c in reader.catalogue().items() if _op(c) is not None}
     records = []
     for order, run in enumerate(reader.runs):
         for path in reader.row_files(run):
@@ -49,7 +58,7 @@ def op_view(results: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     frame = frame.sort_values([RUN_ORDER, "finished_at"], na_position="first", kind="stable")
     frame = frame.drop_duplicates(["env_id", "cell"], keep="last")
     view = cells(frame)
-    meta = {k: (c.get("meta") or {}).get("op") or {} for k, c in catalogue.items()}
+    meta = {k: _op(c) for k, c in catalogue.items()}
     view["op"] = view["case"].map(lambda c: meta.get(c, {}).get("name"))
     view["dtype"] = view["case"].map(lambda c: meta.get(c, {}).get("dtype"))
     view["runtime_name"] = [runtime_label(r, p) for r, p in zip(view["runtime"], view["provider"])]
