@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from matrix.paths import RESULTS_DIR
-from matrix.results.rows import read_rows
+from matrix.results.rows import iter_rows
 from matrix.results.store import list_runs
 from matrix.wire.contract import judge, judge_by_reference
 
@@ -39,8 +39,9 @@ class Reference:
                 for run in list_runs(folder):
                     path = run.rows_file(env_id, replay)
                     packed = path.with_name(path.name + ".gz")  # publish packs the big ones
-                    rows, _ = read_rows(packed if packed.is_file() and not path.is_file() else path)
-                    found.update((row["cell"], row) for row in rows)
+                    # only what judging needs: tens of thousands of op rows are hundreds of MB whole
+                    for row in iter_rows(packed if packed.is_file() and not path.is_file() else path):
+                        found[row["cell"]] = {"status": row.get("status"), "run_id": row.get("run_id")}
             self.cells[key] = found
         return self.cells[key]
 
