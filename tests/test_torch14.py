@@ -49,3 +49,20 @@ def test_torch_1_4_files_fail_in_todays_runtime_too(torch14_out, worker_python):
     assert modern["runtime_version"] != "1.1.0" and modern["status"] == "load-fail"
     assert by[("expand_minus_one", "workaround", "onnxruntime")]["status"] == "pass"
     assert all(r["cell"].endswith("@here") for r in rows)
+
+
+def test_torch_1_4_names_the_op_it_has_no_symbolic_for(torch14_python, tmp_path):
+    """torch 1.4 says why in a warning and raises a bare KeyError('roll'): the row keeps the warning."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    done = subprocess.run([sys.executable, "-m", "matrix", "run", "--env", "torch-1.4.0", "--out", str(tmp_path),
+                           "--cases-dir", "cases/ops", "--cases", r"^roll\.float32$", "--opsets", "9",
+                           "--runtimes", "ort-cpu", "--no-report"], cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [rows_file] = tmp_path.glob("runs/*/torch-1.4.0.jsonl")
+    [row] = [r for r in read_rows(rows_file)[0] if r["status"] == "export-fail"]
+    assert row["error_type"] == "KeyError"
+    assert row["error"].startswith("ONNX export failed on ATen operator roll because torch.onnx.symbolic_opset9.roll")
