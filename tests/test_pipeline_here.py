@@ -35,6 +35,10 @@ def test_seed_cases_in_this_environment(worker_python, tmp_path):
     assert by[("squeeze_non_one", "workaround", "dynamo", 18, "reference", None)]["status"] == "pass"
     for row in rows:
         assert row["status"] not in ("crash", "timeout", "build-fail", "export-fail"), row
+    # where each cell's time went, per stage entered: a load failure stops at load
+    passed = by[("keep_initializers", "default", "torchscript", 9, "onnxruntime", False)]["stage_s"]
+    assert {"build", "export", "load", "run", "compare"} <= set(passed) and all(s >= 0 for s in passed.values())
+    assert "run" not in by[("squeeze_non_one", "default", "dynamo", 18, "onnxruntime", None)]["stage_s"]
     assert (out / "index.html").exists()
 
 

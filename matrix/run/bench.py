@@ -15,6 +15,8 @@ Each figure is given as a ratio to a one-process loop doing the same work, worke
    worker, the host's own CPU per cell for a run, a resume and the report (goal: < 2 ms) and its peak memory
    (goal: < 300 MB, not growing with the cells).
 5. The quick lineup serially and with --jobs 2 (faster on 2 cores, the same statuses).
+6. The operator corpus of one environment with --jobs 2 (bench_ops.py; goal: under 20 minutes, TorchScript
+   op cells at 20 a second or more), with the share of the workers' time in export, load, run and the host.
 Also where the worker's start goes, as the worker itself reports it.
 """
 from __future__ import annotations
@@ -32,6 +34,8 @@ from matrix.paths import CASES_DIR, REPO_ROOT
 from matrix.results.read import Results
 from matrix.results.rows import iter_rows
 from matrix.run.bench_host import host_cost
+from matrix.run.bench_ops import op_corpus
+from matrix.run.bench_ops import summary as ops_summary
 from matrix.run.bench_peer import PEER_EXPORTERS, has_peer, peer_evaluation, write_cases
 
 REPO = REPO_ROOT
@@ -85,7 +89,8 @@ def statuses(out: Path) -> dict[tuple[str, str], str]:
     return {(r["env_id"], r["cell"]): r["status"] for r in rows.to_dict("records")}
 
 
-def bench(python: str, lineup: bool, peer_python: str | None = None, host_cells: int = 0) -> dict:
+def bench(python: str, lineup: bool, peer_python: str | None = None, host_cells: int = 0,
+          ops_env: str | None = None) -> dict:
     report: dict = {"python": python}
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -128,6 +133,8 @@ def bench(python: str, lineup: bool, peer_python: str | None = None, host_cells:
             same = statuses(scratch / "serial") == statuses(scratch / "parallel")
             report["quick_lineup"] = {"serial_s": round(serial_s, 1), "jobs_2_s": round(parallel_s, 1),
                                       "speedup": round(serial_s / parallel_s, 2), "same_statuses": same}
+        if ops_env:
+            report["ops"] = op_corpus(ops_env, 2, scratch)
     return report
 
 
@@ -211,6 +218,8 @@ def summary(result: dict) -> list[str]:
     if "quick_lineup" in result:
         lines.append(f"quick lineup: --jobs 2 {result['quick_lineup']['speedup']}x faster than serial, same statuses: "
                      f"{result['quick_lineup']['same_statuses']}")
+    if "ops" in result:
+        lines.append(ops_summary(result["ops"]))
     return lines
 
 
@@ -221,9 +230,21 @@ def main(argv: list[str] | None = None) -> int:
                         "when it has it; else the side by side is left out)")
     parser.add_argument("--host-cells", type=int, default=10_000, help="cells of the host-alone measurement (0: none)")
     parser.add_argument("--skip-lineup", action="store_true", help="leave out the quick lineup serial vs --jobs 2")
+    parser.add_argument("--ops-env", default="torch-2.13.0", help="the lineup entry whose operator corpus is timed "
+                        "(about 20 minutes; 'none': left out)")
+    parser.add_argument("--only-ops", action="store_true", help="time the operator corpus only")
     args = parser.parse_args(argv)
     peer_python = args.peer_python or (args.python if has_peer(args.python) else None)
-    result = bench(args.python, not args.skip_lineup, peer_python, args.host_cells)
+    ops_env = None if args.ops_env == "none" else args.ops_env
+    if args.only_ops:
+        if not ops_env:
+            parser.error("--only-ops needs an --ops-env")
+        with tempfile.TemporaryDirectory() as scratch:
+            result = {"ops": op_corpus(ops_env, 2, Path(scratch))}
+        print(json.dumps(result, indent=1))
+        print(ops_summary(result["ops"]))
+        return 0
+    result = bench(args.python, not args.skip_lineup, peer_python, args.host_cells, ops_env)
     print(json.dumps(result, indent=1))
     print("\n".join(summary(result)))
     return 0

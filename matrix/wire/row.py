@@ -99,6 +99,9 @@ class Row:
     placement_source: Optional[str] = None
     cpu_nodes: Optional[List[str]] = None
     duration_s: Optional[float] = None
+    # seconds this cell spent in each stage it entered ({"build": ..., "export": ..., "load": ..., "run": ...}):
+    # where a corpus's time goes (an export made for an earlier row of the same file counts ~0 here)
+    stage_s: Optional[Dict[str, float]] = None
     seed_claims: Optional[List[str]] = None
     # the runtime's own versions: the package that ran the cell, and the onnx/onnxruntime of
     # the environment it ran in (the exporting one's, except in replay rows)

@@ -150,6 +150,7 @@ class Pipeline(object):
         ``skips``: names of the exceptions by which the adapter's code says the cell cannot run here."""
         row.stage = name
         self.on_stage(name)
+        entered = time.perf_counter()
         try:
             faults.maybe_inject(row.case or "", name)
             yield
@@ -162,6 +163,10 @@ class Pipeline(object):
             if type(exc).__name__ in skips:  # the runtime's code says it ran elsewhere (its adapter's skip_exceptions)
                 raise StageFailed(Status.SKIP, type(exc).__name__, self.portable(describe(exc)))
             raise StageFailed(STAGE_FAILURE[name], type(exc).__name__, self.portable(describe(exc)))
+        finally:
+            spent = row.stage_s if row.stage_s is not None else {}
+            spent[name] = round(spent.get(name, 0.0) + time.perf_counter() - entered, 4)
+            row.stage_s = spent
 
     def _runtime_fields(self, row: Row, cell: Cell) -> Any:
         """The runtime adapter, and the row's record of which runtime, in which environment, ran the cell."""
