@@ -66,8 +66,10 @@ class Console:
 
     def close(self) -> None:
         if self.outcomes:
-            RichConsole(file=self.stream, highlight=False, width=max(120, RichConsole(file=self.stream).width)).print(
-                summary_table(self.outcomes))
+            # piped (CI logs, tee): as wide as the table needs, never cut to rich's default of 80 columns
+            terminal = hasattr(self.stream, "isatty") and self.stream.isatty()
+            width = max(120, RichConsole(file=self.stream).width) if terminal else 240
+            RichConsole(file=self.stream, highlight=False, width=width).print(summary_table(self.outcomes))
 
     def __enter__(self) -> "Console":
         return self
@@ -119,24 +121,34 @@ class LiveConsole(Console):
             self.rich.print(summary_table(self.outcomes))
 
 
+def applicable(outcome: Any) -> Counter:
+    """The cells by status that apply here: the columns not applicable (recorded once, no row) left out."""
+    statuses = Counter(outcome.statuses)
+    statuses[Status.SKIP.value] -= outcome.skipped
+    return +statuses  # drops the zeros
+
+
 def summary_table(outcomes: list[Any]) -> Table:
     """One line per environment: cells by status, verdicts that need a look, and the time it took."""
     table = Table(title="the matrix, this run", title_justify="left")
     table.add_column("environment", no_wrap=True, min_width=14)
     table.add_column("cells", justify="right")
-    seen = [s for s in ORDER if any(o.statuses.get(s) for o in outcomes)]
+    counted = {o.env_id: applicable(o) for o in outcomes}
+    seen = [s for s in ORDER if any(c.get(s) for c in counted.values())]
     for status in seen:
         table.add_column(status, justify="right", style=STYLE.get(status, ""))
+    table.add_column("not applicable", justify="right", style="dim")
     table.add_column("not as expected", justify="right")
     table.add_column("run", no_wrap=True)
     table.add_column("wall", justify="right")
     for outcome in outcomes:
+        statuses = counted[outcome.env_id]
         bad = sum(outcome.verdicts.get(v.value, 0) for v in Verdict if v is not Verdict.AS_EXPECTED)
         how = "up to date" if outcome.up_to_date else (f"{outcome.ran} ran, {outcome.reused} reused"
                                                        + (f", {outcome.resumed} resumed" if outcome.resumed else ""))
-        table.add_row(outcome.env_id, str(sum(outcome.statuses.values())),
-                      *[str(outcome.statuses.get(s, 0)) for s in seen],
-                      Text(str(bad), style="bold red" if bad else "green"), how, f"{outcome.wall_s:.1f} s")
+        table.add_row(outcome.env_id, str(sum(statuses.values())), *[str(statuses.get(s, 0)) for s in seen],
+                      str(outcome.skipped), Text(str(bad), style="bold red" if bad else "green"), how,
+                      f"{outcome.wall_s:.1f} s")
     return table
 
 
@@ -153,12 +165,16 @@ def _eprint(message: str) -> None:
 
 def outcome_status(outcome, allow_regressions: bool = False) -> int:
     """One environment's summary line; 1 for a broken case or a regression (unless allowed)."""
-    statuses = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items()))
-    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(outcome.verdicts.items()))
+    counted = applicable(outcome)
+    statuses = ", ".join(f"{n} {s}" for s, n in sorted(counted.items()))
+    judged = Counter(outcome.verdicts)
+    judged[Verdict.AS_EXPECTED.value] -= outcome.skipped
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted((+judged).items()))
     how = "up to date" if outcome.up_to_date else (f"{outcome.ran} run now, {outcome.reused} reused, "
-                                                   f"{outcome.resumed} resumed, {outcome.skipped} not applicable")
-    _eprint(f"[{outcome.env_id}] run {outcome.run_id}: {outcome.planned} cells ({how}) in {outcome.wall_s:.1f} s: "
-                  f"{statuses}; {verdicts}")
+                                                   f"{outcome.resumed} resumed")
+    apart = f" (and {outcome.skipped} not applicable here: skipped columns, no rows)" if outcome.skipped else ""
+    _eprint(f"[{outcome.env_id}] run {outcome.run_id}: {sum(counted.values())} cells ({how}) in "
+            f"{outcome.wall_s:.1f} s: {statuses}; {verdicts}{apart}")
     if outcome.verdicts.get("flaky"):
         _eprint(f"[{outcome.env_id}] {outcome.verdicts['flaky']} flaky cell(s): two runs disagreed "
                       f"(not counted as regressions)")
