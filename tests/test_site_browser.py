@@ -175,6 +175,10 @@ def test_the_shell_in_a_browser(wide_site):
                 assert width <= 390, f"{other.relative_to(wide_site)} is {width} px wide on a phone"
             phone.goto((wide_site / "env" / f"{env}.html").as_uri())
             assert phone.evaluate("document.querySelector('nav.top').offsetHeight") < 60
+            # the releases are a menu that opens inside the screen, whatever the bar's own scrolling
+            phone.click("nav.top details.envs summary")
+            box = phone.locator("nav.top details.envs .menu a").first.bounding_box()
+            assert box and 0 <= box["x"] and box["x"] + box["width"] <= 390, box
             rowhead, scroller = phone.evaluate("[document.querySelector('#matrix tbody th.rowhead').offsetWidth,"
                                                " document.querySelector('.scroll').clientWidth]")
             assert rowhead < scroller / 2, (rowhead, scroller)
