@@ -156,3 +156,27 @@ def test_a_case_id_from_a_foreign_catalogue_never_writes_outside_cases(tmp_path)
     pages = sorted(p.name for p in (out / "cases").iterdir())
     hostile_page = next(p for p in pages if p.startswith("escaped-"))
     assert f'href="cases/{hostile_page}"' in (out / "index.html").read_text()
+
+
+def test_the_report_of_the_whole_lineup_is_no_wider_than_a_laptop_screen(tmp_path):
+    """Eleven releases of the published results: wide tables scroll in their own boxes, never the page."""
+    import shutil
+
+    from conftest import REPO
+    from test_site import CHROMIUM, CHROMIUM_ARGS, _browser_or_skip
+    sync_playwright = _browser_or_skip()
+    shutil.copytree(REPO / "results" / "runs", tmp_path / "runs")
+    render_report(tmp_path)
+    pages = [tmp_path / "index.html", *sorted((tmp_path / "cases").glob("*.html"))[:2]]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            for path in pages:
+                page.goto(path.as_uri())
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 1440, f"{path.name} is {width} px wide"
+                boxed = page.evaluate("document.querySelector('.scroll').scrollWidth")
+                assert boxed > 1440  # the matrix itself is wider: it scrolls in its box
+        finally:
+            browser.close()
