@@ -437,13 +437,33 @@ def write_values(path: str, data: Optional[str], out: str) -> Dict[str, Any]:
     return {"values": len(names), "source": source}
 
 
+def runtime_source(name: str) -> str:
+    """A runtime adapter's code in this environment (a bare file has no recorded call): by its --runtimes name or
+    its rows' runtime name (the host-CPU one where both fit: ``onnxruntime`` is ort-cpu)."""
+    from matrix.adapters import RUNTIMES
+    fits = [a for a in RUNTIMES.values() if name in (a.name, a.runtime)]
+    fits.sort(key=lambda a: a.device)
+    if not fits:
+        raise SystemExit("no runtime %r: one of %s" % (name, ", ".join(sorted(RUNTIMES))))
+    caps = fits[0].probe()
+    missing = fits[0].unavailable(caps)
+    if missing:
+        raise SystemExit("%s cannot run here: %s" % (fits[0].name, missing))
+    return fits[0].source(caps)
+
+
+def code_source(args: argparse.Namespace) -> str:
+    return runtime_source(args.runtime) if args.runtime else open(args.runtime_code, encoding="utf-8").read()
+
+
 def reduce_file(args: argparse.Namespace) -> Dict[str, Any]:
     """``reduce`` mode: the baseline (the whole file), then the search; writes the reduced model and its inputs."""
     import onnx
     started = time.monotonic()
     model = onnx.load(args.model)
     code = {"__name__": "runtime_call"}  # the runtime's recorded code, run as the worker's stages run it
-    exec(compile(open(args.runtime_code, encoding="utf-8").read(), "runtime_call", "exec"), code)
+    args.source = code_source(args)
+    exec(compile(args.source, "runtime_call", "exec"), code)
     scratch = tempfile.mkdtemp(prefix=".reduce-", dir=args.out)
     try:
         return _reduce_in(args, model, code, scratch, started)
@@ -459,7 +479,8 @@ def _reduce_in(args: argparse.Namespace, model: Any, code: Dict[str, Any], scrat
     graph_inputs = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
     graph_outputs = [o.name for o in model.graph.output]
     baseline = judge.outcome(model, graph_inputs, graph_outputs, path=os.path.abspath(args.model))
-    result = {"model": os.path.basename(args.model), "nodes_before": len(model.graph.node), "values": where,
+    result = {"model": os.path.basename(args.model), "runtime_call": args.source,
+              "nodes_before": len(model.graph.node), "values": where,
               "baseline": {"status": baseline[0], "message": baseline[1]} if baseline else None,
               "onnx": onnx.__version__, "python": "%d.%d.%d" % sys.version_info[:3]}
     if baseline is None or baseline[0] == PASS:
@@ -485,7 +506,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("model")
     parser.add_argument("data", help="the cell's inputs (.npz as the worker saves them), or '' for random ones")
     parser.add_argument("out", help="values: the .npz to write; reduce: the folder to write into")
-    parser.add_argument("--runtime-code", help="the runtime's load_model/run_model source")
+    parser.add_argument("--runtime-code", help="the runtime's load_model/run_model source (a row's runtime_call)")
+    parser.add_argument("--runtime", help="else this runtime adapter's code here (ort-cpu, onnxruntime, ov-cpu, ...)")
     parser.add_argument("--values", help="intermediate values another environment computed")
     parser.add_argument("--atol", type=float, default=1e-4)
     parser.add_argument("--rtol", type=float, default=1e-3)
