@@ -37,11 +37,11 @@ Values = List[Dict[str, numpy.ndarray]]  # per input set: tensor name -> value
 
 def normalised(message: str, paths: Sequence[str]) -> str:
     """A failure's message as compared: all of it (OpenVINO's first line is the same for every failure), with the
-    model's path taken out and white space collapsed; names and numbers kept."""
+    model's path taken out and white space collapsed in each line; names and numbers kept."""
     text = message or ""
     for path in sorted(paths, key=len, reverse=True):
         text = text.replace(path, "MODEL")
-    return " ".join(text.split())[:2000]
+    return "\n".join(" ".join(line.split()) for line in text.strip().splitlines() if line.strip())[:2000]
 
 
 def saved_groups(path: str) -> Dict[str, List[numpy.ndarray]]:
