@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the out folder with the cell's row and exports (default reports, then results)")
     parser.add_argument("--runtime", help="with a file: the runtime that fails it (ort-cpu, onnxruntime, ov-cpu, ...)")
     parser.add_argument("--inputs", type=Path, help="with a file: its inputs (.npz: input_0, ... or the input names)")
+    parser.add_argument("--python", help="run it in this interpreter (onnx and the runtime) instead of a lineup entry")
     parser.add_argument("--out", type=Path, help="the folder to write into (default reduce-<case>)")
     parser.add_argument("--timeout", type=common.positive, default=900.0, help="seconds the reduction may take")
     common.add_lineup(parser)
@@ -66,7 +67,10 @@ def _reduce(args: argparse.Namespace) -> int:
         row, results = find_row(args.sources or [DEFAULT_OUT, RESULTS_DIR], args.target, args.env)
         check_reducible(row)
         model, data = exported_file(results, row)
-    entry, python, values_python = _environment(load_lineup(args.lineup), row.get("runtime_env") or row["env_id"])
+    if args.python:  # the user's own environment: its onnx computes the values too, where it can
+        entry, (python, _), values_python = None, common.interpreter(args.python, "local"), None
+    else:
+        entry, python, values_python = _environment(load_lineup(args.lineup), row.get("runtime_env") or row["env_id"])
     out = args.out or inside(Path.cwd(), f"reduce-{slug(row['case'])}")
     result = reduce_into(out, model, data, args.runtime if is_file else row["runtime_call"], python, values_python,
                          float(row.get("atol") or 1e-4), float(row.get("rtol") or 1e-3), args.timeout,
@@ -75,17 +79,18 @@ def _reduce(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, out: Path, row: dict, result: dict, entry) -> int:
+    where = entry.id if entry is not None else args.python
     from matrix.adapters import RUNTIMES
     from matrix.run.reduce import signature
     from matrix.views.reduced import build_script, install_lines
     baseline = result.get("baseline") or {}
     row = {**row, "runtime_call": row.get("runtime_call") or result.get("runtime_call")}
-    result.update(cell=row["cell"], env_id=row.get("env_id"), runtime_env=row.get("runtime_env") or entry.id,
+    result.update(cell=row["cell"], env_id=row.get("env_id"), runtime_env=row.get("runtime_env") or where,
                   row_status=row.get("status"), row_signature=signature(row.get("error")) if row.get("error") else None,
                   signature=signature(baseline.get("message")))
     (out / "result.json").write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if not result.get("reduced"):
-        common.eprint(f"not reduced: here ({entry.id}) the file {baseline.get('status') or 'cannot be fed'}"
+        common.eprint(f"not reduced: here ({where}) the file {baseline.get('status') or 'cannot be fed'}"
                       + (": the runtime agrees with onnx's reference evaluator, so a divergence from eager PyTorch is "
                          "in the file itself (the exporter's), not the runtime" if row.get("status") == "diverge" else ""))
         return 1
@@ -99,7 +104,7 @@ def _report(args: argparse.Namespace, out: Path, row: dict, result: dict, entry)
     (out / "run.sh").chmod(0o755)
     ops = ", ".join(n["op_type"] for n in result["nodes"])
     print(f"{out}/reduced.onnx: {result['nodes_after']} of {result['nodes_before']} nodes ({ops}), "
-          f"{result['tries']} tries in {result['seconds']} s, in {entry.id}; values: {result['values']['reference']}")
+          f"{result['tries']} tries in {result['seconds']} s, in {where}; values: {result['values']['reference']}")
     same = result.get("same") and (row.get("status") == "diverge" or not row.get("error")
                                    or result["row_signature"] == signature((result.get("final") or {}).get("message")))
     print(f"{'same failure' if same else 'DIFFERENT failure'}: {(result.get('final') or {}).get('status')}: "
