@@ -46,6 +46,7 @@ def _common_kwargs(opset: int, options: Dict[str, Any], names: Dict[str, List[st
 
 class Exporter(object):
     name = ""
+    upstream = "pytorch/pytorch (torch.onnx)"  # where its bugs are filed (``bug CELL`` names it)
     # modules whose functions this exporter calls: the worker's clean slate watches them, so a case that
     # replaces one (a wrapper around torch.onnx.export) is seen and undone
     modules = ("torch.onnx", "torch.onnx.utils", "torch.jit")
@@ -120,6 +121,7 @@ class Dynamo(Exporter):
     """``torch.onnx.export(dynamo=True)`` (torch >= 2.4) or ``torch.onnx.dynamo_export`` (2.1 - 2.3)."""
 
     name = "dynamo"
+    upstream = "pytorch/pytorch (torch.onnx, dynamo) and microsoft/onnxscript (its torch_lib)"
 
     def reset(self) -> None:
         """Forget what dynamo compiled and cached for earlier exports: each export then depends on its own

@@ -21,6 +21,10 @@ class Runtime(object):
     provider = ""  # the row's provider field
     label = ""     # what views call it: "onnxruntime CPU"
     short = ""     # a narrow column heading: "ORT CPU"
+    upstream = ""  # where its bugs are filed (``bug CELL`` names it): "microsoft/onnxruntime"
+    # reads a file as the ONNX spec does (onnx's reference evaluator): where it fails a file too, ``bug`` calls the
+    # file the exporter's, even when a lenient runtime runs it
+    reads_spec = False
     # the Expect keys this runtime answers for (Expect(openvino=">=2025")), each with the distributions whose
     # installed version is the key's value; rows carry them in ``runtime_versions``
     version_keys: Dict[str, Tuple[str, ...]] = {}

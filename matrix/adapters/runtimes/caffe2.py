@@ -12,6 +12,7 @@ class Caffe2(Runtime):
     provider = "CPU"
     label = "Caffe2"
     short = "Caffe2"
+    upstream = "pytorch/pytorch (caffe2, removed in torch 1.11)"
     modules = ("caffe2.python.onnx.backend",)
     # no version key: Caffe2 is torch's own, so torch= already says which one ran
 

@@ -139,6 +139,7 @@ def _trial_model() -> bytes:
 
 class OnnxRuntime(Runtime):
     runtime = "onnxruntime"
+    upstream = "microsoft/onnxruntime"
     # onnxruntime-gpu installs the same module under another name; either answers onnxruntime=
     version_keys = {"onnxruntime": ("onnxruntime", "onnxruntime-gpu")}
     modules = ("onnxruntime",)

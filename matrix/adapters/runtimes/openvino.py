@@ -14,6 +14,7 @@ class OpenVinoCpu(Runtime):
     provider = "CPU"
     label = "OpenVINO CPU"
     short = "OV CPU"
+    upstream = "openvinotoolkit/openvino"
     version_keys = {"openvino": ("openvino",)}
 
     def probe(self) -> Dict[str, Any]:

@@ -12,6 +12,8 @@ class Reference(Runtime):
     provider = "onnx.reference"
     label = "reference evaluator"
     short = "ref"
+    upstream = "onnx/onnx"
+    reads_spec = True
     version_keys = {"onnx": ("onnx",)}  # the evaluator is the onnx package's
     # its code calls onnx, which the worker's slate watches anyway
 

@@ -1,0 +1,165 @@
+"""``reduce`` (the smallest subgraph that fails the same way) and ``bug`` (the issue-ready report).
+
+The slow tests reduce real failing files with real runtimes: one built here with onnx's helper (a chain whose
+Squeeze fails onnxruntime's load, and one whose Reshape fails at run time on an intermediate value only the
+reference evaluator gives), and torch 1.4's own export of the squeeze pitfall, in its own environment. The fast
+ones are the bad inputs and ``bug`` on fixed rows.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+from matrix.results.rows import append_row
+from matrix.results.store import RunDir
+from matrix.wire import Row
+
+SQUEEZE_CELL = "squeeze_non_one/default/torchscript/opset9/default/onnxruntime/CPUExecutionProvider"
+
+
+def matrix(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "matrix", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=900)
+
+
+def chain(path, failing: str) -> None:
+    """A 9-node file: x -> Relu -> Add -> Mul -> (Squeeze of a dimension of 3 | Reshape to a shape fed at run
+    time) -> Relu -> Sigmoid -> Neg -> Abs -> Exp."""
+    import numpy
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])]
+    two = numpy_helper.from_array(numpy.full([4], 2.0, dtype=numpy.float32), "two")
+    nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Add", ["a", "two"], ["b"]),
+             helper.make_node("Mul", ["b", "b"], ["c"])]
+    if failing == "squeeze":
+        nodes.append(helper.make_node("Squeeze", ["c"], ["d"], axes=[1]))
+    else:
+        inputs.append(helper.make_tensor_value_info("shape", TensorProto.INT64, [2]))
+        nodes.append(helper.make_node("Reshape", ["c", "shape"], ["d"]))
+    for index, op in enumerate(["Relu", "Sigmoid", "Neg", "Abs", "Exp"]):
+        nodes.append(helper.make_node(op, ["d" if index == 0 else f"e{index - 1}"], [f"e{index}"]))
+    graph = helper.make_graph(nodes, "chain", inputs, [helper.make_tensor_value_info("e4", TensorProto.FLOAT, None)],
+                              [two])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)]), str(path))
+
+
+def test_a_load_failure_in_a_chain_of_nine_reduces_to_its_squeeze(tmp_path, worker_python):
+    chain(tmp_path / "chain.onnx", "squeeze")
+    out = tmp_path / "reduced"
+    done = matrix("reduce", tmp_path / "chain.onnx", "--runtime", "ort-cpu", "--python", worker_python, "--out", out)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((out / "result.json").read_text())
+    assert (result["nodes_before"], result["nodes_after"]) == (9, 1)
+    assert [n["op_type"] for n in result["nodes"]] == ["Squeeze"]
+    assert result["final"]["status"] == result["baseline"]["status"] == "load-fail"
+    assert result["signature"] == result["row_signature"] or result["row_signature"] is None
+    assert "Squeeze" in result["final"]["message"] and "same failure" in done.stdout
+    # the repro needs only onnx, numpy and onnxruntime, and prints the same error
+    repro = subprocess.run([worker_python, str(out / "repro.py")], capture_output=True, text=True, timeout=120)
+    assert repro.returncode == 1
+    assert "status: load-fail" in repro.stdout and "Dimension of input 1 must be 1 instead of 3" in repro.stdout
+    assert "import torch" not in (out / "repro.py").read_text()
+
+
+def test_a_run_failure_is_fed_the_reference_evaluators_intermediate_values(tmp_path, worker_python):
+    import numpy
+    chain(tmp_path / "chain.onnx", "reshape")
+    rng = numpy.random.RandomState(0)
+    # two input sets, each fed to every candidate: both reshape 24 values to 25
+    numpy.savez(tmp_path / "inputs.npz", input_0=rng.rand(2, 3, 4).astype("float32"), input_1=numpy.array([5, 5]),
+                batch_input_0=rng.rand(2, 3, 4).astype("float32"), batch_input_1=numpy.array([5, 5]))
+    out = tmp_path / "reduced"
+    done = matrix("reduce", tmp_path / "chain.onnx", "--runtime", "onnxruntime", "--inputs", tmp_path / "inputs.npz",
+                  "--python", worker_python, "--out", out)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((out / "result.json").read_text())
+    assert [n["op_type"] for n in result["nodes"]] == ["Reshape"]
+    assert result["inputs"] == ["c", "shape"]  # the Mul's output, computed, fed at the cut
+    assert result["final"]["status"] == "run-fail" and result["values"]["input_sets"] == 2
+    assert result["values"]["reference"].startswith("onnx.reference")
+    with numpy.load(out / "inputs.npz") as saved:
+        x = numpy.load(tmp_path / "inputs.npz")["input_0"]
+        assert numpy.allclose(saved["input_0"], (numpy.maximum(x, 0) + 2) ** 2)
+        assert "batch_input_0" in saved
+    repro = subprocess.run([worker_python, str(out / "repro.py")], capture_output=True, text=True, timeout=120)
+    assert repro.returncode == 1 and "status: run-fail" in repro.stdout
+
+
+def test_torch14s_own_squeeze_export_reduces_in_its_environment(tmp_path, torch14_out, torch14_python):
+    out = tmp_path / "reduced"
+    done = matrix("reduce", SQUEEZE_CELL, "--from", torch14_out, "--env", "torch-1.4.0", "--out", out)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((out / "result.json").read_text())
+    assert result["nodes_before"] == 3 and result["nodes_after"] == 1 and result["onnx"] == "1.6.0"
+    assert result["signature"] == result["row_signature"]  # the row's own error signature, again
+    repro = subprocess.run([torch14_python, str(out / "repro.py")], capture_output=True, text=True, timeout=120)
+    assert "must be 1 instead of 3" in repro.stdout
+    bug = matrix("bug", SQUEEZE_CELL, "--from", torch14_out, "--reduced", out)
+    assert bug.returncode == 0 and "**1 of 3 nodes**" in bug.stdout
+
+
+def write_rows(out, env, *rows):
+    run = RunDir(out, "r1")
+    for fields in rows:
+        base = dict(run_id="r1", env_id=env, case="squeeze_non_one", variant="default", exporter="torchscript",
+                    opset_requested=9, opset_actual=9, provider="CPUExecutionProvider", runtime="onnxruntime",
+                    export_sha256="abc", torch="1.4.0", onnx="1.6.0", onnxruntime="1.1.0", python="3.7.16")
+        base.update(fields)
+        base["cell"] = base.get("cell") or f"squeeze_non_one/default/torchscript/opset9/default/{base['runtime']}/" \
+            f"{base['provider']}" + (f"@{base['runtime_env']}" if base.get("runtime_env") else "")
+        append_row(run.rows_file(env, replay=bool(base.get("runtime_env"))), Row(**base).to_dict())
+
+
+SQUEEZE_ERROR = "[ONNXRuntimeError] : 1 : FAIL : Node () Op (Squeeze) [ShapeInferenceError] Dimension of input 1 " \
+                "must be 1 instead of 3"
+
+
+def test_a_cell_that_matches_nothing_names_the_nearest(tmp_path):
+    write_rows(tmp_path, "torch-1.4.0", dict(status="load-fail", error=SQUEEZE_ERROR))
+    done = matrix("reduce", SQUEEZE_CELL.replace("opset9", "opset10"), "--from", tmp_path, "--out", tmp_path / "x")
+    assert done.returncode == 2 and "nearest: " + SQUEEZE_CELL in done.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_passing_cell_has_nothing_to_reduce_and_a_bad_file_is_named(tmp_path):
+    write_rows(tmp_path, "torch-2.13.0", dict(status="pass"))
+    done = matrix("reduce", SQUEEZE_CELL, "--from", tmp_path, "--out", tmp_path / "x")
+    assert done.returncode == 2 and "passed in torch-2.13.0: nothing to reduce" in done.stderr
+    (tmp_path / "notes.onnx").write_text("not a model\n")
+    bad = matrix("reduce", tmp_path / "notes.onnx", "--runtime", "ort-cpu", "--out", tmp_path / "x")
+    assert bad.returncode == 2 and "notes.onnx: not an ONNX file" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+    assert matrix("bug", SQUEEZE_CELL, "--from", tmp_path).returncode == 2
+
+
+@pytest.mark.parametrize("others, whose, upstream", [
+    ({"openvino": "pass", "reference": "pass"}, "runtime", "microsoft/onnxruntime"),
+    ({"openvino": "load-fail", "reference": "run-fail"}, "exporter", "pytorch/pytorch (torch.onnx)"),
+    ({"openvino": "pass", "reference": "run-fail"}, "exporter", "pytorch/pytorch (torch.onnx)"),
+    ({}, "undecided", "microsoft/onnxruntime"),
+])
+def test_bug_says_whose_bug_from_the_replays_of_the_same_file(tmp_path, others, whose, upstream):
+    providers = {"openvino": "CPU", "reference": "onnx.reference"}
+    write_rows(tmp_path, "torch-1.4.0", dict(status="load-fail", error=SQUEEZE_ERROR, stage="load"))
+    for runtime, status in others.items():
+        write_rows(tmp_path, "torch-1.4.0", dict(runtime=runtime, provider=providers[runtime], status=status,
+                                                 runtime_env="torch-2.15.0", runtime_version="9.9"))
+    done = matrix("bug", SQUEEZE_CELL, "--from", tmp_path, "--reduced", tmp_path / "none")
+    assert done.returncode == 0, done.stderr
+    assert f"**Whose bug: {whose}**" in done.stdout and f"File it with **{upstream}**" in done.stdout
+    assert "| onnx | 1.6.0 |" in done.stdout and "Not reduced yet" in done.stdout
+    assert SQUEEZE_ERROR in done.stdout
+
+
+def test_bug_says_a_runtime_fixed_it_where_its_newest_release_runs_the_file(tmp_path):
+    write_rows(tmp_path, "torch-1.4.0", dict(status="load-fail", error=SQUEEZE_ERROR, onnxruntime="1.1.0"),
+               dict(status="pass", runtime_env="torch-2.15.0", runtime_version="1.32.0"))
+    out = tmp_path / "bug.md"
+    assert matrix("bug", SQUEEZE_CELL, "--from", tmp_path, "--env", "torch-1.4.0", "--out", out).returncode == 0
+    text = out.read_text()
+    assert "**Whose bug: runtime, fixed**" in text and "onnxruntime CPU 1.32.0 runs the file that 1.1.0 fails" in text
