@@ -172,3 +172,20 @@ def test_op_shards_of_one_entry_combine_into_its_one_run(tmp_path):
     (tmp_path / "e" / "runs" / "gha-1-1" / "torch-2.13.0.catalogue.json").write_text('{"cases": [1]}')
     with pytest.raises(CombineError, match="different corpora"):
         combine([a, tmp_path / "e"], tmp_path / "differ")
+
+
+def test_the_merge_job_fails_when_an_op_shard_uploaded_nothing(tmp_path):
+    lines = WORKFLOW.splitlines()
+    start = lines.index("      - name: every op shard uploaded its rows")
+    at = next(i for i in range(start, len(lines)) if lines[i].strip() == "run: |") + 1
+    script = "\n".join(line[10:] for line in lines[at:at + 12] if line.startswith(" " * 10)) + "\n"
+    ops = json.dumps([{"id": "torch-a", "artifact": "ops-torch-a-1of2"}, {"id": "torch-a", "artifact": "ops-torch-a-2of2"}])
+    (tmp_path / "op-shards" / "ops-torch-a-1of2" / "gha-1-1").mkdir(parents=True)
+    (tmp_path / "op-shards" / "ops-torch-a-1of2" / "gha-1-1" / "torch-a.jsonl").write_text("{}\n")
+    env = {"OPS": ops, "PATH": f"{sys.executable.rsplit('/', 1)[0]}:/usr/bin:/bin"}
+    missing = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert missing.returncode == 1 and "::error::ops-torch-a-2of2: its job uploaded no rows" in missing.stdout, missing
+    (tmp_path / "op-shards" / "ops-torch-a-2of2" / "gha-1-1").mkdir(parents=True)
+    (tmp_path / "op-shards" / "ops-torch-a-2of2" / "gha-1-1" / "torch-a.jsonl").write_text("{}\n")
+    complete = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert complete.returncode == 0 and (tmp_path / "op-envs.txt").read_text() == "torch-a", complete
