@@ -131,9 +131,16 @@ OPS_ARGS = ["--cases-dir", "cases/ops", "--opsets", "all", "--runtimes", "ort-cp
 
 @nox.session(venv_backend="none", default=False)
 def ops(session: nox.Session) -> None:
-    """The operator corpus (cases/ops) in every lineup entry, or those given: nox -s ops -- --env torch-2.13.0."""
+    """The operator corpus (cases/ops) in every lineup entry, or those given: nox -s ops -- --env torch-2.13.0
+    [--shard K/N: one op range of .github/op-shards.json, as the workflow runs it]."""
+    from matrix.run.shards import ShardError, shard_posargs
+
     envs = [] if "--env" in session.posargs else [arg for e in LINEUP for arg in ("--env", e.id)]
-    session.run(sys.executable, "-m", "matrix", "run", *envs, *OPS_ARGS, *session.posargs, external=True)
+    try:
+        posargs = shard_posargs(session.posargs)
+    except ShardError as exc:
+        session.error(str(exc))
+    session.run(sys.executable, "-m", "matrix", "run", *envs, *OPS_ARGS, *posargs, external=True)
 
 
 # A small fixed subset of the operator corpus for the quick lineup: ops whose support moved across releases
