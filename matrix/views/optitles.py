@@ -88,7 +88,8 @@ def _every(pattern: re.Pattern, headlines: list[str], name: str) -> str:
         found = pattern.search(headline)
         if found and found.group(name) is not None:
             seen.setdefault(found.group(name).strip(), None)
-    return ", ".join(list(seen)[:6]) + (", …" if len(seen) > 6 else "")
+    values = sorted(seen, key=int) if all(v.lstrip("-").isdigit() for v in seen) else list(seen)
+    return ", ".join(values[:6]) + (", …" if len(values) > 6 else "")
 
 
 def _listed(values: list[str], most: int = 5) -> str:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from matrix.results.read import RUN_ORDER, Results
 from matrix.results.rows import read_rows
-from matrix.views.labels import FAILING, NOT_AS_EXPECTED, SKIP, error_headline, error_signature, has_providers
+from matrix.views.labels import NOT_AS_EXPECTED, SKIP, Verdict, error_headline, error_signature, has_providers
 from matrix.views.opsets import cells
 from matrix.views.optitles import family, title
 from matrix.views.optable import _op
@@ -31,15 +31,20 @@ from matrix.wire.versions import SpecifierError, version_key
 FIELDS = ("env_id", "run_id", "cell", "case", "variant", "exporter", "opset_requested", "opset_actual", "runtime",
           "provider", "runtime_env", "status", "verdict", "error", "torch", "finished_at", "export_sha256")
 AXES = ("op", "dtype", "exporter", "runtime", "provider", "replayed", "opset", "torch")
-LIST_AT_MOST = 12  # ops or dtypes named in a console line before "+N more"
 
 
-def read_op_cells(out: Path, envs: list[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+def op_cases(out: Path) -> dict[str, dict[str, Any]]:
+    """The op cases of an out folder's catalogues (their op name and dtype), by case id."""
+    found = {k: _op(c) for k, c in Results(out).catalogue().items()}
+    return {k: m for k, m in found.items() if m is not None}
+
+
+def read_op_cells(out: Path, envs: list[str] | None = None,
+                  meta: dict[str, dict[str, Any]] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The current cells of the op cases under ``out`` (of ``envs``, default all), by the opset of their file,
     with ``op`` and ``dtype``; and what could not be read. A failing row keeps its error, a passing one not."""
     reader = Results(out)
-    meta = {k: _op(c) for k, c in reader.catalogue().items()}
-    meta = {k: m for k, m in meta.items() if m is not None}
+    meta = op_cases(out) if meta is None else meta
     problems, records = list(reader.problems), []
     wanted = set(envs or [])
     for order, run in enumerate(reader.runs):
@@ -137,6 +142,7 @@ def describe(members: list[dict], scope: dict[str, list[dict]], out: Path | None
         "ops": spans["op"], "dtypes": spans["dtype"], "exporters": spans["exporter"], "runtimes": runtimes,
         "envs": spans["env_id"], "torch": spans["torch"], "opsets": opsets, "per_env": per_env,
         "not_as_expected": sum(1 for m in members if m["verdict"] in NOT_AS_EXPECTED),
+        "regressions": sum(1 for m in members if m["verdict"] == Verdict.REGRESSION.value),
         **found, "exact": found["others"] == 0, "example": example, "repro": repro_command(example, out),
     }
 
@@ -214,13 +220,17 @@ def filter_text(chosen: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def summary(view: pd.DataFrame, groups: list[dict[str, Any]], top: int) -> dict[str, Any]:
-    """How many groups cover how many failing cells, in all and per environment."""
+def summary(view: pd.DataFrame, groups: list[dict[str, Any]], top: int = 0) -> dict[str, Any]:
+    """How many groups cover how many failing cells: in all (the ``top`` largest), and per environment (how many
+    groups it has cells in, and how many of its failing cells its 10 largest cover)."""
     failing_cells = sum(g["cells"] for g in groups)
-    shown = sum(g["cells"] for g in groups[:top]) if top else failing_cells
+    top = top or len(groups)
     ran = view[view["status"].fillna("?") != SKIP] if not view.empty else view
     per_env = {}
-    for env_id, rows in (ran.groupby("env_id") if not ran.empty else []):
-        per_env[str(env_id)] = {"cells": len(rows), "failing": int((rows["status"] != "pass").sum())}
-    return {"cells": len(ran), "failing": failing_cells, "groups": len(groups), "top": top or len(groups),
-            "top_cells": shown, "exact": sum(1 for g in groups if g["exact"]), "envs": per_env}
+    for env_id, rows in (ran.groupby("env_id", sort=False) if not ran.empty else []):
+        sizes = sorted((g["per_env"][str(env_id)] for g in groups if str(env_id) in g["per_env"]), reverse=True)
+        per_env[str(env_id)] = {"cells": len(rows), "failing": sum(sizes), "groups": len(sizes),
+                                "top10": sum(sizes[:10])}
+    return {"cells": len(ran), "failing": failing_cells, "groups": len(groups), "top": top,
+            "top_cells": sum(g["cells"] for g in groups[:top]), "exact": sum(1 for g in groups if g["exact"]),
+            "envs": per_env}
