@@ -46,6 +46,7 @@ def has_providers(runtime: object) -> bool:
 # What an error's first line says where it says little: dynamo's "Failed to convert ... step 3/3" (the cause is its
 # exception summary's first line) and the reference evaluator's "Issues with types" (the cause is its last "caused by")
 SUMMARY = "## Exception summary"
+MAX_ERROR, MAX_HEADLINE = 20_000, 500  # a read row keeps 4,000 (safe.MAX_TEXT_CHARS); a frame made elsewhere, anything
 GENERIC_FIRST = ("Issues with types",)
 # torch prints a tensor's values into its tracer's message: "output 1 (0  1\n 1  0\n[ CPUBoolType{5,5} ]) of ..."
 TENSOR_DUMP = re.compile(r"\((?:(?!\) of ).)*?\[ [\w.]+\{[\d,]*\} \]\)", re.S)
@@ -68,7 +69,8 @@ def error_headline(error: object) -> str:
     """The line of an error that says what went wrong, without colours: its first line, or where that one is
     generic (dynamo's conversion step, the reference evaluator's type check) the root cause it names; tensor
     values torch printed into it and the context it appends cut."""
-    text = TENSOR_DUMP.sub("(…)", without_colours(str(error or "")).strip())
+    # bounded: the patterns here and the titles' backtrack on one long run of word characters
+    text = TENSOR_DUMP.sub("(…)", without_colours(str(error or "")[:MAX_ERROR]).strip())
     lines = [line.strip() for line in text.split("\n")]
     if SUMMARY in lines:
         after = [line for line in lines[lines.index(SUMMARY) + 1:] if line]
@@ -76,7 +78,7 @@ def error_headline(error: object) -> str:
     elif lines and lines[0].startswith(GENERIC_FIRST):
         causes = [line for line in lines if line.startswith("caused by ")]
         lines = [causes[-1][len("caused by "):]] if causes else lines
-    return TAILS.sub("", lines[0] if lines else "").strip()
+    return TAILS.sub("", lines[0] if lines else "").strip()[:MAX_HEADLINE]
 
 
 def error_signature(error: object) -> str:

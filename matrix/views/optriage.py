@@ -23,8 +23,8 @@ from matrix.results.read import RUN_ORDER, Results
 from matrix.results.rows import read_rows
 from matrix.views.labels import NOT_AS_EXPECTED, SKIP, Verdict, error_headline, error_signature, has_providers
 from matrix.views.opsets import cells
+from matrix.views.optable import DTYPES, _op
 from matrix.views.optitles import family, title
-from matrix.views.optable import _op
 from matrix.views.triage import _range
 from matrix.wire.versions import SpecifierError, version_key
 
@@ -58,12 +58,25 @@ def read_op_cells(out: Path, envs: list[str] | None = None,
     frame = pd.DataFrame.from_records(records, columns=[*FIELDS, RUN_ORDER])
     frame["error"] = frame["error"].where(frame["status"] != "pass")
     frame = frame.sort_values([RUN_ORDER, "finished_at"], na_position="first", kind="stable")
-    view = cells(frame.drop_duplicates(["env_id", "cell"], keep="last"))
-    view["op"] = [meta.get(c, {}).get("name", str(c)) for c in view["case"]]
-    view["dtype"] = [meta.get(c, {}).get("dtype", "?") for c in view["case"]]
-    view["replayed"] = view["runtime_env"].fillna("") != ""
-    view["torch"] = view["torch"].fillna("?").astype(str).str.split("+").str[0]
-    return view, problems
+    return with_op_axes(cells(frame.drop_duplicates(["env_id", "cell"], keep="last")), meta), problems
+
+
+def with_op_axes(view: pd.DataFrame, meta: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """A frame of cells with the axes a filter names: ``op`` and ``dtype`` (from the op cases' catalogue entries,
+    else from the case id ``<op>.<dtype>``: a pitfall case is its own op, of no dtype), ``replayed``, and
+    ``torch`` as a release (2.6.0+cu124 is 2.6.0)."""
+    meta = meta or {}
+    split = [meta.get(c) or _from_id(c) for c in view["case"]]
+    torch = view["torch"] if "torch" in view else pd.Series("?", index=view.index)
+    runtime_env = view["runtime_env"].fillna("") if "runtime_env" in view else pd.Series("", index=view.index)
+    return view.assign(op=[m["name"] for m in split], dtype=[m["dtype"] for m in split],
+                       replayed=runtime_env != "", runtime_env=runtime_env,
+                       torch=torch.fillna("?").astype(str).str.split("+").str[0])
+
+
+def _from_id(case: Any) -> dict[str, str]:
+    name, _, dtype = str(case).rpartition(".")
+    return {"name": name, "dtype": dtype} if name and dtype in DTYPES else {"name": str(case), "dtype": "?"}
 
 
 def _file_env(name: str) -> str:
@@ -84,11 +97,14 @@ def failing(view: pd.DataFrame, unexpected: bool = False, skips: bool = False) -
 
 
 def group_failures(view: pd.DataFrame, unexpected: bool = False, skips: bool = False, by: str = "signature",
-                   out: Path | None = None) -> list[dict[str, Any]]:
+                   out: Path | None = None, only: set[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
     """The groups of failing op cells, largest first: by status and error signature (``by="family"``: by its
     shape, the operator it names left out, so one group spans every op that fails the same way). A divergence's
-    message is a measurement, not a cause: those are grouped per op as well."""
+    message is a measurement, not a cause: those are grouped per op as well. ``only``: just these (env, cell)
+    of the failing ones (compare's regressions); the filters are still drawn among every cell of ``view``."""
     rows = failing(view, unexpected, skips)
+    if only is not None:
+        rows = rows[[key in only for key in zip(rows["env_id"], rows["cell"])]]
     if rows.empty:
         return []
     headline, signature = _memo(error_headline), _memo(lambda h: error_signature(h) or "(no error recorded)")
