@@ -249,6 +249,9 @@ def test_the_command_groups_an_op_folder_and_writes_json_and_markdown(tmp_path):
     data = json.loads((tmp_path / "t.json").read_text())
     assert data["totals"]["groups"] == 1 and data["groups"][0]["exact"] is True
     assert "| 1 | 4 | load-fail | onnxruntime has no Trilu(14) kernel for int32 |" in (tmp_path / "t.md").read_text()
+    misspelt = subprocess.run([sys.executable, "-m", "matrix", "triage", "--out", str(tmp_path), "--env", "torch-9"],
+                              cwd=REPO, capture_output=True, text=True)
+    assert misspelt.returncode == 2 and "no op cells of torch-9" in misspelt.stderr
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,9 @@ def _ops(args: argparse.Namespace, out: Path, cases: dict) -> int:
     view, problems = read_op_cells(out, args.env, cases)
     for problem in problems[:20]:
         common.eprint(f"skipped: {problem}")
+    if view.empty and args.env:  # a misspelt id is not "nothing fails"
+        common.eprint(f"no op cells of {', '.join(args.env)} under {out}")
+        return 2
     groups = group_failures(view, args.unexpected, args.skips, args.by, out=_shown(out))
     totals = summary(view, groups, max(args.top, 0))
     print_op_triage(groups, totals)

@@ -42,7 +42,7 @@ RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), t) for p, t in [
      r"registered for the [\w-]+ input)", "{exporter}: no ONNX function for {op} ({why}; {dtypes})"),
     (r"No decompositions registered for (?P<why>.*)", "{exporter}: no decompositions registered for {why}"),
     (r"Type Error: Type '(?P<t>tensor\(\w+\))' of input parameter .* of operator \((?P<op>\w+)\)",
-     "{exporter} writes {op} on {t}, which {runtime} refuses as an invalid model"),
+     "{exporter}: {op} on {t}, a model {runtime} refuses as invalid"),
     (r"No Op registered for (?P<op>\w+) with domain_version of (?P<v>\d+)", "{runtime} has no {op} at opset {v}"),
     (r"(?P<op>[\w.]+)\((?P<v>-?\d+)\) is not a registered function/op", "{runtime} has no {op}({v})"),
     (r"No registered (?:implementation|schema) for operator '(?P<op>\w+)'", "{runtime} has no {op}"),

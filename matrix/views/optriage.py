@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from matrix.results.read import RUN_ORDER, Results
-from matrix.results.rows import read_rows
+from matrix.results.rows import iter_rows
 from matrix.views.labels import NOT_AS_EXPECTED, SKIP, Verdict, error_headline, error_signature, has_providers
 from matrix.views.opsets import cells
 from matrix.views.optable import DTYPES, _op
@@ -51,10 +51,10 @@ def read_op_cells(out: Path, envs: list[str] | None = None,
         for path in reader.row_files(run):
             if wanted and _file_env(path.name) not in wanted:
                 continue
-            rows, issues = read_rows(path)
-            problems += issues[:5]
-            records.extend({**{k: r.get(k) for k in FIELDS}, RUN_ORDER: order} for r in rows
+            issues: list[str] = []  # streamed: a whole op row is mostly the exporter's and runtime's code
+            records.extend({**{k: r.get(k) for k in FIELDS}, RUN_ORDER: order} for r in iter_rows(path, issues)
                            if r.get("case") in meta and (not wanted or r.get("env_id") in wanted))
+            problems += issues[:5]
     frame = pd.DataFrame.from_records(records, columns=[*FIELDS, RUN_ORDER])
     frame["error"] = frame["error"].where(frame["status"] != "pass")
     frame = frame.sort_values([RUN_ORDER, "finished_at"], na_position="first", kind="stable")
@@ -243,7 +243,8 @@ def summary(view: pd.DataFrame, groups: list[dict[str, Any]], top: int = 0) -> d
     top = top or len(groups)
     ran = view[view["status"].fillna("?") != SKIP] if not view.empty else view
     per_env = {}
-    for env_id, rows in (ran.groupby("env_id", sort=False) if not ran.empty else []):
+    envs = ran.groupby("env_id", sort=False) if not ran.empty else []
+    for env_id, rows in sorted(envs, key=lambda pair: (_torch_key(pair[1]["torch"].iloc[0]), str(pair[0]))):
         sizes = sorted((g["per_env"][str(env_id)] for g in groups if str(env_id) in g["per_env"]), reverse=True)
         per_env[str(env_id)] = {"cells": len(rows), "failing": sum(sizes), "groups": len(sizes),
                                 "top10": sum(sizes[:10])}
