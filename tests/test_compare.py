@@ -110,3 +110,49 @@ def test_a_complete_new_side_still_exits_0_or_1(tmp_path):
     write_run(tmp_path, "b", {"c1": "crash", "c2": "pass", "c3": "pass"})
     assert compare_command(tmp_path, "a", "b").returncode == 1
     assert compare_command(tmp_path, "a", "a").returncode == 0
+
+
+def write_op_run(out, run_id, failing):
+    """An op corpus's run: tril and triu in two dtypes at opsets 9-20; ``failing`` cells fail with onnxruntime's
+    missing Trilu kernel (their node names differ, as a real run's do)."""
+    run = RunDir(out, run_id)
+    for op in ("tril", "triu"):
+        for dtype in ("float32", "int32"):
+            for opset in range(9, 21):
+                case = f"{op}.{dtype}"
+                fails = (case, opset) in failing
+                append_row(run.rows_file("torch-2.13.0"), Row(
+                    run_id=run_id, env_id="torch-2.13.0", case=case, variant="default", exporter="torchscript",
+                    cell=f"{case}/default/torchscript/opset{opset}/default/onnxruntime/CPUExecutionProvider",
+                    opset_requested=opset, opset_actual=opset, runtime="onnxruntime", provider="CPUExecutionProvider",
+                    status="load-fail" if fails else "pass", torch="2.13.0", finished_at=f"t{opset}",
+                    error=(f"[ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for "
+                           f"Trilu(14) node with name '/Trilu_{opset}'") if fails else None).to_dict())
+
+
+def test_many_op_regressions_are_listed_by_group_not_cell_by_cell(tmp_path):
+    base, new = tmp_path / "base", tmp_path / "new"
+    write_op_run(base, "a", set())
+    broken = {(f"{op}.{dtype}", opset) for op in ("tril", "triu") for dtype in ("float32", "int32")
+              for opset in range(14, 20)}  # 24: past the 20 regressions listed one line each
+    write_op_run(new, "b", broken)
+    done = compare_command(tmp_path, str(base), str(new), "--markdown", str(tmp_path / "m.md"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "24 regression(s)" in done.stdout
+    assert ("REGRESSION 1: 24 cell(s) -> load-fail: onnxruntime has no Trilu(14) kernel for float32, int32 "
+            "[torch-2.13.0; 2 op(s): tril, triu]") in done.stdout
+    assert "REGRESSION: [" not in done.stdout, "no line per cell"
+    markdown = (tmp_path / "m.md").read_text()
+    assert "### Regressions: 24 cell(s) in 1 group(s)" in markdown
+    assert ("| 24 | load-fail | onnxruntime has no Trilu(14) kernel for float32, int32 | tril, triu | torch-2.13.0 |"
+            in markdown)
+    assert markdown.count("\n- `torch-2.13.0`") == 0
+
+
+def test_a_few_regressions_stay_one_line_each(tmp_path):
+    base, new = tmp_path / "base", tmp_path / "new"
+    write_op_run(base, "a", set())
+    write_op_run(new, "b", {("tril.int32", 14), ("triu.int32", 14)})
+    done = compare_command(tmp_path, str(base), str(new), "--markdown", str(tmp_path / "m.md"))
+    assert done.returncode == 1 and done.stdout.count("REGRESSION: [torch-2.13.0]") == 2, done.stdout
+    assert "\n- `torch-2.13.0` `tril.int32/" in (tmp_path / "m.md").read_text()

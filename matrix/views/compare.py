@@ -32,6 +32,9 @@ from matrix.views.labels import NOT_AS_EXPECTED, PASS, SKIP, Verdict, rank
 from matrix.views.opsets import COUNTED, WITH_REPLAYS, cells, env_counts
 
 KEEP = ["env_id", "cell", "status_base", "status_new", "error_new"]
+# past this many regressions they are listed by group (triage's error signatures), not cell by cell: an op
+# corpus regresses by the hundred when one kernel goes, and one line per cell hides what went
+CELL_LINES = 20
 MISSING = 3  # the exit status when cells of BASE are missing or unreadable in NEW (1 is a regression, 2 bad input)
 
 
@@ -127,6 +130,21 @@ def compare_runs(out: Path, base: str, new: str, envs: list[str] | None = None) 
                       p1 + p2, after, missing)
 
 
+def regression_groups(result: Comparison) -> list[dict]:
+    """The regressions grouped as ``triage`` groups op failures: by status and error signature, each with its
+    title, ops and dtypes, filter and example (whose reproduction command names NEW where it is a folder)."""
+    view = result.new_view
+    if result.regressions.empty or view.empty:
+        return []
+    from matrix.views.optriage import group_failures, with_op_axes
+    # compare keys a cell by its file's opset (cell_key); triage and repro by the row's own id
+    cells = view.assign(cell=view["row_cell"]) if "row_cell" in view else view
+    keys = set(zip(result.regressions["env_id"], result.regressions["cell"]))
+    only = {(e, r) for e, k, r in zip(view["env_id"], view["cell"], cells["cell"]) if (e, k) in keys}
+    new = Path(result.new)
+    return group_failures(with_op_axes(cells), only=only, out=new if new.is_dir() else None)
+
+
 def print_comparison(result: Comparison) -> None:
     for problem in result.problems:
         print(f"skipped: {problem}")
@@ -137,7 +155,13 @@ def print_comparison(result: Comparison) -> None:
         print(f"  MISSING: {result.missing_text}: the comparison is incomplete")
     for env_id, count in sorted(result.counts.items()):
         print(f"  {env_id}: {count['cells']} {COUNTED}, {count['passed']} pass; {count['with_replays']} {WITH_REPLAYS}")
-    for title, frame in (("REGRESSION", result.regressions), ("improved", result.improvements)):
+    groups = regression_groups(result) if len(result.regressions) > CELL_LINES else []
+    for number, group in enumerate(groups, 1):
+        print(f"  REGRESSION {number}: {group['cells']} cell(s) -> {group['status']}: {group['title']} "
+              f"[{', '.join(group['envs'])}; {len(group['ops'])} op(s): {', '.join(group['ops'][:8])}"
+              f"{' …' if len(group['ops']) > 8 else ''}]\n      e.g. {group['example']['cell']}")
+    for title, frame in (("REGRESSION", result.regressions if not groups else result.regressions.iloc[0:0]),
+                         ("improved", result.improvements)):
         for row in frame.itertuples():
             print(f"  {title}: [{row.env_id}] {row.cell}: {row.status_base} -> {row.status_new}"
                   + (f"  ({str(row.error_new)[:120]})" if title == "REGRESSION" and isinstance(row.error_new, str) else ""))
@@ -203,7 +227,18 @@ def write_markdown(result: Comparison, path: Path) -> Path:
             lines.append(f"| {env_id} | {len(rows)} | {int((rows['status'] == 'pass').sum())} | {expected_fail} | "
                          f"{unexpected} | {counts.get(str(env_id), {}).get('with_replays', len(rows))} |")
         lines.append("")
-    for title, frame in (("Regressions", result.regressions), ("Improvements", result.improvements)):
+    groups = regression_groups(result) if len(result.regressions) > CELL_LINES else []
+    if groups:
+        lines += [f"### Regressions: {len(result.regressions)} cell(s) in {len(groups)} group(s)", "",
+                  "| cells | now | what | ops | environments | example |", "|---|---|---|---|---|---|"]
+        cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
+        for group in groups[:50]:
+            ops = ", ".join(group["ops"][:6]) + (f" +{len(group['ops']) - 6}" if len(group["ops"]) > 6 else "")
+            lines.append(f"| {group['cells']} | {group['status']} | {cell(group['title'])} | {cell(ops)} | "
+                         f"{', '.join(group['envs'])} | `{cell(group['example']['cell'])}` |")
+        lines += ([f"| … | | {len(groups) - 50} more group(s) | | | |"] if len(groups) > 50 else []) + [""]
+    for title, frame in (("Regressions", result.regressions if not groups else result.regressions.iloc[0:0]),
+                         ("Improvements", result.improvements)):
         if len(frame):
             lines += [f"### {title}", ""]
             for row in frame.head(50).itertuples():

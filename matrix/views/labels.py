@@ -12,7 +12,7 @@ from matrix.results.read import without_colours
 from matrix.wire import NOT_AS_EXPECTED, RANK, UNKNOWN_RANK, Status, Verdict
 
 __all__ = ["FAILING", "NOT_AS_EXPECTED", "PASS", "RANK", "SKIP", "STATUS_ORDER", "STATUS_STYLE", "UNKNOWN_RANK",
-           "error_signature", "has_providers", "rank", "runtime_label", "runtime_short", "Status", "Verdict"]
+           "error_headline", "error_signature", "has_providers", "rank", "runtime_label", "runtime_short", "Status", "Verdict"]
 
 PASS, SKIP = Status.PASS.value, Status.SKIP.value
 # Each status's cell colour, in the legend's order (best first, then the harness's own: flaky, skip)
@@ -43,10 +43,49 @@ def has_providers(runtime: object) -> bool:
     return sum(1 for adapter in RUNTIMES.values() if adapter.runtime == runtime) > 1
 
 
+# What an error's first line says where it says little: dynamo's "Failed to convert ... step 3/3" (the cause is its
+# exception summary's first line) and the reference evaluator's "Issues with types" (the cause is its last "caused by")
+SUMMARY = "## Exception summary"
+MAX_ERROR, MAX_HEADLINE = 20_000, 500  # a read row keeps 4,000 (safe.MAX_TEXT_CHARS); a frame made elsewhere, anything
+GENERIC_FIRST = ("Issues with types",)
+# torch prints a tensor's values into its tracer's message: "output 1 (0  1\n 1  0\n[ CPUBoolType{5,5} ]) of ..."
+TENSOR_DUMP = re.compile(r"\((?:(?!\) of ).)*?\[ [\w.]+\{[\d,]*\} \]\)", re.S)
+# where a message goes on about its context, not its kind (TorchScript's graph dump, torch's candidate list, ...)
+TAILS = re.compile(r"\s*(\[Caused by the value|Please feel free to request|Argument types:|Available implementations:"
+                   r"|Next steps:|\. Signature: |\(Refer to the full stack).*", re.S)
+# what varies between two errors of one kind: node and parameter names, addresses, paths, numbers, shapes
+NAMES = [(re.compile(r"\b(node|parameter)\s*\([^)]*\)", re.I), r"\1 ()"),
+         (re.compile(r"\b(name|Name):?\s*'[^']*'"), r"\1 ''"),
+         (re.compile(r'In Node, \("[^"]*", (\w+),.*?, Error '), r"In Node \1: Error "),
+         (re.compile(r"0x[0-9a-fA-F]+"), "ADDR"),
+         (re.compile(r"(?<![\w'])/[^\s'\"),]+"), "PATH"),
+         (re.compile(r"(?<=_)\d+\b"), "N"),  # generated names (Add_12, inputs_0), never an op's own digits (log1p)
+         (re.compile(r"(?<![\w.])[-+]?\d+(\.\d+)?(e[+-]?\d+)?(?!\w)"), "N"),
+         (re.compile(r"(?<![\w])\((N, ?)*N,?\)"), "(shape)"),
+         (re.compile(r"\b(inf|nan)\b"), "N")]
+
+
+def error_headline(error: object) -> str:
+    """The line of an error that says what went wrong, without colours: its first line, or where that one is
+    generic (dynamo's conversion step, the reference evaluator's type check) the root cause it names; tensor
+    values torch printed into it and the context it appends cut."""
+    # bounded: the patterns here and the titles' backtrack on one long run of word characters
+    text = TENSOR_DUMP.sub("(…)", without_colours(str(error or "")[:MAX_ERROR]).strip())
+    lines = [line.strip() for line in text.split("\n")]
+    if SUMMARY in lines:
+        after = [line for line in lines[lines.index(SUMMARY) + 1:] if line]
+        lines = [re.sub(r"^<class '(?:[\w]+\.)*(\w+)'>", r"\1", after[0])] if after else lines
+    elif lines and lines[0].startswith(GENERIC_FIRST):
+        causes = [line for line in lines if line.startswith("caused by ")]
+        lines = [causes[-1][len("caused by "):]] if causes else lines
+    return TAILS.sub("", lines[0] if lines else "").strip()[:MAX_HEADLINE]
+
+
 def error_signature(error: object) -> str:
-    """What kind of failure an error is, for grouping (triage) and for "fails differently" (diff): its first
-    line without colours, paths, names in parentheses and numbers."""
-    text = without_colours(str(error or "")).strip().split("\n")[0]
-    text = re.sub(r"/\S+", "PATH", text)
-    text = re.sub(r"\(\S*\)", "()", text)
-    return re.sub(r"\d+(\.\d+)?(e[+-]?\d+)?", "N", text)[:200]
+    """What kind of failure an error is, for grouping (triage) and for "fails differently" (diff): its headline
+    with what varies between two errors of one kind (names of nodes, paths, addresses, numbers, shapes) made
+    the same; what names the gap (the operator, the dtype, the kernel) is kept."""
+    text = error_headline(error)
+    for pattern, replacement in NAMES:
+        text = pattern.sub(replacement, text)
+    return text[:200]

@@ -16,6 +16,8 @@ import re
 from pathlib import Path
 
 import pandas as pd
+from rich.console import Console as RichConsole
+from rich.text import Text
 
 from matrix.envs.lineup import Entry
 from matrix.results.read import Results
@@ -23,6 +25,7 @@ from matrix.views.frames import current_view
 from matrix.views.labels import NOT_AS_EXPECTED, Verdict, error_signature, has_providers
 from matrix.wire import EXPORT_OPTIONS
 
+LIST_AT_MOST = 12  # ops named on a console line before "+N more"
 NUMBER = re.compile(r"\d[\d.]*(e[+-]?\d+)?")
 MAX_MATCH = 80
 
@@ -145,3 +148,53 @@ def print_triage(groups: list[dict]) -> None:
         if g["error"]:
             print(f"    error: {g['error']}")
         print(f"    draft: {g['draft']}")
+
+
+def _names(values: list[str], most: int = LIST_AT_MOST) -> str:
+    return ", ".join(values[:most]) + (f" +{len(values) - most} more" if len(values) > most else "")
+
+
+def _covers(group: dict) -> str:
+    if group["exact"]:
+        return "exactly the group"
+    return f"the group and {group['others']} other cell(s), {group['others_pass']} of them passing"
+
+
+def print_op_triage(groups: list[dict], totals: dict, console: RichConsole | None = None) -> None:
+    """The largest groups first, each a few lines: size and title, what it spans, its filter, an example."""
+    console = console or RichConsole(highlight=False, soft_wrap=True)
+    console.print(Text(f"{totals['failing']} failing cell(s) of {totals['cells']} in {totals['groups']} group(s); "
+                       f"the {min(totals['top'], totals['groups'])} largest cover {totals['top_cells']}", style="bold"))
+    for env_id, counts in totals["envs"].items():
+        console.print(f"  {env_id}: {counts['failing']} failing of {counts['cells']} cells, in {counts['groups']} "
+                      f"group(s); the 10 largest there cover {counts['top10']}")
+    for number, g in enumerate(groups[:totals["top"]], 1):
+        line = Text(f"\n{number:>3}. {g['cells']:>6} ", style="bold")
+        line.append(f"{g['status']}  ", style="red" if g["not_as_expected"] else "yellow")
+        line.append(g["title"], style="bold")
+        console.print(line)
+        console.print(Text(f"       ops ({len(g['ops'])}): {_names(g['ops'])}; dtypes: {', '.join(g['dtypes'])}; "
+                           f"{', '.join(g['exporters'])} -> {', '.join(g['runtimes'])}; torch {', '.join(g['torch'])}"))
+        console.print(Text(f"       filter: {g['filter_text']}  (admits {_covers(g)})", style="cyan"))
+        console.print(Text(f"       e.g. {g['example']['case']} at opset {g['example']['opset']} in "
+                           f"{g['example']['env_id']}: {g['example']['error'][:200]}"))
+        console.print(Text(f"       {g['repro']}", style="dim"))
+        if g["not_as_expected"]:
+            console.print(Text(f"       {g['not_as_expected']} of these cell(s) are not as expected", style="red"))
+    if totals["groups"] > totals["top"]:
+        console.print(f"\n… {totals['groups'] - totals['top']} smaller group(s) not shown (--top 0 shows every one)")
+
+
+def op_triage_markdown(groups: list[dict], totals: dict, title: str = "Op failures by error signature") -> str:
+    """The groups as a Markdown table for an issue: one line each, the largest first."""
+    cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
+    lines = [f"## {title}", "", f"{totals['failing']} failing cell(s) of {totals['cells']} in {totals['groups']} "
+             f"group(s); the {min(totals['top'], totals['groups'])} largest below cover {totals['top_cells']}.", "",
+             "| # | cells | status | what | ops | dtypes | filter | example |", "|---|---|---|---|---|---|---|---|"]
+    for number, g in enumerate(groups[:totals["top"]], 1):
+        lines.append(f"| {number} | {g['cells']} | {g['status']} | {cell(g['title'])} | {cell(_names(g['ops'], 6))} | "
+                     f"{', '.join(g['dtypes'])} | `{cell(g['filter_text'])}`{'' if g['exact'] else ' (+' + str(g['others']) + ')'}"
+                     f" | `{cell(g['repro'])}` |")
+    if totals["groups"] > totals["top"]:
+        lines += ["", f"… and {totals['groups'] - totals['top']} smaller group(s)."]
+    return "\n".join(lines) + "\n"
