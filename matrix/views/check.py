@@ -106,9 +106,14 @@ def parse_require(text: str | None) -> list[Requirement]:
 
 
 def check_cells(out: Path, case_id: str, env_ids: list[str], case_dirs: list[Path]) -> pd.DataFrame:
-    """The case's current cells in these environments, run by their own runtimes (skips and stale rows out)."""
+    """The case's current cells in these environments (``select_cells``), from the rows under ``out``."""
     results = Results(out, case_dirs)
-    view = current_view(results.rows(), results.current_hashes())
+    return select_cells(current_view(results.rows(), results.current_hashes()), case_id, env_ids)
+
+
+def select_cells(view: pd.DataFrame, case_id: str, env_ids: list[str]) -> pd.DataFrame:
+    """A current view's cells of the case in these environments (ranked in their order), run by their own
+    runtimes: skips, replays and stale rows left out."""
     view = view[(view["case"] == case_id) & view["env_id"].isin(env_ids) & ~view["stale"]
                 & (view["runtime_env"] == "")]
     found = cells(view)
@@ -150,25 +155,31 @@ def _at(passed: pd.DataFrame, key: tuple) -> pd.DataFrame:
     return passed[(passed["env_id"] == key[0]) & (passed["exporter"] == key[1]) & (passed["opset"] == key[2])]
 
 
+def _exporter_rank(frame: pd.DataFrame) -> pd.Series:
+    """The exporters in the registry's order (TorchScript, then dynamo): the older exporter first."""
+    names = list(EXPORTERS)
+    return frame["exporter"].map(lambda x: names.index(x) if x in names else len(names))
+
+
 def extremes(passed: pd.DataFrame) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The newest working combination (newest release, then highest opset) and the oldest (oldest, lowest)."""
+    """The newest working combination (newest release, highest opset, newer exporter) and the oldest (oldest
+    release, lowest opset, older exporter)."""
     if passed.empty:
         return None, None
-    ordered = passed.sort_values(["env_rank", "opset", "exporter"], kind="stable")
-    oldest = ordered.iloc[0]
-    newest = ordered.sort_values(["env_rank", "opset"], kind="stable").iloc[-1]
+    ordered = passed.assign(_x=_exporter_rank(passed)).sort_values(["env_rank", "opset", "_x"], kind="stable")
+    newest, oldest = ordered.iloc[-1], ordered.iloc[0]
     return (_combo(_at(passed, (newest["env_id"], newest["exporter"], newest["opset"]))),
             _combo(_at(passed, (oldest["env_id"], oldest["exporter"], oldest["opset"]))))
 
 
 def pin(passed: pd.DataFrame) -> dict[str, Any] | None:
     """What to pin: the newest release, then the (exporter, opset) that passes on the most runtimes, then the
-    highest opset."""
+    highest opset, then the newer exporter."""
     if passed.empty:
         return None
     newest = passed[passed["env_rank"] == passed["env_rank"].max()]
-    counts = newest.groupby(["exporter", "opset"]).size().reset_index(name="n")
-    best = counts.sort_values(["n", "opset", "exporter"], ascending=[False, False, True], kind="stable").iloc[0]
+    counts = newest.assign(_x=_exporter_rank(newest)).groupby(["exporter", "opset", "_x"]).size().reset_index(name="n")
+    best = counts.sort_values(["n", "opset", "_x"], ascending=False, kind="stable").iloc[0]
     return _combo(_at(newest, (newest["env_id"].iloc[0], best["exporter"], best["opset"])))
 
 
@@ -196,7 +207,7 @@ def by_release(found: pd.DataFrame) -> list[dict[str, Any]]:
     lines = []
     frame = found.assign(runtime_name=[runtime_label(r, p) for r, p in zip(found["runtime"], found["provider"])],
                          reason=[short_reason(error_signature(e)) for e in found["error"]])
-    frame["exporter_rank"] = [list(EXPORTERS).index(x) if x in EXPORTERS else len(EXPORTERS) for x in frame["exporter"]]
+    frame["exporter_rank"] = _exporter_rank(frame)
     for (_, _, env_id, exporter), rows in frame.groupby(["env_rank", "exporter_rank", "env_id", "exporter"]):
         passed, failed = rows[rows["status"] == PASS], rows[rows["status"] != PASS]
         works = ""
