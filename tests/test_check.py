@@ -218,3 +218,16 @@ def test_the_page_is_rendered_from_the_answer(tmp_path):
     text = page.read_text()
     assert "aten::scaled_dot_product_attention" in text and "&lt;script&gt;" in text and "<script>alert" not in text
     assert text.count('class="cell s-export-fail"') == 6 and "torch==2.13.0 onnxruntime==1.32.0" in text
+
+
+def test_bad_input_in_an_out_folder_that_was_there_takes_back_only_its_own_run(tmp_path):
+    out = tmp_path / "out"
+    (out / "runs" / "earlier").mkdir(parents=True)
+    (out / "runs" / "now").mkdir()
+    shim = out / usercase.PACKAGE / "m.py"
+    shim.parent.mkdir()
+    shim.write_text("new")
+    usercase.discard(out, False, {"earlier"}, shim, "as it was")
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["earlier"] and shim.read_text() == "as it was"
+    usercase.discard(out, True, set(), shim, None)
+    assert not out.exists()
