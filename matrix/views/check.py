@@ -23,6 +23,7 @@ from matrix.views.frames import current_view
 from matrix.views.labels import PASS, SKIP, error_signature, rank, runtime_label
 from matrix.views.opsets import cells, ranges
 from matrix.views.since import in_words, numbered, supported_since
+from matrix.views.site.overview import HEADLINE_RUNTIME
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {">=": operator.ge, "<=": operator.le, "!=": operator.ne,
                                               "==": operator.eq, ">": operator.gt, "<": operator.lt,
@@ -183,9 +184,9 @@ def pin(passed: pd.DataFrame) -> dict[str, Any] | None:
     return _combo(_at(newest, (newest["env_id"].iloc[0], best["exporter"], best["opset"])))
 
 
-def _runtime_order(label: str) -> str:
-    """Runtimes by their labels, case aside (Caffe2, onnxruntime CPU, OpenVINO CPU, reference evaluator)."""
-    return label.lower()
+def _runtime_order(label: str) -> tuple[bool, str]:
+    """The site's headline runtime first (the seed's own check), then the others by label, case aside."""
+    return label != HEADLINE_RUNTIME, label.lower()
 
 
 def _names(labels: Any) -> str:
