@@ -80,6 +80,7 @@ def test_the_answer_says_where_it_works_where_it_fails_and_what_to_pin():
     # the newest release, the most runtimes, the highest opset: dynamo's 18 over TorchScript's 17 (both on two)
     assert result["pin"]["pins"] == "torch==2.13.0 onnxruntime==1.32.0"
     assert (result["pin"]["exporter"], result["pin"]["opset"]) == ("dynamo", 18)
+    assert answer(found, [], ["torch-1.4.0", "torch-2.13.0", "torch-2.15.0"])["unmeasured"] == ["torch-2.15.0"]
     text = answer_lines(result, "model.py", ["torch-1.4.0", "torch-2.13.0"])
     assert text[0] == "works: 8 of 16 cells pass (model.py in torch-1.4.0, torch-2.13.0)"
     assert text[1].startswith("  newest: torch 2.13.0") and text[2].startswith("  oldest: torch 1.4.0")
@@ -231,3 +232,19 @@ def test_bad_input_in_an_out_folder_that_was_there_takes_back_only_its_own_run(t
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["earlier"] and shim.read_text() == "as it was"
     usercase.discard(out, True, set(), shim, None)
     assert not out.exists()
+
+
+def test_the_example_is_what_the_readme_says(worker_python, torch14_python, tmp_path):
+    """examples/transformer_encoder.py: torch 1.4 exports it at opset 11 and onnxruntime runs it; this torch's
+    TorchScript exporter refuses it below 14 (aten::unflatten at 11, scaled_dot_product_attention at 13)."""
+    example = str(REPO / "examples" / "transformer_encoder.py")
+    said = {}
+    for python, env_id, opsets in ((torch14_python, "old", "11"), (worker_python, "new", "11,13,14")):
+        done = subprocess.run([sys.executable, "-m", "matrix", "check", example, "--python", python, "--env-id", env_id,
+                               "--out", str(tmp_path / env_id), "--opsets", opsets, "--runtimes", "ort-cpu",
+                               "--exporters", "torchscript"], cwd=REPO, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        said[env_id] = done.stdout.splitlines()
+    assert said["old"][1] == "  newest: torch 1.4.0 · torchscript · opset 11 · onnxruntime CPU"
+    assert said["new"][3].endswith(" torchscript: works at opset 14 on onnxruntime CPU; below opset 14: export-fail at "
+                                   "opset 11 (aten::unflatten); export-fail at opset 13 (aten::scaled_dot_product_attention)")

@@ -258,6 +258,7 @@ def answer(found: pd.DataFrame, requirements: list[Requirement], env_ids: list[s
     newest, oldest = extremes(passed)
     since = supported_since(found.assign(case="check"), list(names), keys=("case",), names=names).get(("check",), [])
     return {"cells": len(found), "passed": len(passed), "newest": newest, "oldest": oldest,
+            "unmeasured": [e for e in env_ids if e not in names],
             "releases": by_release(found) if len(found) else [], "failures": failure_groups(found),
             "pin": pin(meeting) if requirements else pin(passed),
             "require": {"text": " ".join(r.token for r in requirements), "holds": not meeting.empty}
@@ -272,6 +273,8 @@ def answer_lines(result: dict[str, Any], target: str, env_ids: list[str]) -> lis
         if result[label]:
             lines.append(f"  {label}: {result[label]['text']}")
     lines += [f"  {line['release']} {line['exporter']}: {line['text']}" for line in result["releases"]]
+    if result["unmeasured"]:
+        lines.append(f"  not measured: {', '.join(result['unmeasured'])} (no cell ran there)")
     if result["failures"]:
         lines.append(f"fails: {sum(g['cells'] for g in result['failures'])} cells, "
                      f"{len(result['failures'])} kind{'s' if len(result['failures']) != 1 else ''} (stage · status)")
