@@ -80,6 +80,8 @@ def test_the_answer_says_where_it_works_where_it_fails_and_what_to_pin():
     # the newest release, the most runtimes, the highest opset: dynamo's 18 over TorchScript's 17 (both on two)
     assert result["pin"]["pins"] == "torch==2.13.0 onnxruntime==1.32.0"
     assert (result["pin"]["exporter"], result["pin"]["opset"]) == ("dynamo", 18)
+    # supported since, read on onnxruntime (Caffe2 never runs it; that is not what the sentence is about)
+    assert result["since_words"] == "dynamo: from torch 2.13.0, opset 18 · torchscript: from torch 2.13.0, opset ≥ 14"
     assert answer(found, [], ["torch-1.4.0", "torch-2.13.0", "torch-2.15.0"])["unmeasured"] == ["torch-2.15.0"]
     text = answer_lines(result, "model.py", ["torch-1.4.0", "torch-2.13.0"])
     assert text[0] == "works: 8 of 16 cells pass (model.py in torch-1.4.0, torch-2.13.0)"

@@ -263,7 +263,7 @@ def answer(found: pd.DataFrame, requirements: list[Requirement], env_ids: list[s
             "pin": pin(meeting) if requirements else pin(passed),
             "require": {"text": " ".join(r.token for r in requirements), "holds": not meeting.empty}
             if requirements else None,
-            "since": since, "since_notes": numbered(since), "since_words": in_words(since) if since else ""}
+            "since": since, "since_notes": numbered(since), "since_words": in_words(since, HEADLINE_RUNTIME) if since else ""}
 
 
 def answer_lines(result: dict[str, Any], target: str, env_ids: list[str]) -> list[str]:
