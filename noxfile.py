@@ -169,3 +169,12 @@ def lineup(session: nox.Session) -> None:
     """List the lineup and whether each entry's Python is on this machine."""
     session.run(sys.executable, "-m", "matrix", "list", external=True)
 
+
+
+@nox.session(venv_backend="none", default=False)
+def check(session: nox.Session) -> None:
+    """Your model through the lineup, the answer first: nox -s check -- PATH [--env ID] [--require 'torch>=2.6']."""
+    if not session.posargs:
+        session.error("name a file: nox -s check -- model.py (a build() returning (module, inputs)), "
+                      "or model.py:factory --inputs 1x3x224x224")
+    session.run(sys.executable, "-m", "matrix", "check", *session.posargs, external=True)
