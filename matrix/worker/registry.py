@@ -102,8 +102,9 @@ def _kinds(graph: Any, found: List[str]) -> None:
 
 def aten_ops(module: Any, inputs: Tuple[Any, ...]) -> List[str]:
     """The ATen ops of the traced sample, in graph order."""
-    import torch
     import warnings
+
+    import torch
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TracerWarnings about constants: the graph is what matters here
         try:
@@ -118,6 +119,7 @@ def aten_ops(module: Any, inputs: Tuple[Any, ...]) -> List[str]:
 def describe(loaded: Any) -> Dict[str, Any]:
     """One op case's ATen ops, or why there are none (the release lacks the op, the tracer refused)."""
     import torch
+
     from matrix.wire.contract import CaseSkip
     torch.manual_seed(0)
     try:
