@@ -81,7 +81,8 @@ def op_contexts(results: Path, releases: list[str]) -> tuple[dict[str, Any], dic
                    for c in sorted({r["case"] for r in cases.get(op, [])})]
         pages[op] = {"op": op, "since": words, "envs": envs, "lines": _lines(mine, rows, envs),
                      "samples": samples, **_errors(failing.get(op, [])),
-                     "registry": registry_lines(mine_cases, ["torchscript", "dynamo"], envs, HEADLINE[1], found),
+                     "registry": registry_lines(mine_cases, ["torchscript", "dynamo"], envs, HEADLINE[1], found)
+                     if registries else [],
                      "aten": [{"env": env, "lines": symbolic_lines(registries[env], [c for c, _ in mine_cases])}
                               for env in registry_envs]}
     return {"ops": index, "envs": envs, "headline": HEADLINE}, pages
