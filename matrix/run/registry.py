@@ -68,7 +68,8 @@ class RegistryPass:
 def merge(answers: list[dict[str, Any]]) -> dict[str, Any]:
     """The answers of several requests as one: cases, symbolics and torchlib's names united; the registries'
     descriptions from the first answer that has them."""
-    merged: dict[str, Any] = {"ops": {}, "symbolics": {}, "torchlib": None}
+    merged: dict[str, Any] = {"ops": {}, "symbolics": {}, "torchlib": None, "torchscript_registry": None,
+                              "torchlib_registry": None, "torchlib_size": None, "python": None}
     torchlib: set[str] = set()
     for answer in answers:
         merged["ops"].update(answer.get("ops") or {})

@@ -119,7 +119,8 @@ def symbolic_lines(facts: dict[str, Any] | None, cases: list[str]) -> list[dict[
         lacking = [o for o in opsets if o not in have]
         lines.append({"aten": name, "dtypes": ", ".join(dtypes), "symbolic": _span(have) or "none",
                       "lacking": _span(lacking) or "none",
-                      "torchlib": "not read" if torchlib is None else ("yes" if name in torchlib else "no")})
+                      "torchlib": (facts.get("torchlib_registry") or "no dynamo exporter") if torchlib is None else
+                      ("yes" if name in torchlib else "no")})
     return lines
 
 
@@ -166,7 +167,8 @@ def release_tag(found: list[tuple[str, dict[str, Any]]]) -> dict[str, str] | Non
         return None
     shorts = sorted({SHORT[c["category"]] for _, c in odd})
     title = "; ".join(f"{dtype}: {c['words']}" for dtype, c in odd)
-    return {"text": " · ".join(shorts), "title": title[:600]}
+    # short: the overview has hundreds of these and stays under 2 MB; the op page has every word
+    return {"text": " · ".join(shorts), "title": title if len(title) <= 160 else title[:159] + "…"}
 
 
 def registry_lines(op_cases: list[tuple[str, str]], exporters: list[str], envs: list[str], runtime: str,
