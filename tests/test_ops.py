@@ -222,7 +222,7 @@ def test_registry_files_are_published_beside_the_op_rows_and_read_by_ops_query(t
              "variant": "default", "exporter": "torchscript", "opset_requested": o, "opset_actual": o,
              "torch": "2.6.0", "runtime": "onnxruntime", "provider": "CPU", "status": "pass",
              "finished_at": f"2026-12-01T00:00:{o:02d}"} for o in (9, 11)]
-    results = _published(tmp_path / "results-ops", rows, catalogue)
+    results = _published(tmp_path / "results" / "ops", rows, catalogue)
     reports = tmp_path / "reports-ops"
     facts = {**REGISTRY, "symbolics": {"aten::roll": [11, 12]}}  # a registry that lacks roll at opset 9
     first = write_registry(reports, "torch-2.6.0", facts)
@@ -232,6 +232,14 @@ def test_registry_files_are_published_beside_the_op_rows_and_read_by_ops_query(t
     assert read_registries(results)["torch-2.6.0"]["symbolics"] == {"aten::roll": [11, 12]}
     text, found = answer(results, "roll", torch="2.6")
     assert found and "registry: unregistered but works (decomposed) at opset 9: no function for aten::roll" in text
+    build_site(tmp_path / "results", tmp_path / "site")
+    index = (tmp_path / "site" / "operators.html").read_text()
+    roll = index[index.index('data-op="roll"'):].split("</tr>")[0]
+    assert '<span class="reg" title="float32: unregistered but works (decomposed) at opset 9' in roll, roll
+    page = (tmp_path / "site" / "ops" / "roll.html").read_text()
+    mine = page[page.index('id="registry"'):page.index('id="errors"')]
+    assert "torchscript / float32" in mine and ">decomposed</td>" in mine
+    assert "<td><code>aten::roll</code></td><td>float32</td><td>11–12</td><td>7–10, 13–14</td><td>yes</td>" in mine
     write_registry(reports, "torch-9.9.9", {}).write_bytes(b"not gzip")
     with pytest.raises(RegistryFileError, match="torch-9.9.9"):
         publish_registry(reports, tmp_path / "elsewhere")
