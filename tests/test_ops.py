@@ -168,3 +168,97 @@ def test_ops_query_from_the_command_line_names_what_the_results_lack(tmp_path):
     done = subprocess.run([sys.executable, "-m", "matrix", "ops", "query", "roll", "--results", str(tmp_path / "no")],
                           capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 2 and "no runs/ folder there" in done.stderr, done.stdout + done.stderr
+
+
+# The registry pass's facts for three cases of one release (as matrix/worker/registry.py writes them): roll has a
+# symbolic from opset 9 (7 and 8 take opset 9's), tril only from 14, gelu's sample traces to an op no registry has
+REGISTRY = {"opsets": list(range(7, 15)), "torchlib": ["aten::roll", "aten::tril"],
+            "symbolics": {"aten::roll": list(range(7, 15)), "aten::tril": [14], "aten::gelu": []},
+            "ops": {"roll.float32": {"aten": ["aten::roll"]}, "tril.int32": {"aten": ["aten::tril"]},
+                    "gelu.float32": {"aten": ["aten::gelu"]}, "xlogy.float32": {"skip": "torch 1.4.0 has no xlogy"}}}
+
+
+def _points(statuses: dict[int, str]) -> list[dict]:
+    return [{"opset": o, "status": s, "error": None if s in ("pass", "skip") else f"{s} at {o}\nmore"}
+            for o, s in statuses.items()]
+
+
+def test_registered_versus_working_on_fixed_data():
+    from matrix.views.registry import categorise, release_tag, symbolic_lines
+    works = categorise(_points({9: "pass", 11: "pass", 13: "pass"}), REGISTRY, "roll.float32", "torchscript")
+    assert works["category"] == "works" and works["words"] == "works since opset 9"
+    # onnxruntime has no Trilu for int32: registered from 14, and it fails there; below 14 it agrees (no symbolic)
+    fails = categorise(_points({13: "export-fail", 14: "run-fail"}), REGISTRY, "tril.int32", "torchscript")
+    assert fails["category"] == "registered-fails" and fails["opsets"] == [14] and fails["status"] == "run-fail"
+    assert "registered but fails at opset 14 (run-fail: run-fail at 14)" in fails["words"], "first line only"
+    lowered = categorise(_points({13: "export-fail", 14: "pass"}), REGISTRY, "tril.int32", "torchscript")
+    assert lowered["category"] == "works" and lowered["works_from"] == 14
+    none = categorise(_points({9: "export-fail", 13: "export-fail"}), REGISTRY, "gelu.float32", "torchscript")
+    assert none["category"] == "unregistered" and none["words"] == "not registered: aten::gelu at opset 9, 13"
+    decomposed = categorise(_points({18: "pass"}), REGISTRY, "gelu.float32", "dynamo")
+    assert decomposed["category"] == "decomposed" and decomposed["missing"] == ["aten::gelu"]
+    assert categorise(_points({18: "diverge"}), REGISTRY, "roll.float32", "dynamo")["category"] == "registered-fails"
+    assert categorise(_points({9: "skip"}), REGISTRY, "roll.float32", "torchscript") is None, "nothing ran"
+    unknown = categorise(_points({9: "pass"}), REGISTRY, "xlogy.float32", "torchscript")
+    assert unknown["category"] == "unknown" and "has no xlogy" in unknown["words"]
+    assert categorise(_points({9: "pass"}), None, "roll.float32", "torchscript")["category"] == "unknown"
+    tag = release_tag([("float32", works), ("int32", fails)])
+    assert tag["text"] == "registered, fails" and tag["title"].startswith("int32: registered but fails")
+    assert release_tag([("float32", works)]) is None, "agreement says nothing in the overview"
+    tril = symbolic_lines(REGISTRY, ["tril.int32"])
+    assert tril == [{"aten": "aten::tril", "dtypes": "int32", "symbolic": "14", "lacking": "7–13", "torchlib": "yes"}]
+
+
+def test_registry_files_are_published_beside_the_op_rows_and_read_by_ops_query(tmp_path):
+    from matrix.results.registry import (
+        RegistryFileError,
+        publish_registry,
+        read_registries,
+        registry_path,
+        write_registry,
+    )
+    catalogue = [{"id": "roll.float32", "meta": {"corpus": "ops", "op": {"name": "roll", "dtype": "float32"}}}]
+    rows = [{"cell": f"roll.float32/default/torchscript/opset{o}/default/onnxruntime/CPU", "case": "roll.float32",
+             "variant": "default", "exporter": "torchscript", "opset_requested": o, "opset_actual": o,
+             "torch": "2.6.0", "runtime": "onnxruntime", "provider": "CPU", "status": "pass",
+             "finished_at": f"2026-12-01T00:00:{o:02d}"} for o in (9, 11)]
+    results = _published(tmp_path / "results" / "ops", rows, catalogue)
+    reports = tmp_path / "reports-ops"
+    facts = {**REGISTRY, "symbolics": {"aten::roll": [11, 12]}}  # a registry that lacks roll at opset 9
+    first = write_registry(reports, "torch-2.6.0", facts)
+    assert write_registry(reports, "torch-2.6.0", facts).read_bytes() == first.read_bytes(), "same facts, same bytes"
+    assert publish_registry(reports, results, ["torch-1.4.0"]) == []
+    assert publish_registry(reports, results) == ["torch-2.6.0"]
+    assert read_registries(results)["torch-2.6.0"]["symbolics"] == {"aten::roll": [11, 12]}
+    text, found = answer(results, "roll", torch="2.6")
+    assert found and "registry: unregistered but works (decomposed) at opset 9: no function for aten::roll" in text
+    build_site(tmp_path / "results", tmp_path / "site")
+    index = (tmp_path / "site" / "operators.html").read_text()
+    roll = index[index.index('data-op="roll"'):].split("</tr>")[0]
+    assert '<span class="reg" title="float32: unregistered but works (decomposed) at opset 9' in roll, roll
+    page = (tmp_path / "site" / "ops" / "roll.html").read_text()
+    mine = page[page.index('id="registry"'):page.index('id="errors"')]
+    assert "torchscript / float32" in mine and ">decomposed</td>" in mine
+    assert "<td><code>aten::roll</code></td><td>float32</td><td>11–12</td><td>7–10, 13–14</td><td>yes</td>" in mine
+    write_registry(reports, "torch-9.9.9", {}).write_bytes(b"not gzip")
+    with pytest.raises(RegistryFileError, match="torch-9.9.9"):
+        publish_registry(reports, tmp_path / "elsewhere")
+    assert not registry_path(tmp_path / "elsewhere", "torch-9.9.9").exists()
+
+
+def test_the_registry_pass_reads_torch_2_13s_registries_for_a_few_ops(worker_python, tmp_path):
+    """The real pass in this interpreter (torch 2.13.0, as `nox -s tests` installs it), judged by the truth
+    measured in the published rows: tril's cells fail export below opset 14, and its symbolic starts there."""
+    from matrix.results.registry import read_registry
+    from matrix.run.registry import run_registry
+    path, done = run_registry(worker_python, "torch-2.13.0", tmp_path, ["roll", "tril", "add"], log=lambda _: None)
+    assert done["cases"] == done["traced"] == 15 and done["worker_starts"] == 1, done
+    facts = read_registry(path)
+    assert facts["opsets"] == list(range(7, 21)) and facts["ops"]["add.int64"] == {"aten": ["aten::add"]}
+    assert facts["symbolics"]["aten::roll"] == list(range(7, 21)), "roll: opset 9's symbolic, 7 and 8 take it up"
+    assert facts["symbolics"]["aten::tril"] == list(range(14, 21))
+    assert facts["torchlib"] == ["aten::add", "aten::roll", "aten::tril"] and facts["torchlib_size"] > 300
+    published = Reference({"ops": REPO / "results" / "ops"})._load("ops", "torch-2.13.0", False)
+    at9 = "{}.float32/default/torchscript/opset9/default/onnxruntime/CPUExecutionProvider"
+    assert published[at9.format("tril")]["status"] == "export-fail" and 9 not in facts["symbolics"]["aten::tril"]
+    assert published[at9.format("roll")]["status"] == "pass"

@@ -8,16 +8,21 @@ from matrix.commands import common
 from matrix.envs.lineup import find_entry, load_lineup
 
 NAME = "ops"
-HELP = "the operator corpus: freeze it from torch's OpInfo database, query its results"
+HELP = "the operator corpus: freeze it from torch's OpInfo database, read each release's registry, query results"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    actions = parser.add_subparsers(dest="action", required=True, metavar="{freeze,query}")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="{freeze,registry,query}")
     freeze = actions.add_parser("freeze", help="write cases/ops/opinfo.jsonl from the newest environment's op_db")
     freeze.add_argument("--env", help="the environment to freeze from (default: the newest lineup entry)")
     freeze.add_argument("--out", type=Path, help="where to write (default cases/ops/opinfo.jsonl)")
     freeze.add_argument("names", nargs="*", help="only these OpInfo names (default every one)")
     common.add_lineup(freeze)
+    registry = actions.add_parser("registry", help="read each environment's exporter registries for every op case")
+    registry.add_argument("--env", action="append", required=True, help="a lineup entry (repeatable)")
+    registry.add_argument("--out", type=Path, default=None, help="where registry/ goes (default reports/ops)")
+    registry.add_argument("names", nargs="*", help="only these OpInfo names (default every one)")
+    common.add_lineup(registry)
     query = actions.add_parser("query", help="where an op works, from published results (no environment)")
     query.add_argument("op", help="the OpInfo name, e.g. roll or nn.functional.conv2d")
     query.add_argument("--torch", help="a torch release, or its prefix (2.6 is 2.6.x)")
@@ -54,5 +59,18 @@ def _query(args: argparse.Namespace) -> int:
     return 0 if found else 3
 
 
+def _registry(args: argparse.Namespace) -> int:
+    from matrix.envs.build import ensure_env
+    from matrix.paths import DEFAULT_OUT
+    from matrix.run.registry import run_registry
+    entries = load_lineup(args.lineup)
+    for env_id in args.env:
+        python = str(ensure_env(find_entry(entries, env_id), log=common.eprint))
+        path, done = run_registry(python, env_id, args.out or DEFAULT_OUT / "ops", args.names, log=common.eprint)
+        print(f"{path}: {done['cases']} op cases ({done['traced']} traced), {done['aten_ops']} ATen ops, "
+              f"{done['seconds']} s, {done['worker_starts']} worker start(s)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    return _freeze(args) if args.action == "freeze" else _query(args)
+    return {"freeze": _freeze, "registry": _registry}.get(args.action, _query)(args)

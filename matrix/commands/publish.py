@@ -40,5 +40,13 @@ def run(args: argparse.Namespace) -> int:
         added = publish_replays(source, target, env_id)
         if added:
             print(f"{env_id:<14} {added} replay rows on files of earlier published runs")
+    publish_op_registries(source, target, args.env)
     write_readme(target, references(target))
     return 0
+
+
+def publish_op_registries(source: Path, target: Path, envs: list[str] | None) -> None:
+    """The op corpus's registry files (``ops registry``) go beside its rows: reports/ops/registry -> results/ops."""
+    from matrix.results.registry import publish_registry, registry_path
+    for env_id in publish_registry(source, target, envs):
+        print(f"{env_id:<14} registry facts: {registry_path(target, env_id)}")

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from matrix.results.registry import read_registries
 from matrix.views.labels import PASS, SKIP
 from matrix.views.optable import DTYPES, op_view
+from matrix.views.registry import categorise
 from matrix.wire.versions import version_key
 
 KEYS = ["torch", "exporter", "runtime"]
@@ -48,6 +50,18 @@ def summary(group: pd.DataFrame) -> str:
     return text + "".join(f" (opset {int(r['opset'])}: {_error(r)})" for _, r in below.iterrows())
 
 
+def registry_words(cells: pd.DataFrame, registries: dict[str, dict]) -> str:
+    """``registry: registered but fails at opset 9 (...)`` for one case's cells in one release, exporter and
+    runtime, beside what they measured; empty where no registry file covers the release."""
+    first = cells.iloc[0]
+    facts = registries.get(str(first["env_id"]))
+    if not facts:
+        return ""
+    points = cells[["opset", "status", "error"]].dropna(subset=["opset"]).to_dict("records")
+    found = categorise(points, facts, str(first["case"]), str(first["exporter"]))
+    return f"registry: {found['words']}" if found else ""
+
+
 class QueryError(ValueError):
     """A query naming what the results do not have (an op, a runtime, a release): the message names it."""
 
@@ -82,14 +96,17 @@ def answer(results: Path, op: str, torch: str | None = None, opset: int | None =
             view = view[view[column] == wanted]
     if view.empty:
         return f"no results for op {op!r} with these filters in {results}", False
+    registries = read_registries(results)
     view["torch"] = view["torch"].map(lambda v: str(v).split("+")[0])
     lines = []
     for key, group in sorted(view.groupby(KEYS, dropna=False), key=lambda item: (version_key(str(item[0][0])),
                                                                                    *map(str, item[0][1:]))):
-        said: dict[str, list[str]] = {}  # the dtypes that share an answer share a line
+        said: dict[tuple[str, str], list[str]] = {}  # the dtypes that share an answer share a line
         for dtype, cells in sorted(group.groupby("dtype"), key=lambda item: DTYPES.index(item[0])
                                    if item[0] in DTYPES else len(DTYPES)):
-            said.setdefault(summary(cells), []).append(str(dtype))
-        for text, dtypes in said.items():
+            said.setdefault((summary(cells), registry_words(cells, registries)), []).append(str(dtype))
+        for (text, registry), dtypes in said.items():
             lines.append("torch {:<8} {:<11} {:<11} {:<34} {}".format(*map(str, key), ", ".join(dtypes), text))
+            if registry:
+                lines.append(" " * 71 + registry)
     return "\n".join([f"{op}: {len(view)} cells in {results}", *lines]), True

@@ -6,7 +6,8 @@ the only way a frame is damaged is the worker dying mid-write, which the reader 
 as a torn last line.
 
 Host to worker (stdin): ``{"type": "cell", "seq": N, "cell": {...}}``, ``{"type": "replay",
-"seq": N, "cell": {...}, "export": PATH}``, ``{"type": "exit"}``. Worker to host:
+"seq": N, "cell": {...}, "export": PATH}``, ``{"type": "registry", "seq": N, "key": K, "cases": [...],
+"opsets": [...]}`` (matrix/worker/registry.py; its row frame's row is facts, not a Row), ``{"type": "exit"}``. Worker to host:
 ``importing``, ``hello``, ``fatal`` while starting; then for request N ``stage`` frames and
 one ``row`` frame, each carrying ``seq`` N and the cell key, so the host can tell the
 answer to its request from anything else. Stdlib only, Python 3.7 syntax.

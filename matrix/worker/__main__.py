@@ -103,6 +103,11 @@ def _serve(pipeline, send, current, owner) -> int:
             break
         current.update(seq=request.get("seq"), key=request.get("key"))
         send({"type": "started", "seq": current["seq"], "cell": current["key"]})
+        if request["type"] == "registry":  # the op corpus's registry pass: facts about cases, not a cell's row
+            from matrix.worker.registry import answer
+            send({"type": "row", "seq": current["seq"], "cell": current["key"],
+                  "row": answer(pipeline.cases, request)})
+            continue
         try:
             row = pipeline.replay_cell(request) if request["type"] == "replay" else pipeline.run_cell(request)
         except StorageFault as fault:  # the disk, not the case: the host stops the run and says so

@@ -9,7 +9,9 @@ from typing import Any
 
 import pandas as pd
 
+from matrix.results.registry import read_registries
 from matrix.views.optable import DTYPES, cell_words, op_view, since, works_from
+from matrix.views.registry import categories, registry_lines, release_tag, symbolic_lines
 from matrix.views.site import paths, tables
 from matrix.views.site.render import Pages, clean
 from matrix.wire.versions import version_key
@@ -59,19 +61,30 @@ def op_contexts(results: Path, releases: list[str]) -> tuple[dict[str, Any], dic
     entries = _by(table.to_dict("records"), "op")
     columns = ["op", "env_id", "exporter", "runtime_name", "dtype", "opset", "status", "error", "cell"]
     failing = _by(view.loc[~view["status"].isin(["pass", "skip"]), columns].to_dict("records"), "op")
-    cases = _by(view[["op", "case"]].drop_duplicates().to_dict("records"), "op")
+    cases = _by(view[["op", "case", "dtype"]].drop_duplicates().to_dict("records"), "op")
+    registries = read_registries(results)
+    found = categories(view, registries, HEADLINE[1])
+    registry_envs = [e for e in releases if e in registries] + sorted(set(registries) - set(releases), key=str)
     index, pages = [], {}
     for op in sorted(sinces, key=str):
         rows, mine = sinces[op], entries.get(op, [])
         headline = [e for e in mine if (e["exporter"], e["runtime_name"]) == HEADLINE]
+        mine_cases = sorted({(r["case"], r["dtype"]) for r in cases.get(op, [])}, key=lambda c: _order(c[1]))
         cells = [_release_cell([e for e in headline if e["env_id"] == env]) for env in envs]
+        for env, cell in zip(envs, cells):  # the registry's word where it disagrees with the measured truth
+            cell["registry"] = release_tag([(d, found[(c, env, HEADLINE[0], HEADLINE[1])]) for c, d in mine_cases
+                                            if (c, env, HEADLINE[0], HEADLINE[1]) in found])
         words = " · ".join(_since_words(rows, exporter, releases, envs) for exporter in ("torchscript", "dynamo")
                            if exporter in {r["exporter"] for r in rows})
         index.append({"op": op, "href": paths.href(paths.op_page(op)), "since": words, "envs": cells})
         samples = [{"case": c, "source": (catalogue.get(c) or {}).get("source") or ""}
                    for c in sorted({r["case"] for r in cases.get(op, [])})]
         pages[op] = {"op": op, "since": words, "envs": envs, "lines": _lines(mine, rows, envs),
-                     "samples": samples, **_errors(failing.get(op, []))}
+                     "samples": samples, **_errors(failing.get(op, [])),
+                     "registry": registry_lines(mine_cases, ["torchscript", "dynamo"], envs, HEADLINE[1], found)
+                     if registries else [],
+                     "aten": [{"env": env, "lines": symbolic_lines(registries[env], [c for c, _ in mine_cases])}
+                              for env in registry_envs]}
     return {"ops": index, "envs": envs, "headline": HEADLINE}, pages
 
 
@@ -143,7 +156,8 @@ def write_operators(results: Path, releases: list[str], pages: Pages, downloads:
     they show."""
     index, ops = op_contexts(results, releases) if (results / "runs").is_dir() else ({"ops": [], "envs": []}, {})
     index.setdefault("headline", HEADLINE)
-    rows = [{"op": o["op"], "since": o["since"], **{e: c["text"] for e, c in zip(index["envs"], o["envs"])}}
+    rows = [{"op": o["op"], "since": o["since"], **{e: c["text"] + (f" ({c['registry']['text']})" if c.get("registry")
+                                                                 else "") for e, c in zip(index["envs"], o["envs"])}}
             for o in index["ops"]]
     links = downloads.table("operators.html", rows, title="operators: since when each works")
     pages.render("operators.html", "ops.html", **common, **index, downloads=links)
