@@ -2,7 +2,6 @@
 replay from results/, and the CI workflow that runs it all (checked by actionlint)."""
 from __future__ import annotations
 
-import gzip
 import json
 import pathlib
 import shutil
@@ -86,7 +85,8 @@ def test_publish_keeps_history_and_compare_finds_a_planted_regression(worker_pyt
     run_into(worker_python, reports, "fake")
     publish(reports, results, ["fake"], {})
     first = list_runs(results)[0]
-    assert (first.path / "fake.jsonl.gz").exists() and (first.path / "exports" / "fake.tar.gz").exists()
+    assert (first.path / "fake.parquet").exists() and (first.path / "exports" / "fake.tar.gz").exists()
+    assert not list(first.path.glob("*.jsonl*")), "one form of each rows file: Parquet"
     assert len(Results(results).rows()) == 4
     clean = matrix("compare", str(results), str(reports), "--junit", str(tmp_path / "j.xml"),
                    "--markdown", str(tmp_path / "m.md"))
@@ -108,11 +108,10 @@ def test_publish_keeps_history_and_compare_finds_a_planted_regression(worker_pyt
     # publishing the newer run makes it the reference; the older run stays, rows only
     publish(reports, results, ["fake"], {})
     old, new = list_runs(results)
-    assert (old.path / "fake.jsonl.gz").exists() and not (old.path / "exports" / "fake.tar.gz").exists()
+    assert (old.path / "fake.parquet").exists() and not (old.path / "exports" / "fake.tar.gz").exists()
     assert (new.path / "exports" / "fake.tar.gz").exists()
     assert [m["run_id"] for m in references(results)] == [new.run_id]
-    with gzip.open(new.path / "fake.jsonl.gz", "rt") as handle:
-        assert sum(1 for _ in handle) == 4
+    assert len(pd.read_parquet(new.path / "fake.parquet")) == 4, "pandas reads a published rows file as it is"
 
 
 def test_a_changed_case_is_changed_not_a_regression(worker_python, tmp_path):

@@ -1,4 +1,5 @@
-"""Rows on disk: JSON Lines appended whole under a lock, synced, and read back with torn lines dropped.
+"""Rows on disk: JSON Lines appended whole under a lock, synced, and read back with torn lines dropped; the one
+reader of every form of a rows file (``.jsonl``, published ``.jsonl.gz`` and ``.parquet``: columnar.py).
 
 A row is one ``write()`` of one line under an exclusive lock, so concurrent writers never
 interleave; a line torn by a kill is dropped (with a warning) when read and cut off before the
@@ -13,7 +14,16 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from matrix.results.safe import MAX_CODE_CHARS, MAX_LINE_BYTES, MAX_TEXT_CHARS, ResultsError, cap_text, lines_bounded
+from matrix.results import columnar
+from matrix.results.safe import (
+    MAX_CODE_CHARS,
+    MAX_LINE_BYTES,
+    MAX_TEXT_CHARS,
+    ResultsError,
+    cap_text,
+    lines_bounded,
+    valid_text,
+)
 from matrix.results.store import StorageError
 from matrix.wire import Row
 from matrix.wire.row import REQUIRED_FIELDS, migrate
@@ -124,6 +134,9 @@ def _rows(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
     if path.exists() and not path.is_file():  # a device or a folder: never read (/dev/zero would not end)
         problems.append(f"{path}: not a regular file, skipped")
         return
+    if path.name.endswith(columnar.SUFFIX):
+        yield from _parquet_rows(path, problems)
+        return
     for number, raw in lines_bounded(path, MAX_ROWS_FILE_BYTES):
         if raw is None:
             problems.append(f"{path}:{number}: longer than {MAX_LINE_BYTES // 2 ** 20} MiB, skipped")
@@ -138,12 +151,27 @@ def _rows(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
                 problems.append(f"{path}:{number}: {problem}, skipped")
 
 
+def _parquet_rows(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
+    """A published Parquet file's rows, checked as a line's are (its columns say nothing the reader trusts)."""
+    for number, (record, problem) in enumerate(columnar.iter_parquet(path, MAX_ROWS_FILE_BYTES), 1):
+        row, problem = (None, problem) if problem else _checked(record)
+        if row is not None:
+            yield row
+        else:
+            problems.append(f"{path}:row {number}: {problem}, skipped")
+
+
 def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     """One line as a row of this schema, with its text capped; else None and why."""
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None, "not JSON"
+    return _checked(data)
+
+
+def _checked(data: Any) -> tuple[dict[str, Any] | None, str]:
+    """A decoded record as a row of this schema, with its text capped; else None and why."""
     if not isinstance(data, dict):
         return None, "not a JSON object"
     try:
@@ -159,7 +187,7 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
         return None, "fields of the wrong type (" + ", ".join(wrong) + ")"
     for name, value in row.items():
         if isinstance(value, str):
-            row[name] = cap_text(value, MAX_CODE_CHARS if name in CODE_FIELDS else MAX_TEXT_CHARS)
+            row[name] = cap_text(valid_text(value), MAX_CODE_CHARS if name in CODE_FIELDS else MAX_TEXT_CHARS)
     return row, ""
 
 
