@@ -16,7 +16,7 @@ import pyarrow.parquet as pq  # noqa: E402
 from matrix.results.columnar import cell_order, iter_parquet, to_parquet  # noqa: E402
 from matrix.results.publish import PublishError, publish_replays, repack, write_rows  # noqa: E402
 from matrix.results.read import Results  # noqa: E402
-from matrix.results.rows import read_rows  # noqa: E402
+from matrix.results.rows import iter_rows, read_rows  # noqa: E402
 from matrix.results.store import RunDir, readable_rows, row_files, write_json  # noqa: E402
 from matrix.run.reference import Reference  # noqa: E402
 from matrix.wire import Row  # noqa: E402
@@ -227,3 +227,11 @@ def test_replays_added_later_join_the_published_rows_as_parquet(tmp_path):
     assert problems == [] and [(r["cell"], r["runtime_env"]) for r in rows] == [
         ("c001", "own"), ("c002", "gpu"), ("c003", "gpu")]
     assert math.isinf(rows[2]["latency_ms"])
+
+
+def test_a_caller_that_reads_a_few_fields_reads_only_their_columns(tmp_path):
+    write_rows(tmp_path / "e", [a_row(n, error="long " * 100, status="diverge") for n in range(3)])
+    rows = list(iter_rows(tmp_path / "e.parquet", fields=("status",)))
+    assert [(r["cell"], r["status"], r["run_id"]) for r in rows] == [(f"c00{n}", "diverge", None) for n in range(3)]
+    assert all(r["error"] is None for r in rows), "the columns not asked for are not read"
+    assert next(iter_rows(tmp_path / "e.parquet"))["error"].startswith("long ")

@@ -100,12 +100,13 @@ def to_parquet(rows: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue()
 
 
-def iter_parquet(path: Path, limit: int) -> Iterator[tuple[dict[str, Any], str]]:
+def iter_parquet(path: Path, limit: int, columns: set[str] | None = None) -> Iterator[tuple[dict[str, Any], str]]:
     """(record, problem) for each record of a Parquet rows file, its nested values decoded (not yet checked as a
     row): the problem is "" or says which field's JSON text did not decode.
 
     ResultsError naming the file where it is not a readable Parquet file, claims more than ``limit`` bytes or
-    MAX_LINES rows, or is damaged past its footer (the records before the damage have come by then)."""
+    MAX_LINES rows, or is damaged past its footer (the records before the damage have come by then). ``columns``:
+    read only these (of those the file has)."""
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     pa = _arrow()
@@ -119,7 +120,8 @@ def iter_parquet(path: Path, limit: int) -> Iterator[tuple[dict[str, Any], str]]
     if meta.num_rows > MAX_LINES or inflated > limit:
         raise ResultsError(f"{path}: claims {meta.num_rows} rows, {inflated // 2 ** 20} MiB once read: more than a "
                            f"rows file may hold ({limit // 2 ** 20} MiB or {MAX_LINES} rows), skipped")
-    batches = handle.iter_batches(batch_size=BATCH)
+    names = None if columns is None else [n for n in handle.schema_arrow.names if n in columns]
+    batches = handle.iter_batches(batch_size=BATCH, columns=names)
     while True:
         try:
             batch = next(batches, None)

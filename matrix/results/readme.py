@@ -16,9 +16,9 @@ The newest run of an environment is its reference; older runs stay as its histor
 Each run's rows are `runs/<run>/<env>.parquet` (and `<env>.replay.parquet`: its exported files run by another
 environment's runtimes): one row per cell, one column per field of the row schema (`matrix/wire/row.py`, its
 `schema_version` in every row), sorted by cell, zstd-compressed. Lists and dicts (`batch_sizes`,
-`runtime_versions`, ...) are JSON text, named in the file's metadata key `matrix.json_columns`. Rows published
-before 2026-12 are gzipped JSON Lines (`<env>.jsonl.gz`, one JSON object a line), read the same way by the
-harness; `python -m matrix publish --repack --to results/ops` rewrites those as Parquet. With pandas:
+`runtime_versions`, ...) are JSON text, named in the file's metadata key `matrix.json_columns`. Runs published
+before the harness wrote Parquet hold gzipped JSON Lines instead (`<env>.jsonl.gz`, one JSON object a line), read
+the same way; `python -m matrix publish --repack --to DIR` rewrites those as Parquet. With pandas:
 
 ```python
 import json, pandas as pd, pyarrow.parquet as pq

@@ -135,7 +135,8 @@ def readable(path: Path) -> Path:
 
 
 # The forms of one rows file, the one to read first first: a run's own (appended), then the published ones
-# (Parquet since 2026-12, gzipped JSON Lines before; publish keeps one form per file, a reader never reads two)
+# (Parquet, or gzipped JSON Lines where published before Parquet; publish keeps one form per file, a reader
+# never reads two)
 ROW_FORMS = (".jsonl", ".parquet", ".jsonl.gz")
 
 

@@ -15,6 +15,8 @@ from matrix.results.rows import iter_rows
 from matrix.results.store import list_runs, readable_rows
 from matrix.wire.contract import judge, judge_by_reference
 
+JUDGED = ("cell", "status", "run_id")  # all a published row says to judge a cell by
+
 
 def reference_folder(corpus: str | None) -> Path | None:
     """Where a corpus's published results live: results/ for the pitfalls (judged by their Expects), results/ops
@@ -38,7 +40,7 @@ class Reference:
             if folder is not None and (folder / "runs").is_dir():
                 for run in list_runs(folder):
                     # only what judging needs: tens of thousands of op rows are hundreds of MB whole
-                    for row in iter_rows(readable_rows(run.rows_file(env_id, replay))):  # in its published form
+                    for row in iter_rows(readable_rows(run.rows_file(env_id, replay)), fields=JUDGED):
                         found[row["cell"]] = {"status": row.get("status"), "run_id": row.get("run_id")}
             self.cells[key] = found
         return self.cells[key]
