@@ -14,7 +14,7 @@ from conftest import FAKE_CASES, REPO
 
 from matrix.results.publish import publish, references
 from matrix.results.read import Results
-from matrix.results.store import list_runs
+from matrix.results.store import list_runs, row_files
 from matrix.views.diff import release_diff
 from matrix.views.frames import current_view
 
@@ -308,3 +308,27 @@ def test_the_workflow_pins_every_action_by_commit_and_leaves_no_token_on_disk():
     assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
     checkouts = text.count("uses: actions/checkout@")
     assert checkouts and text.count("persist-credentials: false") == checkouts
+
+
+# Issue 19: results/ under 60 MB across the whole lineup, history included; an op environment's rows (68,700 cells)
+# are 1.2 MiB as Parquet against 4.2 as gzipped JSON Lines.
+RESULTS_BOUND = 60 * 2 ** 20
+OP_ROWS_BOUND = 2 * 2 ** 20
+
+
+def test_published_results_stay_within_their_size_bounds():
+    """results/ on disk is under its bound with room for one more publication of the op corpus in every lineup
+    environment (rows, catalogue, skipped columns at the largest published one's size: what a republish adds
+    to the history), and each op environment's rows are Parquet under their own bound."""
+    from matrix.envs.lineup import load_lineup
+    results = REPO / "results"
+    total = sum(p.stat().st_size for p in results.rglob("*") if p.is_file())
+    ops = list_runs(results / "ops")
+    op_rows = [path for run in ops for path in row_files(run.path)]
+    assert op_rows and all(path.suffix == ".parquet" for path in op_rows), "op rows are published as Parquet"
+    largest = max(path.stat().st_size for path in op_rows)
+    assert largest < OP_ROWS_BOUND, f"{max(op_rows, key=lambda p: p.stat().st_size)}: {largest} bytes"
+    published = [(run, path.name[: -len(".published.json")]) for run in ops for path in run.path.glob("*.published.json")]
+    per_env = max(sum(p.stat().st_size for p in run.path.glob(f"{env_id}.*")) for run, env_id in published)
+    one_more = len(load_lineup()) * per_env
+    assert total + one_more < RESULTS_BOUND, f"results/ is {total} bytes, a republish of the op corpus adds {one_more}"
