@@ -182,6 +182,12 @@ def test_a_file_that_claims_too_much_is_refused_whole_and_bad_rows_are_skipped(t
     assert [r["cell"] for r in rows] == ["c1", "c4"] and rows[0]["batch_sizes"] == [1]
     assert any(":row 2: batch_sizes is not JSON" in p for p in problems)
     assert any(":row 3: missing fields: cell" in p for p in problems)
+    newer = tmp_path / "newer.parquet"
+    pq.write_table(table.replace_schema_metadata({b"matrix.rows": b"2", b"matrix.json_columns": b"[[1], 2]"}), newer)
+    assert "format 2, newer than this harness reads (1)" in read_rows(newer)[1][0]
+    pq.write_table(table.replace_schema_metadata({b"matrix.json_columns": b"[[1], 2]"}), newer)
+    rows, problems = read_rows(newer)  # odd metadata names no column: the list's text is a text, of the wrong type
+    assert rows == [] and "batch_sizes is str" in problems[0] and len(problems) == 4
     wrong = tmp_path / "wrong.parquet"
     pq.write_table(table.drop_columns(["batch_sizes"]).set_column(6, "status", pa.array([1, 2, 3, 4])), wrong)
     rows, problems = read_rows(wrong)

@@ -1,7 +1,7 @@
 """Published rows as Parquet: one typed column per row field, zstd-compressed, sorted by cell.
 
 The operator corpus is tens of thousands of rows per environment whose fields repeat (versions, calls, statuses):
-as JSON Lines in gzip an environment is 4.4 MB, as columns 1.4 MB, which is what keeps ``results/`` under its
+as JSON Lines in gzip an environment is 4.4 MB, as columns 1.27 MB, which is what keeps ``results/`` under its
 bound across the lineup and its history. Only rows.py calls this module (no reader learns Parquet):
 
 - a field of the row schema is a column of its own type (text, integer, float with inf and nan kept, bool);
@@ -12,7 +12,10 @@ bound across the lineup and its history. Only rows.py calls this module (no read
 - the same rows give the same bytes (no timestamps; the writer's version is the only provenance), so a
   republish of unchanged rows is no change in git;
 - a file is read a batch at a time (memory bounded by one row group), after its footer says what it holds:
-  a file that claims more rows or bytes than a rows file may have is refused whole, as a gzip bomb is.
+  a file that claims more rows or bytes than a rows file may have is refused whole, as a gzip bomb is, and one
+  whose batches hold more than it claimed stops there;
+- the file says its format (``matrix.rows``: how values are stored, apart from the rows' own schema_version):
+  a newer one is refused, never misread.
 """
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ from matrix.wire import Row
 
 SUFFIX = ".parquet"
 JSON_COLUMNS = b"matrix.json_columns"  # the file's metadata: columns whose values are JSON text
-FORMAT = b"matrix.rows"  # says what the file is: published rows of this harness, one per cell
+FORMAT = b"matrix.rows"  # how this module stores rows: bumped when that changes, and a newer one refused
+FORMAT_VERSION = 1
 # Rows per row group: reading holds one group's columns (83 MB at most, measured, whatever the file's length);
 # an op environment's 68,700 rows are 1.27 MB in groups of 65,536 against 1.45 in groups of 16,384
 ROW_GROUP = 65_536
@@ -67,8 +71,9 @@ def _json(value: Any) -> str | None:
 def _column(pa, values: list[Any], kind: Any) -> tuple[Any, bool]:
     """The Arrow array of one field's values and whether it is JSON text (its type did not fit them all)."""
     if kind is not None:
+        plain = PLAIN[str(kind)]
         try:
-            if all(v is None or type(v) is PLAIN[str(kind)] for v in values):
+            if all(v is None or type(v) is plain for v in values):
                 return pa.array(values, type=kind), False
         except (pa.ArrowException, TypeError, ValueError, UnicodeError):
             pass
@@ -92,7 +97,7 @@ def to_parquet(rows: list[dict[str, Any]]) -> bytes:
         arrays.append(array)
         if is_json:
             as_json.append(name)
-    metadata = {JSON_COLUMNS: json.dumps(as_json).encode(), FORMAT: b"1"}
+    metadata = {JSON_COLUMNS: json.dumps(as_json).encode(), FORMAT: str(FORMAT_VERSION).encode()}
     table = pa.table(arrays, names=names).replace_schema_metadata(metadata)
     buffer = io.BytesIO()
     pa.parquet.write_table(table, buffer, compression="zstd", compression_level=COMPRESSION_LEVEL,
@@ -110,18 +115,9 @@ def iter_parquet(path: Path, limit: int, columns: set[str] | None = None) -> Ite
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     pa = _arrow()
-    try:
-        handle = pa.parquet.ParquetFile(path)
-        meta = handle.metadata
-        inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        as_json = json.loads((meta.metadata or {}).get(JSON_COLUMNS, b"[]"))
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise ResultsError(f"{path}: not a readable Parquet file ({exc})") from None
-    if meta.num_rows > MAX_LINES or inflated > limit:
-        raise ResultsError(f"{path}: claims {meta.num_rows} rows, {inflated // 2 ** 20} MiB once read: more than a "
-                           f"rows file may hold ({limit // 2 ** 20} MiB or {MAX_LINES} rows), skipped")
+    handle, as_json = _opened(pa, path, limit)
     names = None if columns is None else [n for n in handle.schema_arrow.names if n in columns]
-    batches = handle.iter_batches(batch_size=BATCH, columns=names)
+    batches, read = handle.iter_batches(batch_size=BATCH, columns=names), 0
     while True:
         try:
             batch = next(batches, None)
@@ -129,8 +125,30 @@ def iter_parquet(path: Path, limit: int, columns: set[str] | None = None) -> Ite
             raise ResultsError(f"{path}: a damaged Parquet file, read up to the damage ({exc})") from None
         if batch is None:
             return
+        read += batch.nbytes
+        if read > limit:  # its footer lied about its size
+            raise ResultsError(f"{path}: more than {limit // 2 ** 20} MiB once read (a Parquet bomb?), skipped")
         for record in batch.to_pylist():
-            yield record, _decode(record, as_json if isinstance(as_json, list) else [])
+            yield record, _decode(record, as_json)
+
+
+def _opened(pa, path: Path, limit: int) -> tuple[Any, list[str]]:
+    """The file opened, after its footer says it is a rows file this harness reads, with its JSON text columns."""
+    try:
+        handle = pa.parquet.ParquetFile(path)
+        meta = handle.metadata
+        inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        keys = meta.metadata or {}
+        as_json, version = json.loads(keys.get(JSON_COLUMNS, b"[]")), int(keys.get(FORMAT, b"1"))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ResultsError(f"{path}: not a readable Parquet file ({exc})") from None
+    if version > FORMAT_VERSION:
+        raise ResultsError(f"{path}: rows stored in format {version}, newer than this harness reads "
+                           f"({FORMAT_VERSION}); upgrade the matrix to read it")
+    if meta.num_rows > MAX_LINES or inflated > limit:
+        raise ResultsError(f"{path}: claims {meta.num_rows} rows, {inflated // 2 ** 20} MiB once read: more than a "
+                           f"rows file may hold ({limit // 2 ** 20} MiB or {MAX_LINES} rows), skipped")
+    return handle, [name for name in as_json if isinstance(name, str)] if isinstance(as_json, list) else []
 
 
 def _decode(record: dict[str, Any], as_json: list[str]) -> str:
