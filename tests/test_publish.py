@@ -2,7 +2,6 @@
 replay from results/, and the CI workflow that runs it all (checked by actionlint)."""
 from __future__ import annotations
 
-import gzip
 import json
 import pathlib
 import shutil
@@ -15,7 +14,7 @@ from conftest import FAKE_CASES, REPO
 
 from matrix.results.publish import publish, references
 from matrix.results.read import Results
-from matrix.results.store import list_runs
+from matrix.results.store import list_runs, row_files
 from matrix.views.diff import release_diff
 from matrix.views.frames import current_view
 
@@ -86,7 +85,8 @@ def test_publish_keeps_history_and_compare_finds_a_planted_regression(worker_pyt
     run_into(worker_python, reports, "fake")
     publish(reports, results, ["fake"], {})
     first = list_runs(results)[0]
-    assert (first.path / "fake.jsonl.gz").exists() and (first.path / "exports" / "fake.tar.gz").exists()
+    assert (first.path / "fake.parquet").exists() and (first.path / "exports" / "fake.tar.gz").exists()
+    assert not list(first.path.glob("*.jsonl*")), "one form of each rows file: Parquet"
     assert len(Results(results).rows()) == 4
     clean = matrix("compare", str(results), str(reports), "--junit", str(tmp_path / "j.xml"),
                    "--markdown", str(tmp_path / "m.md"))
@@ -108,11 +108,10 @@ def test_publish_keeps_history_and_compare_finds_a_planted_regression(worker_pyt
     # publishing the newer run makes it the reference; the older run stays, rows only
     publish(reports, results, ["fake"], {})
     old, new = list_runs(results)
-    assert (old.path / "fake.jsonl.gz").exists() and not (old.path / "exports" / "fake.tar.gz").exists()
+    assert (old.path / "fake.parquet").exists() and not (old.path / "exports" / "fake.tar.gz").exists()
     assert (new.path / "exports" / "fake.tar.gz").exists()
     assert [m["run_id"] for m in references(results)] == [new.run_id]
-    with gzip.open(new.path / "fake.jsonl.gz", "rt") as handle:
-        assert sum(1 for _ in handle) == 4
+    assert len(pd.read_parquet(new.path / "fake.parquet")) == 4, "pandas reads a published rows file as it is"
 
 
 def test_a_changed_case_is_changed_not_a_regression(worker_python, tmp_path):
@@ -309,3 +308,27 @@ def test_the_workflow_pins_every_action_by_commit_and_leaves_no_token_on_disk():
     assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
     checkouts = text.count("uses: actions/checkout@")
     assert checkouts and text.count("persist-credentials: false") == checkouts
+
+
+# Issue 19: results/ under 60 MB across the whole lineup, history included; an op environment's rows (68,700 cells)
+# are 1.2 MiB as Parquet against 4.2 as gzipped JSON Lines.
+RESULTS_BOUND = 60 * 2 ** 20
+OP_ROWS_BOUND = 2 * 2 ** 20
+
+
+def test_published_results_stay_within_their_size_bounds():
+    """results/ on disk is under its bound with room for one more publication of the op corpus in every lineup
+    environment (rows, catalogue, skipped columns at the largest published one's size: what a republish adds
+    to the history), and each op environment's rows are Parquet under their own bound."""
+    from matrix.envs.lineup import load_lineup
+    results = REPO / "results"
+    total = sum(p.stat().st_size for p in results.rglob("*") if p.is_file())
+    ops = list_runs(results / "ops")
+    op_rows = [path for run in ops for path in row_files(run.path)]
+    assert op_rows and all(path.suffix == ".parquet" for path in op_rows), "op rows are published as Parquet"
+    largest = max(path.stat().st_size for path in op_rows)
+    assert largest < OP_ROWS_BOUND, f"{max(op_rows, key=lambda p: p.stat().st_size)}: {largest} bytes"
+    published = [(run, path.name[: -len(".published.json")]) for run in ops for path in run.path.glob("*.published.json")]
+    per_env = max(sum(p.stat().st_size for p in run.path.glob(f"{env_id}.*")) for run, env_id in published)
+    one_more = len(load_lineup()) * per_env
+    assert total + one_more < RESULTS_BOUND, f"results/ is {total} bytes, a republish of the op corpus adds {one_more}"

@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", help="publish this run (default: each environment's newest finished run)")
     parser.add_argument("--no-exports", dest="exports", action="store_false",
                         help="leave the exported files out (the operator corpus: a reproduction rebuilds them)")
+    parser.add_argument("--repack", action="store_true",
+                        help="publish nothing: rewrite --to's rows still in JSON Lines (.jsonl.gz) as Parquet")
     common.add_lineup(parser)
 
 
@@ -27,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from matrix.results.publish import environments, publish, publish_replays, references
     from matrix.results.readme import write_readme
     source, target = args.source.resolve(), args.target.resolve()
+    if args.repack:
+        return _repack(target)
     envs = args.env or environments(source)
     if not envs:
         raise ResultsError(f"nothing to publish: no finished run under {source / 'runs'}")
@@ -50,3 +54,15 @@ def publish_op_registries(source: Path, target: Path, envs: list[str] | None) ->
     from matrix.results.registry import publish_registry, registry_path
     for env_id in publish_registry(source, target, envs):
         print(f"{env_id:<14} registry facts: {registry_path(target, env_id)}")
+
+
+def _repack(target: Path) -> int:
+    from matrix.results.publish import references, repack
+    from matrix.results.readme import write_readme
+    done = repack(target)
+    for path, before, after in done:
+        print(f"{path.relative_to(target)}: {before / 2 ** 20:.2f} MiB as .jsonl.gz, {after / 2 ** 20:.2f} MiB as Parquet")
+    total = sum(before for _, before, _ in done), sum(after for _, _, after in done)
+    print(f"{len(done)} rows files repacked: {total[0] / 2 ** 20:.2f} MiB before, {total[1] / 2 ** 20:.2f} MiB after")
+    write_readme(target, references(target))
+    return 0

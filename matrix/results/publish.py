@@ -3,12 +3,14 @@
     python -m matrix publish [--from reports] [--to results] [--env ID ...] [--run RUN]
 
 ``results/`` is an out folder like ``reports/`` (the same Results API reads it), compressed:
-per environment of a published run its rows (``<env>.jsonl.gz``, ``<env>.replay.jsonl.gz``),
+per environment of a published run its rows (``<env>.parquet``, ``<env>.replay.parquet``: columnar.py),
 catalogue, skipped columns, state, a ``<env>.published.json`` saying when, where and by which
 harness it was made, and its exported files (``exports/<env>.tar.gz``). Publishing an
 environment makes that run its reference: the newest run with the environment's rows is what
 every view shows; older runs stay as its history, rows only (their exported files go).
-Files are written byte-for-byte reproducibly (no timestamps in gzip or tar).
+Files are written byte-for-byte reproducibly (no timestamps in gzip, tar or Parquet), so publishing the same
+rows again changes nothing in git. Rows published before Parquet (``.jsonl.gz``) stay readable; ``repack``
+rewrites them as Parquet.
 """
 from __future__ import annotations
 
@@ -21,10 +23,22 @@ from typing import Any
 
 from matrix.envs.lineup import Entry
 from matrix.results.archive import gzipped, local_paths_stripped, pack_exports
+from matrix.results.columnar import SUFFIX, cell_order, to_parquet
 from matrix.results.provenance import identity
 from matrix.results.rows import read_rows
 from matrix.results.safe import no_link
-from matrix.results.store import RUNS, ResultsError, RunDir, list_runs, read_json, write_atomic, write_json
+from matrix.results.store import (
+    ROW_FORMS,
+    RUNS,
+    ResultsError,
+    RunDir,
+    list_runs,
+    read_json,
+    readable_rows,
+    row_files,
+    write_atomic,
+    write_json,
+)
 
 
 class PublishError(ResultsError):
@@ -96,10 +110,10 @@ def _publish_env(source: Path, target: Path, env_id: str, entries: dict[str, Ent
     rows, problems = read_rows(no_link(run.rows_file(env_id)))
     if problems:
         raise PublishError("; ".join(problems))
-    size += write_atomic(into.path / f"{env_id}.jsonl.gz", gzipped(_lines(rows)))
+    size += write_rows(into.path / env_id, rows)
     replay, _ = read_rows(no_link(run.rows_file(env_id, replay=True)))
     if replay:
-        size += write_atomic(into.path / f"{env_id}.replay.jsonl.gz", gzipped(_lines(replay)))
+        size += write_rows(into.path / f"{env_id}.replay", replay)
     for name in (f"{env_id}.skips.json", f"{env_id}.replay.skips.json"):
         if no_link(run.path / name).exists():
             size += write_atomic(into.path / name, (run.path / name).read_bytes())
@@ -136,6 +150,40 @@ def _retire_older_exports(target: Path, env_id: str, current: str) -> None:
     for run in list_runs(target):
         if run.run_id != current:
             (run.path / "exports" / f"{env_id}.tar.gz").unlink(missing_ok=True)
+
+
+def write_rows(stem: Path, rows: list[dict[str, Any]]) -> int:
+    """Publish ``rows`` as ``<stem>.parquet``, the one form of that rows file: an earlier form (a ``.jsonl.gz``
+    of the same run republished) goes, or a reader would have two. The bytes written."""
+    size = write_atomic(stem.with_name(stem.name + SUFFIX), to_parquet(rows))
+    for suffix in ROW_FORMS:
+        if suffix != SUFFIX:
+            stem.with_name(stem.name + suffix).unlink(missing_ok=True)
+    return size
+
+
+def repack(target: Path) -> list[tuple[Path, int, int]]:
+    """Rewrite every published rows file of ``target`` still in JSON Lines as Parquet, each checked to read back
+    as the same rows before the old file goes; (new file, bytes before, bytes after) of each. A file with an
+    unreadable row is refused (PublishError naming it): repacking never drops a row."""
+    done = []
+    for run in list_runs(target):
+        for path in row_files(run.path):
+            if not path.name.endswith(".jsonl.gz"):
+                continue
+            rows, problems = read_rows(no_link(path))
+            if problems:
+                raise PublishError("; ".join(problems))
+            before, stem = path.stat().st_size, path.with_name(path.name[: -len(".jsonl.gz")])
+            packed = stem.with_name(stem.name + SUFFIX)
+            write_atomic(packed, to_parquet(rows))
+            back, problems = read_rows(packed)
+            if problems or _lines(back) != _lines(cell_order(rows)):
+                packed.unlink()
+                raise PublishError(f"{path}: its Parquet form did not read back as the same rows; left as it was")
+            path.unlink()
+            done.append((packed, before, packed.stat().st_size))
+    return done
 
 
 def _lines(rows: list[dict[str, Any]]) -> bytes:
@@ -181,12 +229,12 @@ def publish_replays(source: Path, target: Path, runtime_env: str) -> int:
             mine = [r for r in rows if r.get("runtime_env") == runtime_env]
             if not mine:
                 continue
-            published = into.path / f"{env_id}.replay.jsonl.gz"
+            published = readable_rows(into.rows_file(env_id, replay=True))
             kept, problems = read_rows(published) if published.exists() else ([], [])
             if problems:
                 raise PublishError("; ".join(problems))
             merged = [r for r in kept if r.get("runtime_env") != runtime_env] + mine
-            write_atomic(published, gzipped(_lines(merged)))
+            write_rows(into.path / f"{env_id}.replay", merged)
             added += len(mine)
             # the environment's publication says how many replay rows it has now, and who added which
             record = read_json(into.path / f"{env_id}.published.json")

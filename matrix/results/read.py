@@ -15,12 +15,11 @@ import pandas as pd
 
 from matrix.paths import CACHE_DIR
 from matrix.results.rows import read_rows
-from matrix.results.store import RUNS, ResultsError, RunDir, current_hashes, list_runs, read_json
+from matrix.results.store import RUNS, ResultsError, RunDir, current_hashes, list_runs, read_json, row_files
 from matrix.wire import ROW_FIELDS
 
 EXPORTS_CACHE = CACHE_DIR / "exports"
 SKIP_KEYS = ("exporter", "opset_requested", "runtime", "provider", "runtime_env", "reason", "cells")
-NOT_ROWS = (".unconfirmed.jsonl",)
 TEXT_FIELDS = ("error", "retry_error", "checker_error")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -58,8 +57,7 @@ class Results:
 
     @staticmethod
     def row_files(run: RunDir) -> list[Path]:
-        found = [*run.path.glob("*.jsonl"), *run.path.glob("*.jsonl.gz")]
-        return sorted(p for p in found if not p.name.replace(".gz", "").endswith(NOT_ROWS))
+        return row_files(run.path)
 
     def rows(self, runs: list[RunDir] | None = None) -> pd.DataFrame:
         """Every readable row of these runs (default all), oldest run first, as a frame with every field."""

@@ -13,6 +13,21 @@ when, where and with which harness each was made. It is an out folder like `repo
 report --out results`, `compare results reports`, `replay --from results` and `nox -s site` read it.
 The newest run of an environment is its reference; older runs stay as its history (rows only).
 
+Each run's rows are `runs/<run>/<env>.parquet` (and `<env>.replay.parquet`: its exported files run by another
+environment's runtimes): one row per cell, one column per field of the row schema (`matrix/wire/row.py`, its
+`schema_version` in every row), sorted by cell, zstd-compressed. Lists and dicts (`batch_sizes`,
+`runtime_versions`, ...) are JSON text, named in the file's metadata key `matrix.json_columns`. Runs published
+before the harness wrote Parquet hold gzipped JSON Lines instead (`<env>.jsonl.gz`, one JSON object a line), read
+the same way; `python -m matrix publish --repack --to DIR` rewrites those as Parquet. With pandas:
+
+```python
+import json, pandas as pd, pyarrow.parquet as pq
+path = "results/ops/runs/<run>/torch-2.13.0.parquet"
+rows = pd.read_parquet(path)                       # or pd.read_json(path, lines=True) for a .jsonl.gz
+for name in json.loads(pq.read_metadata(path).metadata[b"matrix.json_columns"]):
+    rows[name] = rows[name].map(json.loads, na_action="ignore")
+```
+
 | environment | run | finished | machine | harness | rows | replay rows | exported files |
 |---|---|---|---|---|---|---|---|
 """

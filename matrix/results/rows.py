@@ -1,4 +1,5 @@
-"""Rows on disk: JSON Lines appended whole under a lock, synced, and read back with torn lines dropped.
+"""Rows on disk: JSON Lines appended whole under a lock, synced, and read back with torn lines dropped; the one
+reader of every form of a rows file (``.jsonl``, published ``.jsonl.gz`` and ``.parquet``: columnar.py).
 
 A row is one ``write()`` of one line under an exclusive lock, so concurrent writers never
 interleave; a line torn by a kill is dropped (with a warning) when read and cut off before the
@@ -11,12 +12,21 @@ import fcntl
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
-from matrix.results.safe import MAX_CODE_CHARS, MAX_LINE_BYTES, MAX_TEXT_CHARS, ResultsError, cap_text, lines_bounded
+from matrix.results import columnar
+from matrix.results.safe import (
+    MAX_CODE_CHARS,
+    MAX_LINE_BYTES,
+    MAX_TEXT_CHARS,
+    ResultsError,
+    cap_text,
+    lines_bounded,
+    valid_text,
+)
 from matrix.results.store import StorageError
 from matrix.wire import Row
-from matrix.wire.row import REQUIRED_FIELDS, migrate
+from matrix.wire.row import REQUIRED_FIELDS, VERSION_FIELDS, migrate
 
 
 def _line(row: dict[str, Any]) -> bytes:
@@ -108,21 +118,27 @@ def read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         return [], [str(exc)]
 
 
-def iter_rows(path: Path, problems: list[str] | None = None) -> Iterator[dict[str, Any]]:
+def iter_rows(path: Path, problems: list[str] | None = None,
+              fields: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
     """The valid rows of one results file one at a time, as read_rows reads them (what is skipped is named
-    in ``problems``): a caller that needs a field or two of each row never holds them all."""
+    in ``problems``): a caller that needs a field or two of each row never holds them all. ``fields``: the
+    only fields the caller reads; a Parquet file then reads only their columns (and what checking a row
+    needs), the other fields keeping their defaults."""
     problems = [] if problems is None else problems
     try:
-        yield from _rows(path, problems)
+        yield from _rows(path, problems, fields)
     except FileNotFoundError as exc:
         problems.append(f"{path}: cannot read ({exc.strerror})")
     except ResultsError as exc:
         problems.append(str(exc))
 
 
-def _rows(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
+def _rows(path: Path, problems: list[str], fields: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
     if path.exists() and not path.is_file():  # a device or a folder: never read (/dev/zero would not end)
         problems.append(f"{path}: not a regular file, skipped")
+        return
+    if path.name.endswith(columnar.SUFFIX):
+        yield from _parquet_rows(path, problems, None if fields is None else {*fields, *ALWAYS_READ})
         return
     for number, raw in lines_bounded(path, MAX_ROWS_FILE_BYTES):
         if raw is None:
@@ -138,12 +154,27 @@ def _rows(path: Path, problems: list[str]) -> Iterator[dict[str, Any]]:
                 problems.append(f"{path}:{number}: {problem}, skipped")
 
 
+def _parquet_rows(path: Path, problems: list[str], columns: set[str] | None) -> Iterator[dict[str, Any]]:
+    """A published Parquet file's rows, checked as a line's are (its columns say nothing the reader trusts)."""
+    for number, (record, problem) in enumerate(columnar.iter_parquet(path, MAX_ROWS_FILE_BYTES, columns), 1):
+        row, problem = (None, problem) if problem else _checked(record)
+        if row is not None:
+            yield row
+        else:
+            problems.append(f"{path}:row {number}: {problem}, skipped")
+
+
 def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     """One line as a row of this schema, with its text capped; else None and why."""
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None, "not JSON"
+    return _checked(data)
+
+
+def _checked(data: Any) -> tuple[dict[str, Any] | None, str]:
+    """A decoded record as a row of this schema, with its text capped; else None and why."""
     if not isinstance(data, dict):
         return None, "not a JSON object"
     try:
@@ -159,7 +190,7 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
         return None, "fields of the wrong type (" + ", ".join(wrong) + ")"
     for name, value in row.items():
         if isinstance(value, str):
-            row[name] = cap_text(value, MAX_CODE_CHARS if name in CODE_FIELDS else MAX_TEXT_CHARS)
+            row[name] = cap_text(valid_text(value), MAX_CODE_CHARS if name in CODE_FIELDS else MAX_TEXT_CHARS)
     return row, ""
 
 
@@ -191,3 +222,6 @@ FIELD_TYPES = {f.name: _kinds(str(f.type)) for f in dataclasses.fields(Row)}
 FLOAT_FIELDS = [f.name for f in dataclasses.fields(Row) if str(f.type).startswith(("Optional[float", "float"))]
 NON_FINITE = ("inf", "-inf", "nan")
 CODE_FIELDS = ("export_call", "runtime_call")  # replayed by reproductions: kept longer
+# Read from a Parquet file whatever fields a caller asked for: what a row needs to be a row, and what a migration
+# of an older schema's row reads (matrix/wire/row.py MIGRATIONS)
+ALWAYS_READ = (*REQUIRED_FIELDS, "schema_version", "runtime_env", "runtime_version", *VERSION_FIELDS)

@@ -65,6 +65,19 @@ def cap_text(value: str, limit: int = MAX_TEXT_CHARS) -> str:
     return value[:limit] + f"... [{len(value) - limit} more characters cut when read]"
 
 
+def valid_text(value: str) -> str:
+    """``value`` as text that any writer (Parquet, pandas' Arrow-backed strings) takes: JSON carries lone surrogates
+    (``"\\ud800"``, from a worker's undecodable bytes), UTF-8 has none, so each becomes its escape, as the
+    rows file's writer escapes them."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 def _too_big(path: Path, limit: int) -> ResultsError:
     return ResultsError(f"{path}: more than {limit // 2 ** 20} MiB or {MAX_LINES} lines once read (a gzip bomb?), "
                         f"skipped")

@@ -11,7 +11,8 @@
     OUT/runs/<run_id>/<env>.worker[-N].log      everything each worker printed
     OUT/runs/<run_id>/exports/<env>/            the exported .onnx files and their sidecars
 
-``RunDir`` is the one owner of these names; published folders add ``.gz`` (``readable`` finds either).
+``RunDir`` is the one owner of these names; published folders add ``.gz`` (``readable`` finds either), and
+hold rows as ``<env>.parquet`` (``readable_rows`` finds the form there is).
 
 A row is one ``write()`` of one line under an exclusive lock, so concurrent writers
 never interleave; a line torn by a kill is dropped (with a warning) when read and cut
@@ -131,6 +132,36 @@ def readable(path: Path) -> Path:
         if packed.exists():
             return packed
     return path
+
+
+# The forms of one rows file, the one to read first first: a run's own (appended), then the published ones
+# (Parquet, or gzipped JSON Lines where published before Parquet; publish keeps one form per file, a reader
+# never reads two)
+ROW_FORMS = (".jsonl", ".parquet", ".jsonl.gz")
+
+
+def rows_stem(name: str) -> str | None:
+    """``torch-2.6.0.replay`` of ``torch-2.6.0.replay.parquet`` (any rows form); None for any other file."""
+    for suffix in sorted(ROW_FORMS, key=len, reverse=True):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
+def readable_rows(path: Path) -> Path:
+    """A rows file (``<env>.jsonl``) in whichever form its folder holds, ``path`` itself where none is there."""
+    stem = rows_stem(path.name) or path.name
+    for suffix in ROW_FORMS:
+        if (path.parent / (stem + suffix)).exists():
+            return path.parent / (stem + suffix)
+    return path
+
+
+def row_files(folder: Path) -> list[Path]:
+    """Every rows file of a run's folder, one form each (as ``readable_rows`` chooses), unconfirmed rows aside."""
+    stems = {rows_stem(p.name) for p in folder.glob("*") if rows_stem(p.name)}
+    return sorted(readable_rows(folder / (stem + ROW_FORMS[0])) for stem in stems
+                  if not (stem + ROW_FORMS[0]).endswith(UNCONFIRMED))
 
 
 class RunDir:

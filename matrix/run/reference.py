@@ -12,8 +12,10 @@ from typing import Any
 
 from matrix.paths import RESULTS_DIR
 from matrix.results.rows import iter_rows
-from matrix.results.store import list_runs
+from matrix.results.store import list_runs, readable_rows
 from matrix.wire.contract import judge, judge_by_reference
+
+JUDGED = ("cell", "status", "run_id")  # all a published row says to judge a cell by
 
 
 def reference_folder(corpus: str | None) -> Path | None:
@@ -37,10 +39,8 @@ class Reference:
             found: dict[str, dict[str, Any]] = {}
             if folder is not None and (folder / "runs").is_dir():
                 for run in list_runs(folder):
-                    path = run.rows_file(env_id, replay)
-                    packed = path.with_name(path.name + ".gz")  # publish packs the big ones
                     # only what judging needs: tens of thousands of op rows are hundreds of MB whole
-                    for row in iter_rows(packed if packed.is_file() and not path.is_file() else path):
+                    for row in iter_rows(readable_rows(run.rows_file(env_id, replay)), fields=JUDGED):
                         found[row["cell"]] = {"status": row.get("status"), "run_id": row.get("run_id")}
             self.cells[key] = found
         return self.cells[key]
