@@ -30,5 +30,6 @@ def test_the_op_bench_puts_each_stage_and_the_host_in_its_share_of_the_workers_w
     (run / "e.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = shares(tmp_path, wall=2.0)
     assert (result["cells"], result["files"], result["workers"], result["cells_per_s"]) == (2, 1, 2, 1.0)
+    assert result["verdicts"] == {"?": 2}
     share = result["share_of_workers_wall"]
     assert share == {"export": 0.25, "load": 0.1, "run": 0.05, "other": 0.1, "outside cells (host, worker starts)": 0.5}

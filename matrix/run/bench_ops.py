@@ -42,6 +42,7 @@ def op_corpus(env_id: str, jobs: int, scratch: Path) -> dict:
 def shares(out: Path, wall: float) -> dict:
     """Cells, files, cells a second, and the share of the workers' wall in each stage and outside cells."""
     spent: Counter = Counter()
+    verdicts: Counter = Counter()  # judged against results/ops: a second run of a published corpus has no regression
     cells = files = workers = 0
     busy = 0.0
     problems: list[str] = []
@@ -50,6 +51,7 @@ def shares(out: Path, wall: float) -> dict:
             if row.get("status") == "skip" and not row.get("stage_s"):
                 continue  # a column that cannot run here: no work
             cells += 1
+            verdicts[row.get("verdict") or "?"] += 1
             files += row.get("runtime") == "onnxruntime"  # one file, run on each runtime
             busy += row.get("duration_s") or 0.0
             workers = max(workers, row.get("concurrent_workers") or 1)
@@ -61,7 +63,7 @@ def shares(out: Path, wall: float) -> dict:
     share = {stage: round(spent[stage] / capacity, 3) for stage in (*NAMED_STAGES, "other")}
     share["outside cells (host, worker starts)"] = round(max(capacity - busy, 0.0) / capacity, 3)
     return {"cells": cells, "files": files, "wall_s": round(wall, 1), "workers": workers,
-            "cells_per_s": round(cells / wall, 1), "share_of_workers_wall": share}
+            "cells_per_s": round(cells / wall, 1), "share_of_workers_wall": share, "verdicts": dict(verdicts)}
 
 
 def summary(result: dict) -> str:
