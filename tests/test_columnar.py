@@ -241,3 +241,19 @@ def test_a_caller_that_reads_a_few_fields_reads_only_their_columns(tmp_path):
     assert [(r["cell"], r["status"], r["run_id"]) for r in rows] == [(f"c00{n}", "diverge", None) for n in range(3)]
     assert all(r["error"] is None for r in rows), "the columns not asked for are not read"
     assert next(iter_rows(tmp_path / "e.parquet"))["error"].startswith("long ")
+
+
+def test_a_few_cases_and_columns_are_read_alone_in_either_form(tmp_path):
+    """One op's answer out of a big file: only its rows, only the fields asked for (the others keep defaults),
+    and the same rows whether the file is Parquet or the older gzipped JSON Lines."""
+    rows = [a_row(n, case=f"op{n % 7}.float32", error=f"e{n}", export_call="code") for n in range(300)]
+    parquet, old = tmp_path / "e.parquet", tmp_path / "e.jsonl.gz"
+    parquet.write_bytes(to_parquet(rows))
+    as_old_publish(old, rows)
+    wanted = {"op3.float32", "op5.float32", "no.such.case"}
+    for path in (parquet, old):
+        got = list(iter_rows(path, fields=["cell", "error"], cases=wanted))
+        assert sorted(r["cell"] for r in got) == sorted(r["cell"] for r in rows if r["case"] in wanted)
+        assert all(r["error"] == f"e{int(r['cell'][1:])}" for r in got)
+    # a Parquet file reads only the columns asked for: the rest are their defaults
+    assert {r["export_call"] for r in iter_rows(parquet, fields=["cell"], cases=wanted)} == {None}

@@ -47,6 +47,7 @@ PLAIN = {"string": str, "bool": bool, "int64": int, "double": float}
 def _arrow():
     try:
         import pyarrow
+        import pyarrow.compute
         import pyarrow.parquet
     except ImportError:
         raise ResultsError("published rows in Parquet need pyarrow: pip install -r requirements.txt") from None
@@ -105,18 +106,23 @@ def to_parquet(rows: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue()
 
 
-def iter_parquet(path: Path, limit: int, columns: set[str] | None = None) -> Iterator[tuple[dict[str, Any], str]]:
+def iter_parquet(path: Path, limit: int, columns: set[str] | None = None,
+                 cases: set[str] | None = None) -> Iterator[tuple[dict[str, Any], str]]:
     """(record, problem) for each record of a Parquet rows file, its nested values decoded (not yet checked as a
     row): the problem is "" or says which field's JSON text did not decode.
 
     ResultsError naming the file where it is not a readable Parquet file, claims more than ``limit`` bytes or
     MAX_LINES rows, or is damaged past its footer (the records before the damage have come by then). ``columns``:
-    read only these (of those the file has)."""
+    read only these (of those the file has); ``cases``: only the records of these cases (filtered in Arrow, before
+    any record becomes Python)."""
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     pa = _arrow()
     handle, as_json = _opened(pa, path, limit)
     names = None if columns is None else [n for n in handle.schema_arrow.names if n in columns]
+    if cases is not None and names is not None and "case" not in names:
+        names.append("case")
+    wanted = None if cases is None else pa.array(sorted(cases), type=pa.string())
     batches, read = handle.iter_batches(batch_size=BATCH, columns=names), 0
     while True:
         try:
@@ -128,6 +134,8 @@ def iter_parquet(path: Path, limit: int, columns: set[str] | None = None) -> Ite
         read += batch.nbytes
         if read > limit:  # its footer lied about its size
             raise ResultsError(f"{path}: more than {limit // 2 ** 20} MiB once read (a Parquet bomb?), skipped")
+        if wanted is not None and "case" in batch.schema.names and "case" not in as_json:
+            batch = batch.filter(pa.compute.is_in(batch.column("case"), value_set=wanted))
         for record in batch.to_pylist():
             yield record, _decode(record, as_json)
 

@@ -118,27 +118,32 @@ def read_rows(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         return [], [str(exc)]
 
 
-def iter_rows(path: Path, problems: list[str] | None = None,
-              fields: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+def iter_rows(path: Path, problems: list[str] | None = None, fields: Iterable[str] | None = None,
+              cases: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
     """The valid rows of one results file one at a time, as read_rows reads them (what is skipped is named
     in ``problems``): a caller that needs a field or two of each row never holds them all. ``fields``: the
     only fields the caller reads; a Parquet file then reads only their columns (and what checking a row
-    needs), the other fields keeping their defaults."""
+    needs), the other fields keeping their defaults. ``cases``: only the rows of these cases (a Parquet file
+    filters them before they become rows: one op's answer out of 200,000 rows)."""
     problems = [] if problems is None else problems
+    wanted = None if cases is None else set(cases)
     try:
-        yield from _rows(path, problems, fields)
+        for row in _rows(path, problems, fields, wanted):
+            if wanted is None or row["case"] in wanted:
+                yield row
     except FileNotFoundError as exc:
         problems.append(f"{path}: cannot read ({exc.strerror})")
     except ResultsError as exc:
         problems.append(str(exc))
 
 
-def _rows(path: Path, problems: list[str], fields: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+def _rows(path: Path, problems: list[str], fields: Iterable[str] | None = None,
+          cases: set[str] | None = None) -> Iterator[dict[str, Any]]:
     if path.exists() and not path.is_file():  # a device or a folder: never read (/dev/zero would not end)
         problems.append(f"{path}: not a regular file, skipped")
         return
     if path.name.endswith(columnar.SUFFIX):
-        yield from _parquet_rows(path, problems, None if fields is None else {*fields, *ALWAYS_READ})
+        yield from _parquet_rows(path, problems, None if fields is None else {*fields, *ALWAYS_READ}, cases)
         return
     for number, raw in lines_bounded(path, MAX_ROWS_FILE_BYTES):
         if raw is None:
@@ -154,10 +159,12 @@ def _rows(path: Path, problems: list[str], fields: Iterable[str] | None = None) 
                 problems.append(f"{path}:{number}: {problem}, skipped")
 
 
-def _parquet_rows(path: Path, problems: list[str], columns: set[str] | None) -> Iterator[dict[str, Any]]:
+def _parquet_rows(path: Path, problems: list[str], columns: set[str] | None,
+                  cases: set[str] | None = None) -> Iterator[dict[str, Any]]:
     """A published Parquet file's rows, checked as a line's are (its columns say nothing the reader trusts)."""
-    for number, (record, problem) in enumerate(columnar.iter_parquet(path, MAX_ROWS_FILE_BYTES, columns), 1):
-        row, problem = (None, problem) if problem else _checked(record)
+    records = columnar.iter_parquet(path, MAX_ROWS_FILE_BYTES, columns, cases)
+    for number, (record, problem) in enumerate(records, 1):
+        row, problem = (None, problem) if problem else _checked(record, columns)
         if row is not None:
             yield row
         else:
@@ -173,22 +180,26 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     return _checked(data)
 
 
-def _checked(data: Any) -> tuple[dict[str, Any] | None, str]:
-    """A decoded record as a row of this schema, with its text capped; else None and why."""
+def _checked(data: Any, columns: set[str] | None = None) -> tuple[dict[str, Any] | None, str]:
+    """A decoded record as a row of this schema, with its text capped; else None and why. ``columns``: the only
+    fields the record was read with (the others keep their defaults, which need no check: a query of a few
+    columns over 200,000 op rows spent most of its time checking fields it never read)."""
     if not isinstance(data, dict):
         return None, "not a JSON object"
     try:
         row = _as_row(data)
     except (ValueError, TypeError) as exc:
         return None, str(exc)
+    names = FIELD_NAMES if columns is None else [name for name in FIELD_NAMES if name in columns]
     for name in FLOAT_FIELDS:  # the worker's protocol sends inf and nan as their repr (JSON has neither)
         if row[name] in NON_FINITE:
             row[name] = float(row[name])
-    wrong = [f"{name} is {type(row[name]).__name__}" for name, kinds in FIELD_TYPES.items()
-             if row[name] is not None and not isinstance(row[name], kinds)]
+    wrong = [f"{name} is {type(row[name]).__name__}" for name in names
+             if row[name] is not None and not isinstance(row[name], FIELD_TYPES[name])]
     if wrong:
         return None, "fields of the wrong type (" + ", ".join(wrong) + ")"
-    for name, value in row.items():
+    for name in names:
+        value = row[name]
         if isinstance(value, str):
             row[name] = cap_text(valid_text(value), MAX_CODE_CHARS if name in CODE_FIELDS else MAX_TEXT_CHARS)
     return row, ""
@@ -219,6 +230,7 @@ ROW_DEFAULTS = Row().to_dict()
 # 50,000 cells are 130 MB and more, past that bound, and a run must read its own rows back
 MAX_ROWS_FILE_BYTES = 2 ** 30
 FIELD_TYPES = {f.name: _kinds(str(f.type)) for f in dataclasses.fields(Row)}
+FIELD_NAMES = list(FIELD_TYPES)
 FLOAT_FIELDS = [f.name for f in dataclasses.fields(Row) if str(f.type).startswith(("Optional[float", "float"))]
 NON_FINITE = ("inf", "-inf", "nan")
 CODE_FIELDS = ("export_call", "runtime_call")  # replayed by reproductions: kept longer

@@ -9,7 +9,7 @@ import pandas as pd
 
 from matrix.results.registry import read_registries
 from matrix.views.labels import PASS, SKIP
-from matrix.views.optable import DTYPES, op_view
+from matrix.views.optable import DTYPES, op_facts, op_view
 from matrix.views.registry import categorise
 from matrix.wire.versions import version_key
 
@@ -82,8 +82,8 @@ def answer(results: Path, op: str, torch: str | None = None, opset: int | None =
     """The query's answer as text, and whether any row matched; QueryError for a name the results lack."""
     if not (Path(results) / "runs").is_dir():
         raise QueryError(f"--results {results}: no runs/ folder there (the op corpus is published in results/ops)")
-    every, _ = op_view(results)
-    _known("op", op, every["op"])
+    every, catalogue = op_view(results, {op})
+    _known("op", op, pd.Series([op_facts(c)["name"] for c in catalogue.values()]))
     _known("--runtime", runtime, every["runtime"])
     _known("--exporter", exporter, every["exporter"])
     _known("--torch", torch, every["torch"], lambda v, w: _matches(v, w))

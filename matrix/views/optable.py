@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from matrix.results.read import Results, without_colours
-from matrix.results.rows import read_rows
+from matrix.results.rows import iter_rows
 from matrix.views.frames import RUN_ORDER
 from matrix.views.labels import PASS, SKIP, rank, runtime_label
 from matrix.views.opsets import cells
@@ -30,7 +30,7 @@ def _first_line(text: Any) -> str | None:
     return lines[0][:300] if lines else None
 
 
-def _op(case: Any) -> dict[str, Any] | None:
+def op_facts(case: Any) -> dict[str, Any] | None:
     """An op case's ``op`` facts (name, dtype) with text values, or None: a foreign catalogue can hold anything."""
     meta = case.get("meta") if isinstance(case, dict) else None
     if not isinstance(meta, dict) or meta.get("corpus") != "ops":
@@ -39,26 +39,27 @@ def _op(case: Any) -> dict[str, Any] | None:
     return {"name": str(op.get("name") or case.get("id")), "dtype": str(op.get("dtype") or "?")}
 
 
-def op_view(results: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+def op_view(results: Path, ops: set[str] | None = None) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """The current cells of the op corpus in ``results`` (own runtimes only), with op, dtype and runtime name,
-    and the op cases' catalogue entries."""
+    and the op cases' catalogue entries (all of them); ``ops``: the cells of these ops only."""
     reader = Results(results)
-    catalogue = {k: c for k, c in reader.catalogue().items() if _op(c) is not None}
+    catalogue = {k: c for k, c in reader.catalogue().items() if op_facts(c) is not None}
+    cases = None if ops is None else {k for k, c in catalogue.items() if op_facts(c)["name"] in ops}
     records = []
     for order, run in enumerate(reader.runs):
         for path in reader.row_files(run):
             if ".replay." in path.name:
                 continue
-            rows, _ = read_rows(path)
+            # the table's fields only: a Parquet file reads just their columns (a whole op row is mostly code)
             records.extend({**{k: r.get(k) for k in FIELDS}, "error": _first_line(r.get("error")),
-                            RUN_ORDER: order} for r in rows if r.get("case") in catalogue)
+                            RUN_ORDER: order} for r in iter_rows(path, fields=FIELDS, cases=cases) if r.get("case") in catalogue)
     frame = pd.DataFrame.from_records(records, columns=[*FIELDS, RUN_ORDER])
     if frame.empty:
         return frame.assign(op=None, dtype=None, runtime_name=None, opset=None), catalogue
     frame = frame.sort_values([RUN_ORDER, "finished_at"], na_position="first", kind="stable")
     frame = frame.drop_duplicates(["env_id", "cell"], keep="last")
     view = cells(frame)
-    meta = {k: _op(c) for k, c in catalogue.items()}
+    meta = {k: op_facts(c) for k, c in catalogue.items()}
     view["op"] = view["case"].map(lambda c: meta.get(c, {}).get("name"))
     view["dtype"] = view["case"].map(lambda c: meta.get(c, {}).get("dtype"))
     view["runtime_name"] = [runtime_label(r, p) for r, p in zip(view["runtime"], view["provider"])]

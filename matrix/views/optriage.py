@@ -23,7 +23,7 @@ from matrix.results.read import RUN_ORDER, Results
 from matrix.results.rows import iter_rows
 from matrix.views.labels import NOT_AS_EXPECTED, SKIP, Verdict, error_headline, error_signature, has_providers
 from matrix.views.opsets import cells
-from matrix.views.optable import DTYPES, _op
+from matrix.views.optable import DTYPES, op_facts
 from matrix.views.optitles import family, title
 from matrix.views.triage import _range
 from matrix.wire.versions import SpecifierError, version_key
@@ -35,7 +35,7 @@ AXES = ("op", "dtype", "exporter", "runtime", "provider", "replayed", "opset", "
 
 def op_cases(out: Path) -> dict[str, dict[str, Any]]:
     """The op cases of an out folder's catalogues (their op name and dtype), by case id."""
-    found = {k: _op(c) for k, c in Results(out).catalogue().items()}
+    found = {k: op_facts(c) for k, c in Results(out).catalogue().items()}
     return {k: m for k, m in found.items() if m is not None}
 
 
@@ -52,7 +52,7 @@ def read_op_cells(out: Path, envs: list[str] | None = None,
             if wanted and _file_env(path.name) not in wanted:
                 continue
             issues: list[str] = []  # streamed: a whole op row is mostly the exporter's and runtime's code
-            records.extend({**{k: r.get(k) for k in FIELDS}, RUN_ORDER: order} for r in iter_rows(path, issues)
+            records.extend({**{k: r.get(k) for k in FIELDS}, RUN_ORDER: order} for r in iter_rows(path, issues, fields=FIELDS)
                            if r.get("case") in meta and (not wanted or r.get("env_id") in wanted))
             problems += issues[:5]
     frame = pd.DataFrame.from_records(records, columns=[*FIELDS, RUN_ORDER])
