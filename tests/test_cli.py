@@ -38,6 +38,17 @@ def test_cases_matching_nothing(worker_python, tmp_path):
     assert "--cases 'no_such_case' matches no case" in done.stderr and "passes" in done.stderr
 
 
+def test_a_cases_folder_named_like_another_package_is_refused_by_name(worker_python, tmp_path):
+    """A user's folder called ``cases`` would import the corpus's package instead of its own files."""
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    (folder / "my_relu.py").write_text("import torch\n\n\ndef build():\n    return torch.nn.ReLU(), (torch.randn(2),)\n")
+    done = matrix("run", "--python", worker_python, "--out", str(tmp_path / "out"), "--cases-dir", str(folder),
+                  "--no-report", "--exporters", "torchscript", "--opsets", "17", "--runtimes", "ort-cpu")
+    assert done.returncode == 2
+    assert "its folder's name 'cases' is already the package at" in done.stderr and "rename the folder" in done.stderr
+
+
 def test_compare_unknown_run(tmp_path):
     done = matrix("compare", "nope", "nada", "--out", str(tmp_path))
     assert done.returncode == 2 and "no run 'nope'" in done.stderr

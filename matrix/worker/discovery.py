@@ -82,6 +82,7 @@ def load_case(case_id: str, path: str, names: Dict[str, List[str]],
     if source is None:
         helpers = helper_sources(folder) if helpers is None else helpers
         digest = case_hash(path, helpers)
+        _same_package(package, folder)
         module = importlib.import_module("%s.%s" % (package, case_id))
     else:
         helpers, digest = [], source_hash(source)
@@ -104,6 +105,20 @@ def load_case(case_id: str, path: str, names: Dict[str, List[str]],
         raise CaseError("CASE must be a matrix.wire.Case, got %s" % type(case).__name__)
     case.check_names(sorted(builders), names["exporters"], names["runtimes"], names["providers"])
     return LoadedCase(case_id, path, module, case, builders, digest, helpers, source)
+
+
+def _same_package(package: str, folder: str) -> None:
+    """A case folder imports as the package of its name: refuse one whose name is another package's (a user's
+    folder called ``cases`` beside the corpus's, ``json``, ...), which would import that package's modules."""
+    try:
+        found = importlib.import_module(package)
+    except ImportError as exc:
+        raise CaseError("its folder %s does not import as package %r (%s)" % (folder, package, exc))
+    paths = [os.path.realpath(p) for p in getattr(found, "__path__", [])]
+    if os.path.realpath(folder) not in paths:
+        where = paths[0] if paths else getattr(found, "__file__", "?")
+        raise CaseError("its folder's name %r is already the package at %s, so its cases cannot be imported from "
+                        "%s: rename the folder" % (package, where, folder))
 
 
 def _read(path: str) -> str:
