@@ -21,6 +21,7 @@ import pandas as pd
 
 from matrix.results.read import RUN_ORDER, Results
 from matrix.results.rows import iter_rows
+from matrix.results.store import rows_stem
 from matrix.views.labels import NOT_AS_EXPECTED, SKIP, Verdict, error_headline, error_signature, has_providers
 from matrix.views.opsets import cells
 from matrix.views.optable import DTYPES, op_facts
@@ -80,8 +81,8 @@ def _from_id(case: Any) -> dict[str, str]:
 
 
 def _file_env(name: str) -> str:
-    """The environment a rows file is of: ``<env>.jsonl``, ``<env>.replay.jsonl``, either gzipped."""
-    return name.removesuffix(".gz").removesuffix(".jsonl").removesuffix(".replay")
+    """The environment a rows file is of: ``<env>`` of ``<env>[.replay]`` in any rows form (store.ROW_FORMS)."""
+    return (rows_stem(name) or name).removesuffix(".replay")
 
 
 def failing(view: pd.DataFrame, unexpected: bool = False, skips: bool = False) -> pd.DataFrame:
