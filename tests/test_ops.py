@@ -262,3 +262,14 @@ def test_the_registry_pass_reads_torch_2_13s_registries_for_a_few_ops(worker_pyt
     at9 = "{}.float32/default/torchscript/opset9/default/onnxruntime/CPUExecutionProvider"
     assert published[at9.format("tril")]["status"] == "export-fail" and 9 not in facts["symbolics"]["aten::tril"]
     assert published[at9.format("roll")]["status"] == "pass"
+
+
+def test_the_operators_overview_pages_its_releases_newest_first():
+    """26 releases of 620 ops would be a 5 MB page: each page holds the releases that fit, the newest on the first."""
+    from matrix.views.site.operators import BYTES_PER_CELL, BYTES_PER_OP, PAGE_BYTES, release_windows
+    envs = [f"torch-2.{n}.0" for n in range(26)]
+    windows = release_windows(envs, 620)
+    assert sorted(i for w in windows for i in w) == list(range(26))  # every release on exactly one page
+    assert 25 in windows[0] and 0 in windows[-1] and len(windows) > 1
+    assert all(w == sorted(w) and BYTES_PER_OP * 620 + BYTES_PER_CELL * 620 * len(w) <= PAGE_BYTES for w in windows)
+    assert release_windows(envs[:3], 620) == [[0, 1, 2]] and release_windows([], 620) == [[]]

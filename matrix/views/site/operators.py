@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from matrix.results.registry import read_registries
+from matrix.views.labels import error_headline
 from matrix.views.optable import DTYPES, cell_words, op_view, since, works_from
 from matrix.views.registry import categories, registry_lines, release_tag, symbolic_lines
 from matrix.views.site import paths, tables
@@ -34,10 +35,23 @@ def _release_cell(entries: list[dict[str, Any]]) -> dict[str, Any]:
     text = " · ".join(words if len(said) == 1 else f"{words} {', '.join(d)}" for words, d in said.items())
     kind = "all" if set(kinds) <= {"all"} else ("none" if set(kinds) <= {"none"} else
                                                  ("skip" if set(kinds) <= {"skip", "unmeasured"} else "some"))
-    errors = [f"{e['dtype']}: {e['worst']} at opset {int(e['worst_opset'])}: {e['worst_error']}" for e in entries
-              if not pd.isna(e.get("worst")) and e["worst"] != "pass" and isinstance(e.get("worst_error"), str)]
-    skips = sorted({str(e["skip_reason"]) for e in entries if isinstance(e.get("skip_reason"), str)})
-    return {"kind": kind, "text": text or "·", "title": "; ".join(errors + skips)[:600]}
+    # the hover says each distinct failure once, its dtypes beside it, in a line: the overview is 600 ops x every
+    # release, and the op's page has the whole errors (whole messages here made the page 1.8 MB at five releases)
+    failures: dict[str, list[str]] = {}
+    for e in entries:
+        if not pd.isna(e.get("worst")) and e["worst"] != "pass" and isinstance(e.get("worst_error"), str):
+            said_once = f"{e['worst']} at opset {int(e['worst_opset'])}: {_short(error_headline(e['worst_error']))}"
+            failures.setdefault(said_once, []).append(str(e["dtype"]))
+    skips = sorted({_short(str(e["skip_reason"])) for e in entries if isinstance(e.get("skip_reason"), str)})
+    title = "; ".join([f"{', '.join(d)}: {words}" for words, d in failures.items()] + skips)
+    return {"kind": kind, "text": text or "·", "title": _short(title, TITLE_CHARS)}
+
+
+TITLE_CHARS = 240
+
+
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 
@@ -160,7 +174,13 @@ def write_operators(results: Path, releases: list[str], pages: Pages, downloads:
                                                                  else "") for e, c in zip(index["envs"], o["envs"])}}
             for o in index["ops"]]
     links = downloads.table("operators.html", rows, title="operators: since when each works")
-    pages.render("operators.html", "ops.html", **common, **index, downloads=links)
+    windows = release_windows(index["envs"], len(index["ops"]))
+    for number, window in enumerate(windows):
+        shown = {**index, "envs": [index["envs"][i] for i in window],
+                 "ops": [{**o, "envs": [o["envs"][i] for i in window]} for o in index["ops"]]}
+        pages.render(_window_page(windows, number), "ops.html", **common, **shown, downloads=links,
+                     windows=[{"href": _window_page(windows, n), "label": _window_label(index["envs"], w),
+                               "current": n == number} for n, w in enumerate(windows)] if len(windows) > 1 else [])
     for op, context in ops.items():
         page = paths.op_page(op)
         links = downloads.table(page, [{k: v for k, v in line.items() if k != "envs"} | {
@@ -169,3 +189,29 @@ def write_operators(results: Path, releases: list[str], pages: Pages, downloads:
         pages.render(page, "op.html", **common, **context, downloads=links)
     return len(ops)
 
+
+
+# An overview page holds at most this many release columns' worth of cells (about 200 kB a release for 620 ops):
+# every page stays under 2 MB however many releases the lineup has; more releases are more pages
+PAGE_BYTES = 1_500_000
+BYTES_PER_CELL, BYTES_PER_OP = 330, 250
+
+
+def release_windows(envs: list[str], ops: int) -> list[list[int]]:
+    """The release columns of each overview page, newest first: the first page (``operators.html``) is the newest
+    releases, each further page the next older ones; a page shows them oldest to newest, as every table does."""
+    per_page = max(1, (PAGE_BYTES - BYTES_PER_OP * ops) // max(1, BYTES_PER_CELL * ops))
+    newest_first = list(range(len(envs)))[::-1]
+    chunks = [newest_first[i:i + per_page] for i in range(0, len(newest_first), per_page)] or [[]]
+    return [sorted(chunk) for chunk in chunks]
+
+
+def _window_page(windows: list[list[int]], number: int) -> str:
+    return "operators.html" if number == 0 else f"operators-{number + 1}.html"
+
+
+def _window_label(envs: list[str], window: list[int]) -> str:
+    if not window:
+        return "no releases"
+    first, last = envs[window[0]].replace("torch-", ""), envs[window[-1]].replace("torch-", "")
+    return f"torch {first}" if first == last else f"torch {first} to {last}"
