@@ -4,6 +4,7 @@ since which release and opset it works, and what fails where it does not), from 
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,17 +41,21 @@ def _release_cell(entries: list[dict[str, Any]]) -> dict[str, Any]:
     failures: dict[str, list[str]] = {}
     for e in entries:
         if not pd.isna(e.get("worst")) and e["worst"] != "pass" and isinstance(e.get("worst_error"), str):
-            said_once = f"{e['worst']} at opset {int(e['worst_opset'])}: {_short(error_headline(e['worst_error']))}"
+            cause = ORT_PREFIX.sub("", error_headline(e["worst_error"]))
+            said_once = f"{e['worst']} at opset {int(e['worst_opset'])}: {_short(cause)}"
             failures.setdefault(said_once, []).append(str(e["dtype"]))
     skips = sorted({_short(str(e["skip_reason"])) for e in entries if isinstance(e.get("skip_reason"), str)})
     title = "; ".join([f"{', '.join(d)}: {words}" for words, d in failures.items()] + skips)
     return {"kind": kind, "text": text or "·", "title": _short(title, TITLE_CHARS)}
 
 
-TITLE_CHARS = 240
+TITLE_CHARS = 300
+# onnxruntime's boilerplate before the reason ("[ONNXRuntimeError] : 10 : INVALID_GRAPH : Load model from
+# model.onnx failed:"): a hover has room for the reason only
+ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : (Load model from \S+ failed:\s*)?")
 
 
-def _short(text: str, limit: int = 90) -> str:
+def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
