@@ -53,18 +53,25 @@ def _workflow_step(name: str) -> str:
     return "\n".join(block) + "\n"
 
 
+def uploads_checked(tmp_path, step: str, variable: str, value: str, uploads: list[tuple[str, str]],
+                    missing: str) -> None:
+    """The merge job's step ``step`` (given ``variable``) fails naming ``missing`` until every upload (folder, rows
+    file) holds rows, and passes once the last does: an absent shard is never green."""
+    script = _workflow_step(step)
+    env = {variable: value, "PATH": f"{pathlib.Path(sys.executable).parent}:/usr/bin:/bin"}
+    for number, (folder, rows) in enumerate(uploads):
+        (tmp_path / folder / "gha-1-1").mkdir(parents=True)
+        (tmp_path / folder / "gha-1-1" / rows).write_text("{}\n")
+        done = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+        if number < len(uploads) - 1:
+            assert done.returncode == 1 and f"::error::{missing}: its job uploaded no rows" in done.stdout, done
+    assert done.returncode == 0, done
+
+
 def test_the_merge_job_fails_when_an_environment_uploaded_nothing(tmp_path):
-    script = _workflow_step("every environment uploaded its rows")
     entries = json.dumps([{"id": "torch-a", "session": "matrix(torch-a)"}, {"id": "torch-b", "session": "x"}])
-    (tmp_path / "shards" / "shard-torch-a" / "gha-1-1").mkdir(parents=True)
-    (tmp_path / "shards" / "shard-torch-a" / "gha-1-1" / "torch-a.jsonl").write_text("{}\n")
-    env = {"ENTRIES": entries, "PATH": f"{pathlib.Path(sys.executable).parent}:/usr/bin:/bin"}
-    missing = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert missing.returncode == 1 and "::error::torch-b: its job uploaded no rows" in missing.stdout, missing
-    (tmp_path / "shards" / "shard-torch-b" / "gha-1-1").mkdir(parents=True)
-    (tmp_path / "shards" / "shard-torch-b" / "gha-1-1" / "torch-b.jsonl").write_text("{}\n")
-    complete = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert complete.returncode == 0, complete
+    uploads_checked(tmp_path, "every environment uploaded its rows", "ENTRIES", entries,
+                    [("shards/shard-torch-a", "torch-a.jsonl"), ("shards/shard-torch-b", "torch-b.jsonl")], "torch-b")
     assert (tmp_path / "envs.txt").read_text() == "torch-a,torch-b"
 
 

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 from conftest import REPO
+from test_publish import uploads_checked
 
 from matrix.envs.lineup import Entry, load_lineup
 from matrix.results.combine import CombineError, combine
@@ -175,17 +176,8 @@ def test_op_shards_of_one_entry_combine_into_its_one_run(tmp_path):
 
 
 def test_the_merge_job_fails_when_an_op_shard_uploaded_nothing(tmp_path):
-    lines = WORKFLOW.splitlines()
-    start = lines.index("      - name: every op shard uploaded its rows")
-    at = next(i for i in range(start, len(lines)) if lines[i].strip() == "run: |") + 1
-    script = "\n".join(line[10:] for line in lines[at:at + 12] if line.startswith(" " * 10)) + "\n"
     ops = json.dumps([{"id": "torch-a", "artifact": "ops-torch-a-1of2"}, {"id": "torch-a", "artifact": "ops-torch-a-2of2"}])
-    (tmp_path / "op-shards" / "ops-torch-a-1of2" / "gha-1-1").mkdir(parents=True)
-    (tmp_path / "op-shards" / "ops-torch-a-1of2" / "gha-1-1" / "torch-a.jsonl").write_text("{}\n")
-    env = {"OPS": ops, "PATH": f"{sys.executable.rsplit('/', 1)[0]}:/usr/bin:/bin"}
-    missing = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert missing.returncode == 1 and "::error::ops-torch-a-2of2: its job uploaded no rows" in missing.stdout, missing
-    (tmp_path / "op-shards" / "ops-torch-a-2of2" / "gha-1-1").mkdir(parents=True)
-    (tmp_path / "op-shards" / "ops-torch-a-2of2" / "gha-1-1" / "torch-a.jsonl").write_text("{}\n")
-    complete = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert complete.returncode == 0 and (tmp_path / "op-envs.txt").read_text() == "torch-a", complete
+    uploads_checked(tmp_path, "every op shard uploaded its rows", "OPS", ops,
+                    [("op-shards/ops-torch-a-1of2", "torch-a.jsonl"), ("op-shards/ops-torch-a-2of2", "torch-a.jsonl")],
+                    "ops-torch-a-2of2")
+    assert (tmp_path / "op-envs.txt").read_text() == "torch-a"
