@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the environments it built")
     parser.add_argument("--envs-dir", type=Path, default=REPO_ROOT / ".envs-bisect",
                         help="where it builds (default .envs-bisect/)")
+    parser.add_argument("--requires-from", choices=("older", "newer"), default="older",
+                        help="whose other requires each release is built with first (the other's if they cannot "
+                             "resolve): the dynamo exporter needs an onnxscript of its era")
     parser.add_argument("--out", type=Path, help="the state folder (default reports/bisect/<cell>/)")
     parser.add_argument("--timeout", type=common.positive, default=300.0, help="seconds for the cell")
     common.add_lineup(parser)
@@ -56,6 +59,7 @@ def _setup(args: argparse.Namespace):
     """(the state, the ordered releases, the requires to build with): every check made before anything is written."""
     from packaging.version import Version
 
+    from matrix.envs.build import built_entries
     from matrix.envs.lineup import load_lineup
     from matrix.results.safe import inside, slug
     from matrix.run import bisect
@@ -81,9 +85,9 @@ def _setup(args: argparse.Namespace):
     ends = {end: {**bisect.short_row(rows[end]), "release": entry.torch.split("+")[0]}
             for end, entry in (("good", good), ("bad", bad))}
     folder = args.out or inside(DEFAULT_OUT, "bisect", slug(args.cell))
-    state = bisect.Bisect(folder, args.cell, ends, bisect.cell_arguments(rows["good"]))
-    older_first = sorted((good, bad), key=lambda e: Version(e.torch.split("+")[0]))
-    return state, [ends["good"]["release"], *inner, ends["bad"]["release"]], older_first
+    bases = sorted((good, bad), key=lambda e: Version(e.torch.split("+")[0]), reverse=args.requires_from == "newer")
+    state = bisect.Bisect(folder, args.cell, ends, bisect.cell_arguments(rows["good"]), [e.id for e in bases])
+    return state, [ends["good"]["release"], *inner, ends["bad"]["release"]], bases, built_entries(lineup)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     from matrix.views.bisect import answer_lines
     started = time.monotonic()
     try:
-        state, releases, bases = _setup(args)
+        state, releases, bases, built = _setup(args)
     except bisect.BisectError as exc:
         common.eprint(f"error: {exc}")
         return 2
@@ -100,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{', '.join(releases[1:-1])}")
     try:
         found = bisect.search(releases, lambda r: bisect.probe(r, bases, state, args.envs_dir, args.keep,
-                                                                 args.timeout, common.eprint))
+                                                                 args.timeout, common.eprint, built))
+        bisect.verify_ends(state, found, built, args.timeout, common.eprint)
     finally:
         if fresh_envs and not args.keep:
             shutil.rmtree(args.envs_dir, ignore_errors=True)

@@ -154,8 +154,9 @@ def cell_arguments(row: dict[str, Any]) -> list[str]:
 class Bisect:
     """The search's state, kept in ``state.json`` under ``folder`` after every probe: a second run reuses it."""
 
-    def __init__(self, folder: Path, cell: str, ends: dict[str, dict[str, Any]], selection: list[str]) -> None:
-        self.folder, self.cell, self.ends, self.selection = folder, cell, ends, selection
+    def __init__(self, folder: Path, cell: str, ends: dict[str, dict[str, Any]], selection: list[str],
+                 bases: list[str]) -> None:
+        self.folder, self.cell, self.ends, self.selection, self.bases = folder, cell, ends, selection, bases
         self.path = folder / "state.json"
         self.probes: dict[str, dict[str, Any]] = {}
         self.peak_bytes = 0  # the bisect's environments, each file once
@@ -165,12 +166,17 @@ class Bisect:
             old = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
-        if old.get("schema_version") == STATE_VERSION and old.get("cell") == cell and old.get("ends") == ends:
+        same = lambda a, b: {k: v for k, v in a.items() if k != "verified"} == b
+        # rows built with other requires answer another question: not reused
+        if old.get("schema_version") == STATE_VERSION and old.get("cell") == cell and old.get("bases") == bases and all(
+                same(old.get("ends", {}).get(e) or {}, ends[e]) for e in ends):
             self.probes = old.get("probes") or {}
+            self.ends = old["ends"]
 
     def save(self, **extra: Any) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        state = {"schema_version": STATE_VERSION, "cell": self.cell, "ends": self.ends, "probes": self.probes, **extra}
+        state = {"schema_version": STATE_VERSION, "cell": self.cell, "ends": self.ends, "bases": self.bases,
+                 "probes": self.probes, **extra}
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
         tmp.replace(self.path)
@@ -204,24 +210,32 @@ def run_cell(python: Path, env_id: str, cell: str, selection: list[str], out: Pa
     return view.sort_values(RUN_ORDER).iloc[-1].to_dict() if not view.empty else None
 
 
+def _built_entry(release: str, built: list[Entry]) -> Entry | None:
+    """A lineup entry of this torch release whose environment is built already: run there, build nothing."""
+    return next((e for e in built if e.torch.split("+")[0] == release), None)
+
+
 def probe(release: str, bases: list[Entry], state: Bisect, envs_dir: Path, keep: bool, timeout: float,
-          log: Callable[[str], None]) -> str:
+          log: Callable[[str], None], built: list[Entry] = ()) -> str:
     """The oracle: build ``release`` (or skip it with the reason), run the cell, judge the row; reuses a row the
-    state already has."""
+    state already has, and a lineup entry's built environment of the same release."""
     from matrix.envs.build import EnvBuildError, UnresolvablePins, ensure_env
     from matrix.envs.interpreters import InterpreterNotFound
     from matrix.envs.lock import resolve
+    from matrix.paths import ENVS_DIR
     known = state.probes.get(release)
     if known:
         log(f"[torch {release}] reused from {state.path}: {known['outcome']}")
         return known["outcome"]
     started = time.monotonic()
-    entry, reason = locked(release, bases, resolve)
+    lineup = _built_entry(release, list(built))
+    entry, reason = (lineup, "") if lineup else locked(release, bases, resolve)
     record: dict[str, Any] = {"outcome": "skip", "reason": reason}
     if entry is not None:
-        record.update(base=entry.note, requires=list(entry.requires), pins=list(entry.pins))
+        record.update(base=entry.note if not lineup else f"lineup entry {lineup.id}, its own pins",
+                      requires=list(entry.requires), pins=list(entry.pins))
         try:
-            python = ensure_env(entry, envs_dir=envs_dir, log=log)
+            python = ensure_env(entry, envs_dir=ENVS_DIR if lineup else envs_dir, log=log)
             state.peak_bytes = max(state.peak_bytes, disk_used(envs_dir))
             state.peak_drop = max(state.peak_drop, state.free_at_start - shutil.disk_usage(envs_dir).free)
             row = run_cell(python, entry.id, state.cell, state.selection, state.folder / "run", timeout, log)
@@ -229,10 +243,26 @@ def probe(release: str, bases: list[Entry], state: Bisect, envs_dir: Path, keep:
         except (EnvBuildError, UnresolvablePins, InterpreterNotFound) as exc:
             record["reason"] = str(exc).strip().splitlines()[-1][:300]
         finally:
-            if not keep:
+            if not keep and not lineup:  # the lineup's own environments are not the bisect's to remove
                 shutil.rmtree(envs_dir / entry.id, ignore_errors=True)
     record["seconds"] = round(time.monotonic() - started, 1)
     state.probes[release] = record
     state.save()
     log(f"[torch {release}] {record['outcome']}" + (f": {record['reason']}" if record.get("reason") else ""))
     return record["outcome"]
+
+
+def verify_ends(state: Bisect, found: Search, built: list[Entry], timeout: float, log: Callable[[str], None]) -> None:
+    """Run the cell again in a lineup end that is one of the two neighbours (its environment built already, so
+    nothing is built): the answer then rests on two rows run here, not on a published one alone."""
+    from matrix.envs.build import env_python
+    from matrix.paths import ENVS_DIR
+    for end in ("good", "bad"):
+        row = state.ends[end]
+        entry = next((e for e in built if e.id == row["env_id"]), None)
+        if row["release"] not in (found.good, found.bad) or entry is None or row.get("verified"):
+            continue
+        again = run_cell(env_python(ENVS_DIR / entry.id), entry.id, state.cell, state.selection,
+                         state.folder / "run", timeout, log)
+        row["verified"] = judge(again, state.ends["good"], state.ends["bad"])
+        log(f"[{entry.id}] run again here: {row['verified']} (the published row is {end})")

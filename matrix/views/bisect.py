@@ -36,7 +36,9 @@ def _first_line(row: dict[str, Any] | None) -> str:
 def _where(state: dict[str, Any], release: str) -> str:
     for end in ("good", "bad"):
         if state["ends"][end].get("release") == release:
-            return f"lineup entry {state['ends'][end]['env_id']}, published row"
+            again = state["ends"][end].get("verified")
+            return (f"lineup entry {state['ends'][end]['env_id']}, published row"
+                    + (f"; run again here: {again}" if again else "; not run again here (not built)"))
     probe = state["probes"].get(release) or {}
     return f"built: {probe.get('base', '')}".strip()
 
