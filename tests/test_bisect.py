@@ -124,3 +124,38 @@ def test_real_bisect_over_built_lineup_environments(tmp_path):
     assert state["probes"]["2.1.2"]["row"]["status"] == "pass" and not (tmp_path / "envs").exists()
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "reused from" in again.stderr and again.stdout.splitlines()[0] == first
+
+
+def _state(tmp_path: Path) -> Path:
+    """A finished state as `bisect` writes it: a fix between two built releases, one release skipped."""
+    from matrix.run.bisect import Bisect
+    ends = {"good": {"env_id": "torch-2.9.1", "release": "2.9.1", "status": "pass", "error": None},
+            "bad": {"env_id": "torch-2.6.0", "release": "2.6.0", "status": "batch-fail", "error": "Got invalid dims"}}
+    state = Bisect(tmp_path, CELL, ends, ["--cases", "^x/y$"], ["torch-2.9.1", "torch-2.6.0"])
+    state.probes = {"2.8.0": {"outcome": "good", "row": {"status": "pass"}, "base": "built: 2.9.1's requires"},
+                    "2.7.1": {"outcome": "bad", "row": {"status": "batch-fail", "error": "Got invalid dims\nmore"}},
+                    "2.7.0": {"outcome": "skip", "reason": "no wheel for Python 3.13"}}
+    state.save(answer={"good": "2.8.0", "bad": "2.7.1", "outcomes": {"2.8.0": "good", "2.7.1": "bad"}, "untested": []},
+               cost={"wall_s": 1.0, "peak_gb": 0.5, "peak_drop_gb": 0.1})
+    return tmp_path
+
+
+def test_the_answer_comes_first_and_bug_reads_it(tmp_path):
+    from matrix.views.bisect import answer_lines, bug_line, read_state
+    state = read_state(_state(tmp_path), CELL)
+    lines = answer_lines(state)
+    assert lines[0] == f"{CELL}: fixed in torch 2.8.0, between 2.8.0 and 2.7.1"
+    assert lines[1].startswith("  torch 2.8.0 [good]: pass") and "batch-fail: Got invalid dims   (" in lines[2]
+    assert "releases/tag/v2.7.1" in lines[3] and "releases/tag/v2.8.0" in lines[3]
+    assert any("skipped torch 2.7.0: no wheel for Python 3.13" in line for line in lines)
+    assert "[v2.8.0](https://github.com/pytorch/pytorch/releases/tag/v2.8.0)" in bug_line(state)
+    assert read_state(tmp_path, "another/cell") is None and bug_line(None).startswith("Bisect: not run")
+
+
+def test_a_second_run_reuses_rows_only_for_the_same_question(tmp_path):
+    from matrix.run.bisect import Bisect
+    folder = _state(tmp_path)
+    saved = json.loads((folder / "state.json").read_text())
+    same = Bisect(folder, CELL, saved["ends"], [], saved["bases"])
+    assert set(same.probes) == {"2.8.0", "2.7.1", "2.7.0"}
+    assert Bisect(folder, CELL, saved["ends"], [], ["torch-2.6.0", "torch-2.9.1"]).probes == {}  # other requires

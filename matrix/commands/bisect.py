@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
             shutil.rmtree(args.envs_dir, ignore_errors=True)
     cost = {"wall_s": round(time.monotonic() - started, 1), "peak_gb": round(state.peak_bytes / 1e9, 2),
             "peak_drop_gb": round(max(state.peak_drop, 0) / 1e9, 2)}
+    if state.first_cost and not state.peak_bytes:  # nothing built this time: the build's cost stays the answer's
+        cost = {**state.first_cost, "rerun_s": cost["wall_s"]}
     state.save(answer={"good": found.good, "bad": found.bad, "outcomes": found.outcomes, "untested": found.untested},
                cost=cost)
     import json

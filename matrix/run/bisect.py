@@ -159,6 +159,7 @@ class Bisect:
         self.folder, self.cell, self.ends, self.selection, self.bases = folder, cell, ends, selection, bases
         self.path = folder / "state.json"
         self.probes: dict[str, dict[str, Any]] = {}
+        self.first_cost: dict[str, Any] | None = None
         self.peak_bytes = 0  # the bisect's environments, each file once
         self.peak_drop = 0  # the file system's free space lost, the uv cache's downloads included
         self.free_at_start = shutil.disk_usage(folder.parent if folder.parent.exists() else Path.cwd()).free
@@ -172,6 +173,7 @@ class Bisect:
                 same(old.get("ends", {}).get(e) or {}, ends[e]) for e in ends):
             self.probes = old.get("probes") or {}
             self.ends = old["ends"]
+            self.first_cost = old.get("cost")  # what building cost the run that built them
 
     def save(self, **extra: Any) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -49,11 +49,10 @@ def headline(state: dict[str, Any]) -> str:
     good, bad = answer["good"], answer["bad"]
     newer = max(good, bad, key=Version)
     verb = "broke" if Version(good) < Version(bad) else "fixed"
-    if answer["outcomes"].get(bad) == "other":
-        verb = "changed (to neither end's outcome)"
     where = f"torch {newer}" if not answer["untested"] else f"torch {min(good, bad, key=Version)} .. {newer}"
     gap = f" ({', '.join(answer['untested'])} could not be built)" if answer["untested"] else ""
-    return f"{state['cell']}: {verb} in {where}, between {good} and {bad}{gap}"
+    other = f"; {bad} is neither end's outcome" if answer["outcomes"].get(bad) == "other" else ""
+    return f"{state['cell']}: {verb} in {where}, between {good} and {bad}{gap}{other}"
 
 
 def answer_lines(state: dict[str, Any]) -> list[str]:
@@ -78,7 +77,8 @@ def answer_lines(state: dict[str, Any]) -> list[str]:
     cost = state.get("cost") or {}
     lines.append(f"  built {len(built)} release(s): {', '.join(built) or 'none'}; wall time {cost.get('wall_s', '?')} s; "
                  f"peak disk {cost.get('peak_gb', '?')} GB in the bisect's environments "
-                 f"(free space fell by at most {cost.get('peak_drop_gb', '?')} GB, downloads into the uv cache included)")
+                 f"(free space fell by at most {cost.get('peak_drop_gb', '?')} GB, downloads into the uv cache included)"
+                 + (f"; this run reused every row: {cost['rerun_s']} s" if cost.get("rerun_s") is not None else ""))
     return lines
 
 
