@@ -234,12 +234,13 @@ def probe(release: str, bases: list[Entry], state: Bisect, envs_dir: Path, keep:
     entry, reason = (lineup, "") if lineup else locked(release, bases, resolve)
     record: dict[str, Any] = {"outcome": "skip", "reason": reason}
     if entry is not None:
-        record.update(base=entry.note if not lineup else f"lineup entry {lineup.id}, its own pins",
+        record.update(base=f"ran in lineup entry {lineup.id}, its own pins" if lineup
+                      else f"built with {entry.note.removeprefix('bisect: ')}",
                       requires=list(entry.requires), pins=list(entry.pins))
         try:
             python = ensure_env(entry, envs_dir=ENVS_DIR if lineup else envs_dir, log=log)
             state.peak_bytes = max(state.peak_bytes, disk_used(envs_dir))
-            state.peak_drop = max(state.peak_drop, state.free_at_start - shutil.disk_usage(envs_dir).free)
+            state.peak_drop = max(state.peak_drop, state.free_at_start - shutil.disk_usage(python.parent).free)
             row = run_cell(python, entry.id, state.cell, state.selection, state.folder / "run", timeout, log)
             record.update(outcome=judge(row, state.ends["good"], state.ends["bad"]), row=short_row(row), reason="")
         except (EnvBuildError, UnresolvablePins, InterpreterNotFound) as exc:

@@ -40,7 +40,7 @@ def _where(state: dict[str, Any], release: str) -> str:
             return (f"lineup entry {state['ends'][end]['env_id']}, published row"
                     + (f"; run again here: {again}" if again else "; not run again here (not built)"))
     probe = state["probes"].get(release) or {}
-    return f"built: {probe.get('base', '')}".strip()
+    return str(probe.get("base", ""))
 
 
 def headline(state: dict[str, Any]) -> str:
@@ -75,7 +75,7 @@ def answer_lines(state: dict[str, Any]) -> list[str]:
             lines.append(f"  other at torch {release}: {_first_line(probe.get('row'))}")
     built = [r for r, p in state["probes"].items() if p["outcome"] != "skip"]
     cost = state.get("cost") or {}
-    lines.append(f"  built {len(built)} release(s): {', '.join(built) or 'none'}; wall time {cost.get('wall_s', '?')} s; "
+    lines.append(f"  ran {len(built)} release(s): {', '.join(built) or 'none'}; wall time {cost.get('wall_s', '?')} s; "
                  f"peak disk {cost.get('peak_gb', '?')} GB in the bisect's environments "
                  f"(free space fell by at most {cost.get('peak_drop_gb', '?')} GB, downloads into the uv cache included)"
                  + (f"; this run reused every row: {cost['rerun_s']} s" if cost.get("rerun_s") is not None else ""))
