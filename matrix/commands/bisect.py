@@ -109,13 +109,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if fresh_envs and not args.keep:
             shutil.rmtree(args.envs_dir, ignore_errors=True)
-    cost = {"wall_s": round(time.monotonic() - started, 1), "peak_gb": round(state.peak_bytes / 1e9, 2),
-            "peak_drop_gb": round(max(state.peak_drop, 0) / 1e9, 2)}
-    if state.first_cost and not state.peak_bytes:  # nothing built this time: the build's cost stays the answer's
-        cost = {**state.first_cost, "rerun_s": cost["wall_s"]}
-    state.save(answer={"good": found.good, "bad": found.bad, "outcomes": found.outcomes, "untested": found.untested},
-               cost=cost)
-    import json
-    print("\n".join(answer_lines(json.loads(state.path.read_text(encoding="utf-8")))))
+    print("\n".join(answer_lines(state.finish(found, time.monotonic() - started))))
     print(f"state: {state.path}")
     return 0

@@ -184,6 +184,16 @@ class Bisect:
         tmp.replace(self.path)
 
 
+    def finish(self, found: Search, seconds: float) -> dict[str, Any]:
+        """Save the answer with what it cost, and return the whole state."""
+        cost = {"wall_s": round(seconds, 1), "peak_gb": round(self.peak_bytes / 1e9, 2),
+                "peak_drop_gb": round(max(self.peak_drop, 0) / 1e9, 2)}
+        if self.first_cost and not self.peak_bytes:  # nothing built this time: the build's cost stays the answer's
+            cost = {**self.first_cost, "rerun_s": cost["wall_s"]}
+        self.save(answer=dataclasses.asdict(found), cost=cost)
+        return json.loads(self.path.read_text(encoding="utf-8"))
+
+
 def short_row(row: dict[str, Any] | None) -> dict[str, Any] | None:
     if row is None:
         return None
