@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_lineup(parser)
 
 
-def _ends(args: argparse.Namespace, lineup: list):
+def _ends(args: argparse.Namespace, lineup: list, releases: list[str]):
     from matrix.envs.lineup import find_entry
     from matrix.run.bisect import BisectError
     if args.torch:
@@ -44,6 +44,8 @@ def _ends(args: argparse.Namespace, lineup: list):
         wanted = [part.strip() for part in args.torch.split("..")]
         found = []
         for release in wanted:
+            if release not in releases:
+                raise BisectError(f"--torch {release}: no such release on the index")
             match = [e for e in lineup if e.torch.split("+")[0] == release]
             if not match:
                 raise BisectError(f"--torch {release}: no lineup entry has it, so it has no row to start from "
@@ -65,7 +67,8 @@ def _setup(args: argparse.Namespace):
     from matrix.run import bisect
     from matrix.run.reduce import ReduceError, find_row
     lineup = load_lineup(args.lineup)
-    good, bad = _ends(args, lineup)
+    releases = bisect.index_releases(args.index_file, args.pre)
+    good, bad = _ends(args, lineup, releases)
     sources = args.sources or [DEFAULT_OUT, RESULTS_DIR]
     try:
         rows = {end: find_row(sources, args.cell, entry.id)[0] for end, entry in (("good", good), ("bad", bad))}
@@ -74,7 +77,6 @@ def _setup(args: argparse.Namespace):
     if bisect.judge(rows["bad"], rows["good"], rows["good"]) == "good":
         raise bisect.BisectError(f"cell {args.cell} is {rows['good'].get('status')} with the same signature in "
                                  f"{good.id} and {bad.id}: nothing to bisect")
-    releases = bisect.index_releases(args.index_file, args.pre)
     for entry in (good, bad):
         if entry.torch.split("+")[0] not in releases:
             raise bisect.BisectError(f"torch {entry.torch} ({entry.id}): no such release on the index")
