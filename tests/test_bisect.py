@@ -161,3 +161,26 @@ def test_a_second_run_reuses_rows_only_for_the_same_question(tmp_path):
     same = Bisect(folder, CELL, saved["ends"], [], saved["bases"])
     assert set(same.probes) == {"2.8.0", "2.7.1", "2.7.0"}
     assert Bisect(folder, CELL, saved["ends"], [], ["torch-2.6.0", "torch-2.9.1"]).probes == {}  # other requires
+
+
+def test_an_other_neighbour_is_followed_to_where_its_outcome_began(tmp_path):
+    """2.6.0 batch-fail, 2.7.0 and 2.7.1 diverge, 2.8.0 on pass (what torch-2.9.1's requires give view_bakes_batch's
+    dynamo export): the fix is placed at 2.8.0 and the first change, batch-fail to diverge, at 2.7.0."""
+    from matrix.run.bisect import Bisect, follow_other
+    rows = {"2.6.0": {"status": "batch-fail", "error": "Got invalid dimensions"},
+            "2.7.0": {"status": "diverge", "error": "output 0 has shape (2, 18)"}}
+    rows |= {"2.7.1": rows["2.7.0"], "2.8.0": {"status": "pass"}, "2.9.0": {"status": "pass"}, "2.9.1": {"status": "pass"}}
+    state = Bisect(tmp_path, CELL, {"good": rows["2.9.1"], "bad": rows["2.6.0"]}, [], [])
+    asked: list[str] = []
+
+    def ask(release: str) -> str:
+        if release not in state.probes:
+            asked.append(release)
+            state.probes[release] = {"row": rows[release], "outcome": judge(rows[release], rows["2.9.1"], rows["2.6.0"])}
+        return state.probes[release]["outcome"]
+    releases = RELEASES[::-1]
+    found = search(releases, ask)
+    assert (found.good, found.bad, found.outcomes[found.bad]) == ("2.8.0", "2.7.1", "other")
+    then = follow_other(state, found, releases, ask)
+    assert (then.good, then.bad) == ("2.7.0", "2.6.0") and len(asked) == len(set(asked))
+    assert follow_other(state, search(RELEASES, oracle(dict.fromkeys(RELEASES, "good"), [])), RELEASES, ask) is None

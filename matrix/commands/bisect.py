@@ -105,12 +105,14 @@ def run(args: argparse.Namespace) -> int:
     common.eprint(f"bisect {state.cell}: {len(releases) - 2} release(s) between {releases[0]} and {releases[-1]}: "
                   f"{', '.join(releases[1:-1])}")
     try:
-        found = bisect.search(releases, lambda r: bisect.probe(r, bases, state, args.envs_dir, args.keep,
-                                                                 args.timeout, common.eprint, built))
-        bisect.verify_ends(state, found, built, args.timeout, common.eprint)
+        ask = lambda r: bisect.probe(r, bases, state, args.envs_dir, args.keep, args.timeout, common.eprint, built)
+        found = bisect.search(releases, ask)
+        then = bisect.follow_other(state, found, releases, ask)
+        pairs = [found, *([then] if then else [])]
+        bisect.verify_ends(state, {r for p in pairs for r in (p.good, p.bad)}, built, args.timeout, common.eprint)
     finally:
         if fresh_envs and not args.keep:
             shutil.rmtree(args.envs_dir, ignore_errors=True)
-    print("\n".join(answer_lines(state.finish(found, time.monotonic() - started))))
+    print("\n".join(answer_lines(state.finish(found, time.monotonic() - started, then))))
     print(f"state: {state.path}")
     return 0

@@ -184,13 +184,17 @@ class Bisect:
         tmp.replace(self.path)
 
 
-    def finish(self, found: Search, seconds: float) -> dict[str, Any]:
+    def finish(self, found: Search, seconds: float, then: Search | None = None) -> dict[str, Any]:
         """Save the answer with what it cost, and return the whole state."""
         cost = {"wall_s": round(seconds, 1), "peak_gb": round(self.peak_bytes / 1e9, 2),
                 "peak_drop_gb": round(max(self.peak_drop, 0) / 1e9, 2)}
         if self.first_cost and not self.peak_bytes:  # nothing built this time: the build's cost stays the answer's
             cost = {**self.first_cost, "rerun_s": cost["wall_s"]}
-        self.save(answer=dataclasses.asdict(found), cost=cost)
+        elif self.first_cost:  # built more on top of an earlier run's rows: the answer cost both
+            old = self.first_cost
+            cost = {"wall_s": round(old.get("wall_s", 0) + cost["wall_s"], 1),
+                    **{k: max(old.get(k, 0), cost[k]) for k in ("peak_gb", "peak_drop_gb")}}
+        self.save(answer={**dataclasses.asdict(found), "then": dataclasses.asdict(then) if then else None}, cost=cost)
         return json.loads(self.path.read_text(encoding="utf-8"))
 
 
@@ -265,7 +269,8 @@ def probe(release: str, bases: list[Entry], state: Bisect, envs_dir: Path, keep:
     return record["outcome"]
 
 
-def verify_ends(state: Bisect, found: Search, built: list[Entry], timeout: float, log: Callable[[str], None]) -> None:
+def verify_ends(state: Bisect, neighbours: set[str], built: list[Entry], timeout: float,
+                log: Callable[[str], None]) -> None:
     """Run the cell again in a lineup end that is one of the two neighbours (its environment built already, so
     nothing is built): the answer then rests on two rows run here, not on a published one alone."""
     from matrix.envs.build import env_python
@@ -273,9 +278,23 @@ def verify_ends(state: Bisect, found: Search, built: list[Entry], timeout: float
     for end in ("good", "bad"):
         row = state.ends[end]
         entry = next((e for e in built if e.id == row["env_id"]), None)
-        if row["release"] not in (found.good, found.bad) or entry is None or row.get("verified"):
+        if row["release"] not in neighbours or entry is None or row.get("verified"):
             continue
         again = run_cell(env_python(ENVS_DIR / entry.id), entry.id, state.cell, state.selection,
                          state.folder / "run", timeout, log)
         row["verified"] = judge(again, state.ends["good"], state.ends["bad"])
         log(f"[{entry.id}] run again here: {row['verified']} (the published row is {end})")
+
+
+def follow_other(state: Bisect, found: Search, releases: list[str], ask: Callable[[str], str]) -> Search | None:
+    """When the search stopped at an "other" neighbour, where that outcome began: the same search from it to the
+    bad end, judged against its row (so a change in two steps, bad -> other -> good, is placed twice)."""
+    if found.outcomes.get(found.bad) != "other":
+        return None
+    other = (state.probes.get(found.bad) or {}).get("row") or {}
+
+    def again(release: str) -> str:
+        if ask(release) == "skip":  # builds it, or reuses its row
+            return "skip"
+        return judge((state.probes.get(release) or {}).get("row"), other, state.ends["bad"])
+    return search(releases[releases.index(found.bad):], again)

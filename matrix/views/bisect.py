@@ -64,6 +64,13 @@ def answer_lines(state: dict[str, Any]) -> list[str]:
         lines.append(f"  torch {release} [{kind}]: {_first_line(_row(state, release))}   ({_where(state, release)})")
     lines.append("  release notes: " + ", ".join(NOTES.format(r) for r in sorted({answer["good"], answer["bad"]},
                                                                                   key=Version)))
+    then = answer.get("then")
+    if then:
+        lines.append(f"  and torch {then['good']} [as {answer['bad']}] / torch {then['bad']} [as "
+                     f"{state['ends']['bad']['env_id']}]: the other change is in torch "
+                     f"{max(then['good'], then['bad'], key=Version)}"
+                     + (f" ({', '.join(then['untested'])} could not be built)" if then["untested"] else "")
+                     + f"; {NOTES.format(max(then['good'], then['bad'], key=Version))}")
     ends = {state["ends"][e]["release"] for e in ("good", "bad")}
     if ends & {answer["good"], answer["bad"]} and len(ends & {answer["good"], answer["bad"]}) < 2:
         lines.append("  note: one side is the lineup entry itself; its other pins (onnx, onnxruntime, onnxscript, "
