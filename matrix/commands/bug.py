@@ -71,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
     order = [e.id for e in common.lineup_or_none(args.lineup)]
     related, history = evidence(sources, row, order)
     folder = args.reduced or inside(Path.cwd(), f"reduce-{slug(row['case'])}")
-    text = bug_report(row, related, history, _reduced(folder, row["cell"]), str(folder))
+    from matrix.views.bisect import bug_line, read_state
+    bisected = read_state(inside(DEFAULT_OUT, "bisect", slug(row["cell"])), row["cell"])  # `bisect CELL` wrote it
+    text = bug_report(row, related, history, _reduced(folder, row["cell"]), str(folder), bug_line(bisected))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")

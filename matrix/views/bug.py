@@ -115,7 +115,7 @@ def _reduced(cell: str, reduced: dict[str, Any] | None, folder: str) -> list[str
 
 
 def bug_report(row: dict[str, Any], related: list[dict[str, Any]], history: list[dict[str, Any]],
-               reduced: dict[str, Any] | None = None, reduced_folder: str = "reduce") -> str:
+               reduced: dict[str, Any] | None = None, reduced_folder: str = "reduce", bisected: str = "") -> str:
     """The Markdown: whose bug, the versions, what fails, the smallest repro, the file on other runtimes and
     the same cell across the lineup's releases."""
     verdict, why, upstream = whose(row, related)
@@ -134,7 +134,7 @@ def bug_report(row: dict[str, Any], related: list[dict[str, Any]], history: list
         lines.append(f"| {runtime_label(*key)} | {_runtime_version(other)} | {other.get('runtime_env') or other.get('env_id')}"
                      f" | {other.get('status')} | {_cell(error_signature(other.get('error')))} |")
     lines += ["", "## The same cell across releases", "",
-              "Bisect: not run (the neighbouring lineup releases below bound the change).", "",
+              bisected or "Bisect: not run (the neighbouring lineup releases below bound the change).", "",
               "| environment | torch | status | signature |", "|---|---|---|---|"]
     lines += [f"| {h.get('env_id')} | {h.get('torch')} | {h.get('status')} | {_cell(error_signature(h.get('error')))} |"
               for h in history]

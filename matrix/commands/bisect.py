@@ -1,0 +1,118 @@
+"""``bisect CELL --good ENV --bad ENV`` (or ``--torch A..B``): the torch release a cell changed in, found by building
+the releases between two lineup entries on demand, as ``git bisect run``."""
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+
+from matrix.commands import common
+from matrix.paths import DEFAULT_OUT, REPO_ROOT, RESULTS_DIR
+
+NAME = "bisect"
+HELP = "find the torch release between two lineup entries where a cell changed"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("cell", help="a cell key (as in the report)")
+    parser.add_argument("--good", help="the lineup entry whose outcome counts as good")
+    parser.add_argument("--bad", help="the lineup entry whose outcome counts as bad (older than --good: a fix)")
+    parser.add_argument("--torch", help="A..B: the lineup entries with torch A (good) and B (bad)")
+    parser.add_argument("--from", dest="sources", type=Path, action="append",
+                        help="out folders with the ends' rows (default reports, then results)")
+    parser.add_argument("--index-file", type=Path, help="torch's releases in PyPI's JSON form instead of PyPI "
+                        "(or $MATRIX_TORCH_INDEX)")
+    parser.add_argument("--pre", action="store_true", help="pre-releases too")
+    parser.add_argument("--keep", action="store_true", help="keep the environments it built")
+    parser.add_argument("--envs-dir", type=Path, default=REPO_ROOT / ".envs-bisect",
+                        help="where it builds (default .envs-bisect/)")
+    parser.add_argument("--requires-from", choices=("older", "newer"), default="older",
+                        help="whose other requires each release is built with first (the other's if they cannot "
+                             "resolve): the dynamo exporter needs an onnxscript of its era")
+    parser.add_argument("--out", type=Path, help="the state folder (default reports/bisect/<cell>/)")
+    parser.add_argument("--timeout", type=common.positive, default=300.0, help="seconds for the cell")
+    common.add_lineup(parser)
+
+
+def _ends(args: argparse.Namespace, lineup: list, releases: list[str]):
+    from matrix.envs.lineup import find_entry
+    from matrix.run.bisect import BisectError
+    if args.torch:
+        if args.good or args.bad or args.torch.count("..") != 1:
+            raise BisectError(f"--torch {args.torch!r}: say A..B (two releases), without --good/--bad")
+        wanted = [part.strip() for part in args.torch.split("..")]
+        found = []
+        for release in wanted:
+            if release not in releases:
+                raise BisectError(f"--torch {release}: no such release on the index")
+            match = [e for e in lineup if e.torch.split("+")[0] == release]
+            if not match:
+                raise BisectError(f"--torch {release}: no lineup entry has it, so it has no row to start from "
+                                  f"(lineup torch: {', '.join(e.torch for e in lineup)})")
+            found.append(match[0])
+        return found
+    if not (args.good and args.bad):
+        raise BisectError("say --good ENV and --bad ENV (lineup ids), or --torch A..B")
+    return [find_entry(lineup, args.good), find_entry(lineup, args.bad)]
+
+
+def _setup(args: argparse.Namespace):
+    """(the state, the ordered releases, the requires to build with): every check made before anything is written."""
+    from packaging.version import Version
+
+    from matrix.envs.build import built_entries
+    from matrix.envs.lineup import load_lineup
+    from matrix.results.safe import inside, slug
+    from matrix.run import bisect
+    from matrix.run.reduce import ReduceError, find_row
+    lineup = load_lineup(args.lineup)
+    releases = bisect.index_releases(args.index_file, args.pre)
+    good, bad = _ends(args, lineup, releases)
+    sources = args.sources or [DEFAULT_OUT, RESULTS_DIR]
+    try:
+        rows = {end: find_row(sources, args.cell, entry.id)[0] for end, entry in (("good", good), ("bad", bad))}
+    except ReduceError as exc:
+        raise bisect.BisectError(str(exc)) from None
+    if bisect.judge(rows["bad"], rows["good"], rows["good"]) == "good":
+        raise bisect.BisectError(f"cell {args.cell} is {rows['good'].get('status')} with the same signature in "
+                                 f"{good.id} and {bad.id}: nothing to bisect")
+    for entry in (good, bad):
+        if entry.torch.split("+")[0] not in releases:
+            raise bisect.BisectError(f"torch {entry.torch} ({entry.id}): no such release on the index")
+    inner = bisect.between(releases, good.torch.split("+")[0], bad.torch.split("+")[0])
+    if not inner:
+        raise bisect.BisectError(f"no torch release between {good.torch} ({good.id}) and {bad.torch} ({bad.id}) "
+                                 "on the index: the lineup entries are neighbours already")
+    ends = {end: {**bisect.short_row(rows[end]), "release": entry.torch.split("+")[0]}
+            for end, entry in (("good", good), ("bad", bad))}
+    folder = args.out or inside(DEFAULT_OUT, "bisect", slug(args.cell))
+    bases = sorted((good, bad), key=lambda e: Version(e.torch.split("+")[0]), reverse=args.requires_from == "newer")
+    state = bisect.Bisect(folder, args.cell, ends, bisect.cell_arguments(rows["good"]), [e.id for e in bases])
+    return state, [ends["good"]["release"], *inner, ends["bad"]["release"]], bases, built_entries(lineup)
+
+
+def run(args: argparse.Namespace) -> int:
+    from matrix.run import bisect
+    from matrix.views.bisect import answer_lines
+    started = time.monotonic()
+    try:
+        state, releases, bases, built = _setup(args)
+    except bisect.BisectError as exc:
+        common.eprint(f"error: {exc}")
+        return 2
+    fresh_envs = not args.envs_dir.exists()
+    common.eprint(f"bisect {state.cell}: {len(releases) - 2} release(s) between {releases[0]} and {releases[-1]}: "
+                  f"{', '.join(releases[1:-1])}")
+    try:
+        ask = lambda r: bisect.probe(r, bases, state, args.envs_dir, args.keep, args.timeout, common.eprint, built)
+        found = bisect.search(releases, ask)
+        then = bisect.follow_other(state, found, releases, ask)
+        pairs = [found, *([then] if then else [])]
+        bisect.verify_ends(state, {r for p in pairs for r in (p.good, p.bad)}, built, args.timeout, common.eprint)
+    finally:
+        if fresh_envs and not args.keep:
+            shutil.rmtree(args.envs_dir, ignore_errors=True)
+    print("\n".join(answer_lines(state.finish(found, time.monotonic() - started, then))))
+    print(f"state: {state.path}")
+    return 0
