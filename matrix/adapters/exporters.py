@@ -70,10 +70,6 @@ class Exporter(object):
         """The code of ``export_model(module, inputs, path)`` for this cell."""
         raise NotImplementedError
 
-    def failure(self, exc: BaseException, warned: List[str]) -> Optional[str]:
-        """The real reason of a failed export where the exception hides it (in a warning), or None."""
-        return None
-
 
 @exporter
 class TorchScript(Exporter):
@@ -105,15 +101,6 @@ class TorchScript(Exporter):
             kwargs["example_outputs"] = Code("example_outputs")
         lines.append("    " + _call("torch.onnx.export", ["module", "inputs", "path"], kwargs))
         return "\n".join(lines) + "\n"
-
-    def failure(self, exc, warned):
-        # torch <= 1.12 warns "ONNX export failed on ATen operator roll because torch.onnx.symbolic_opset9.roll
-        # does not exist", then its registry lookup raises a bare KeyError('roll'): the warning is the reason
-        if isinstance(exc, KeyError):
-            for message in warned:
-                if message.startswith("ONNX export failed on ATen operator"):
-                    return "%s\ncaused by KeyError: %s" % (message, exc)
-        return None
 
 
 @exporter

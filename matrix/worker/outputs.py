@@ -15,7 +15,8 @@ MAX_ERROR_CHARS = 4000
 
 def describe(exc: BaseException) -> str:
     """The message, then what caused it: exporters wrap the real reason ("Failed to export ... SARIF")."""
-    parts = [str(exc) or type(exc).__name__]
+    reason = _warned_reason(exc)
+    parts = [reason, "caused by %s: %s" % (type(exc).__name__, exc)] if reason else [str(exc) or type(exc).__name__]
     seen = {id(exc)}
     cause = exc.__cause__ or exc.__context__
     while cause is not None and id(cause) not in seen and len(parts) < 4:
@@ -23,6 +24,17 @@ def describe(exc: BaseException) -> str:
         parts.append("caused by %s: %s" % (type(cause).__name__, cause))
         cause = cause.__cause__ or cause.__context__
     return "\n".join(parts)[:MAX_ERROR_CHARS]
+
+
+def _warned_reason(exc: BaseException) -> Optional[str]:
+    """torch <= 1.12 warns "ONNX export failed on ATen operator roll because torch.onnx.symbolic_opset9.roll does
+    not exist", then its registry lookup raises a bare KeyError('roll'): the warning (stages.export keeps the
+    warnings of a failed export) is the reason."""
+    if isinstance(exc, KeyError):
+        for message in getattr(exc, "warned", None) or []:
+            if message.startswith("ONNX export failed on ATen operator"):
+                return message
+    return None
 
 
 class Mismatch(Exception):

@@ -15,7 +15,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy
@@ -67,17 +66,6 @@ class StageFailed(Exception):
         self.status = status
         self.error_type = error_type
         self.error = error
-
-
-@contextlib.contextmanager
-def _warnings_into(messages: List[str]) -> Iterator[None]:
-    """Every warning raised inside, kept as text, repeats included (an exporter may say its reason only there)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            messages.extend(str(w.message) for w in caught)
 
 
 def record(row: Row, fields: Dict[str, Any]) -> None:
@@ -353,18 +341,15 @@ class Pipeline(object):
         started = time.perf_counter()
         exporter.reset()  # what the exporter carries over from earlier exports (dynamo's caches)
         self.exported_now = True  # the export calls the case's forward: its code runs again
-        warned: List[str] = []
         try:
-            with _warnings_into(warned):
-                export(source, "<%s export>" % exporter.name, built, path)
+            export(source, "<%s export>" % exporter.name, built, path)
             result["ok"] = True
         except Exception as exc:
             fault = storage_fault(exc)
             if fault:
                 raise StorageFault("exporting %s: %s" % (cell.key, fault))
             self.model_path = path
-            message = exporter.failure(exc, warned) or describe(exc)
-            result.update(error_type=type(exc).__name__, error=self.portable(message))
+            result.update(error_type=type(exc).__name__, error=self.portable(describe(exc)))
         result["export_s"] = round(time.perf_counter() - started, 4)
         if result["ok"]:
             self.on_stage("check")

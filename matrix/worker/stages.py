@@ -8,6 +8,7 @@ Python 3.7-safe.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, ContextManager, Dict, List, Optional, Tuple
 
 import numpy
@@ -68,8 +69,18 @@ def build(builder: Callable[[], Any], batchable: bool, name: str) -> Built:
 
 
 def export(source: str, filename: str, built: Built, path: str) -> None:
-    """The export stage: the exporter's recorded ``export_model`` on fresh copies of the inputs."""
-    compiled(source, filename)["export_model"](built.module, fresh(built.inputs), path)
+    """The export stage: the exporter's recorded ``export_model`` on fresh copies of the inputs. A failure keeps
+    the warnings the export gave (``exc.warned``): torch <= 1.12 says its reason only there (outputs.describe)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # a repeat too: the same failure at another opset, or a confirmation
+        try:
+            compiled(source, filename)["export_model"](built.module, fresh(built.inputs), path)
+        except Exception as exc:
+            try:
+                exc.warned = [str(w.message) for w in caught]
+            except AttributeError:  # an exception type that takes no attributes: its own message must do
+                pass
+            raise
 
 
 def onnx_opset(model: Any) -> Optional[int]:
