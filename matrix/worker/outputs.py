@@ -69,8 +69,14 @@ def flatten_inputs(value: Any) -> List[Any]:
 
 
 def to_numpy(tensors: Sequence[Any]) -> List[numpy.ndarray]:
-    """Arrays of tensors, and of Python numbers as 0-d arrays (the file they are fed to says their type)."""
-    return [t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else numpy.array(t) for t in tensors]
+    """Arrays of tensors, and of Python numbers as 0-d arrays (the file they are fed to says their type).
+
+    Copies, never views of the tensors: onnxruntime's CPU session can write into the arrays it is fed (a
+    BatchNormalization in training mode updates its running mean and variance inputs in place, measured with
+    torch 2.13's TorchScript export of batch_norm), and a view would carry those writes into the case's inputs,
+    so every later cell of the case would run on other numbers than the eager reference did."""
+    return [numpy.array(t.detach().cpu().numpy(), copy=True) if isinstance(t, torch.Tensor) else numpy.array(t)
+            for t in tensors]
 
 
 def fresh(value: Any) -> Any:
