@@ -67,6 +67,19 @@ def test_an_edited_case_runs_alone_and_the_others_are_carried_over(worker_python
     assert "reused from run " + old.run_id in edited.stderr
 
 
+def test_rerun_runs_the_named_cases_again_and_carries_the_others_over(worker_python, tmp_path, corpus):
+    """--rerun: a harness fix that changes how some cases run (not their source) reruns those alone."""
+    run_fake(worker_python, tmp_path / "out", corpus)
+    again = run_fake(worker_python, tmp_path / "out", corpus, "--rerun", "^raises$")
+    assert again.returncode == 0 and "up to date" not in again.stderr, again.stderr[-2000:]
+    old, new = list_runs(tmp_path / "out")
+    rows, _ = read_rows(new.rows_file("fake"))
+    assert {r["case"] for r in rows if not r["reused_from"]} == {"raises"}
+    assert {r["case"] for r in rows if r["reused_from"] == old.run_id} == {"passes"}
+    bad = run_fake(worker_python, tmp_path / "out", corpus, "--rerun", "(")
+    assert bad.returncode == 2 and "--rerun '(' is not a regular expression" in bad.stderr
+
+
 def test_cells_that_cannot_exist_are_recorded_once_per_column_with_no_line(worker_python, tmp_path, corpus):
     done = run_fake(worker_python, tmp_path / "out", corpus)
     [run] = list_runs(tmp_path / "out")

@@ -9,7 +9,7 @@ from matrix.adapters import EXPORTERS, RUNTIMES
 from matrix.commands import common
 from matrix.paths import CASES_DIR
 from matrix.run.console import outcome_status
-from matrix.run.plan import SelectionError, parse_selection
+from matrix.run.plan import SelectionError, compile_cases, parse_selection
 
 NAME = "run"
 HELP = "run the matrix in one environment, then render the report"
@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="workers in all, across environments (default: what this machine's cores and memory allow)")
     parser.add_argument("--fresh", action="store_true",
                         help="run every cell again, even when an earlier run answered it with this environment and case")
+    parser.add_argument("--rerun", metavar="REGEX",
+                        help="run these cases' cells again (a regular expression on 'case' or 'case/variant') and reuse "
+                        "the rest: after a harness fix that changes how those cases run, not what they are")
     parser.add_argument("--verbose", action="store_true",
                         help="one line per cell instead of the live display (the default when not in a terminal)")
     parser.add_argument("--allow-regressions", action="store_true", help="exit 0 even when a cell regressed")
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from matrix.run.runner import EnvRunner
     from matrix.run.worker_process import default_memory_limit_mb
     selection = parse_selection(args.cases, args.opsets, args.exporters, args.runtimes)
+    rerun = compile_cases("--rerun", args.rerun) if args.rerun is not None else None
     case_dirs = [p.resolve() for p in (args.cases_dir or [CASES_DIR])]
     for folder in case_dirs:
         if not folder.is_dir():
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     def runner(env_id: str, python: str, fingerprint: str | None) -> EnvRunner:
         return EnvRunner(env_id, python, out, selection, case_dirs, timeout_s=args.timeout, run_id=args.run_id,
                          time_budget_s=args.time_budget, memory_limit_mb=memory, log=console.note,
-                         on_cell=console.cell, fingerprint=fingerprint, fresh=args.fresh, slots=slots,
+                         on_cell=console.cell, fingerprint=fingerprint, fresh=args.fresh, rerun=rerun, slots=slots,
                          inherit_pythonpath=not envs)
 
     tasks = []

@@ -60,14 +60,23 @@ def _opsets(part: str) -> list[int]:
     return list(range(int(low), int(high) + 1))
 
 
+def compile_cases(option: str, text: str) -> re.Pattern[str]:
+    """A regular expression on 'case' or 'case/variant', or the error naming the option and the value."""
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise SelectionError(f"{option} {text!r} is not a regular expression: {exc}") from None
+
+
+def matches(pattern: re.Pattern[str], case: str, variant: str) -> bool:
+    return bool(pattern.search(case) or pattern.search(f"{case}/{variant}"))
+
+
 def parse_selection(cases: str | None, opsets: str | None, exporters: str | None, runtimes: str | None) -> Selection:
     """Validate the --cases/--opsets/--exporters/--runtimes values, naming the bad one."""
     selection = Selection()
     if cases is not None:
-        try:
-            re.compile(cases)
-        except re.error as exc:
-            raise SelectionError(f"--cases {cases!r} is not a regular expression: {exc}") from None
+        compile_cases("--cases", cases)
         selection = dataclasses.replace(selection, cases=cases)
     if opsets is not None:
         values: list[int] = []
@@ -92,7 +101,7 @@ def plan_cells(catalogue: list[dict[str, Any]], selection: Selection) -> list[Ce
         if case.get("error"):
             continue
         for variant in case["variants"]:
-            if not (pattern.search(case["id"]) or pattern.search(f"{case['id']}/{variant}")):
+            if not matches(pattern, case["id"], variant):
                 continue
             for options in case["option_grid"]:
                 for exporter in selection.exporters:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import os
+import re
 import sys
 import threading
 import time
@@ -24,7 +25,7 @@ from matrix.results.store import RunDir, StorageError, claim_run, write_json
 from matrix.run.confirm import FRESH_WORKER, SAME_WORKER, fresh_worker_reason
 from matrix.run.jobs import EnvOutcome, Job, Pass, Target, outcome_of, settle
 from matrix.run.lanes import Lane, Slots, free_cores
-from matrix.run.plan import Selection, SelectionError, plan_cells
+from matrix.run.plan import Selection, SelectionError, matches, plan_cells
 from matrix.run.reference import Reference
 from matrix.run.reuse import carry_exports, reusable_run, up_to_date
 from matrix.run.skips import Skips, column
@@ -44,7 +45,8 @@ class EnvRunner:
                  timeout_s: float = 300.0, run_id: str | None = None, memory_limit_mb: int = 0,
                  time_budget_s: float = 1.0, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
                  on_cell: Callable[[str, int, int, Any, dict], None] | None = None, fingerprint: str | None = None,
-                 fresh: bool = False, slots: Slots | None = None, inherit_pythonpath: bool = False) -> None:
+                 fresh: bool = False, slots: Slots | None = None, inherit_pythonpath: bool = False,
+                 rerun: re.Pattern[str] | None = None) -> None:
         self.env_id = env_id
         self.python = python
         # a --python interpreter runs as its owner runs it, PYTHONPATH included (a GPU machine's onnxruntime-gpu
@@ -61,6 +63,7 @@ class EnvRunner:
         self.on_cell = on_cell or (lambda *args: None)
         self.fingerprint = fingerprint  # the environment's identity: rows of the same one can be reused
         self.fresh = fresh
+        self.rerun = rerun  # cases whose earlier rows are not reused (--rerun): the rest are
         self.slots = slots  # None: one worker; else extra lanes when the command's slots allow
         self.exclude: list[str] = []
         self.replaying = False  # a replay worker exports nothing: it warms up its runtimes only
@@ -91,7 +94,7 @@ class EnvRunner:
 
     def run(self) -> EnvOutcome:
         started = time.monotonic()
-        if not self.fresh and self.run_id is None:
+        if not self.fresh and self.rerun is None and self.run_id is None:
             done = up_to_date(self.out, self.env_id, self.fingerprint, self.selection.to_dict(), self.case_dirs)
             if done is not None:
                 outcome = outcome_of(done, self.env_id)
@@ -155,6 +158,8 @@ class EnvRunner:
         for row in iter_rows(source.rows_file(self.env_id)):
             job = left.pop(row["cell"], None)  # popped: a cell is carried once
             if job is None or row.get("case_hash") != job.case_hash:
+                continue
+            if self.rerun is not None and matches(self.rerun, job.cell.case, job.cell.variant):
                 continue
             batch.append(dict(row, run_id=run.run_id, reused_from=row.get("reused_from") or row["run_id"]))
             stems.add(job.cell.export_stem(job.case_hash))
