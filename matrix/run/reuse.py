@@ -9,10 +9,16 @@ and the others' rows are carried over (``reused_from``).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from matrix.results.rows import append_rows, iter_rows
 from matrix.results.store import ResultsError, RunDir, current_hashes, list_runs, read_json
+from matrix.run.jobs import Job, Target
+from matrix.run.plan import matches
+
+CARRY_BATCH = 1000  # rows carried over from an earlier run are written this many at a time (one fsync each)
 
 
 def _catalogue_hashes(run: RunDir, env_id: str) -> dict[str, str | None] | None:
@@ -76,3 +82,32 @@ def carry_exports(source: RunDir, target: RunDir, env_id: str, stems: set[str]) 
             except OSError:
                 import shutil
                 shutil.copy2(path, dst / path.name)
+
+
+def carry_over(out: Path, env_id: str, fingerprint: str | None, target: Target, jobs: list[Job],
+               rerun: re.Pattern[str] | None, note: Callable[[str], None]) -> int:
+    """Copy the rows an earlier run of this environment wrote for cells whose case did not change, except the
+    cases ``--rerun`` names (streamed, a batch at a time: never the whole earlier run in memory); how many."""
+    run = target.run
+    source = reusable_run(out, env_id, fingerprint, exclude=run.run_id)
+    if source is None:
+        return 0
+    present = {r["cell"] for r in iter_rows(target.rows)} if target.rows.exists() else set()
+    left = {job.cell.key: job for job in jobs if job.cell.key not in present and job.case_hash
+            and not (rerun and matches(rerun, job.cell.case, job.cell.variant))}
+    batch, stems, carried = [], set(), 0
+    for row in iter_rows(source.rows_file(env_id)):
+        job = left.pop(row["cell"], None)  # popped: a cell is carried once
+        if job is None or row.get("case_hash") != job.case_hash:
+            continue
+        batch.append(dict(row, run_id=run.run_id, reused_from=row.get("reused_from") or row["run_id"]))
+        stems.add(job.cell.export_stem(job.case_hash))
+        if len(batch) >= CARRY_BATCH:
+            append_rows(target.rows, batch)
+            carried, batch = carried + len(batch), []
+    append_rows(target.rows, batch)
+    carried += len(batch)
+    if carried:
+        carry_exports(source, run, env_id, stems)
+        note(f"{carried} of {len(jobs)} cells reused from run {source.run_id} (same environment, same case)")
+    return carried

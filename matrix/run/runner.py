@@ -5,7 +5,8 @@ A cell that kills the worker becomes a ``crash`` row with the signal; one that r
 A cell not as its case expects is run once more before it is called a regression (confirm.py says in which
 worker); two disagreeing runs make it ``flaky``. Rows are streamed to disk as they come (never held), so the
 same command resumes where the last one stopped, and a finished run whose environment and cases are unchanged
-is not run again (reuse.py). Cells that cannot exist here cost no row (skips.py); replay.py replays files.
+is not run again (reuse.py; ``--rerun`` names cases that are). Cells that cannot exist here cost no row
+(skips.py); replay.py replays files.
 """
 from __future__ import annotations
 
@@ -20,20 +21,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 from matrix.results.provenance import identity
-from matrix.results.rows import append_row, append_rows, iter_rows, read_rows, sync_file
+from matrix.results.rows import append_row, iter_rows, read_rows, sync_file
 from matrix.results.store import RunDir, StorageError, claim_run, write_json
 from matrix.run.confirm import FRESH_WORKER, SAME_WORKER, fresh_worker_reason
 from matrix.run.jobs import EnvOutcome, Job, Pass, Target, outcome_of, settle
 from matrix.run.lanes import Lane, Slots, free_cores
-from matrix.run.plan import Selection, SelectionError, matches, plan_cells
+from matrix.run.plan import Selection, SelectionError, plan_cells
 from matrix.run.reference import Reference
-from matrix.run.reuse import carry_exports, reusable_run, up_to_date
+from matrix.run.reuse import carry_over, up_to_date
 from matrix.run.skips import Skips, column
 from matrix.run.worker_process import WorkerProcess
 from matrix.wire import Verdict
 
 SYNC_EVERY_S = 0.5  # rows reach the disk twice a second (and whole at the end)
-CARRY_BATCH = 1000  # rows carried over from an earlier run are written this many at a time (one fsync each)
 
 
 def _utc_now() -> str:
@@ -63,7 +63,7 @@ class EnvRunner:
         self.on_cell = on_cell or (lambda *args: None)
         self.fingerprint = fingerprint  # the environment's identity: rows of the same one can be reused
         self.fresh = fresh
-        self.rerun = rerun  # cases whose earlier rows are not reused (--rerun): the rest are
+        self.rerun = rerun  # cases whose earlier rows are not reused (--rerun)
         self.slots = slots  # None: one worker; else extra lanes when the command's slots allow
         self.exclude: list[str] = []
         self.replaying = False  # a replay worker exports nothing: it warms up its runtimes only
@@ -136,7 +136,7 @@ class EnvRunner:
                           start_s=self.hello.get("start_s"))
         target = Target(run, self.env_id)
         if not self.fresh:
-            self._carry_over(target, jobs, outcome)
+            outcome.reused = carry_over(self.out, self.env_id, self.fingerprint, target, jobs, self.rerun, self.note)
         self.run_jobs(target, jobs, cases, outcome)
         answered = {r["cell"] for r in iter_rows(target.rows)} & {job.cell.key for job in jobs}  # streamed
         missing = len(jobs) - outcome.skipped - len(answered)
@@ -144,33 +144,6 @@ class EnvRunner:
             raise StorageError(f"{target.rows}: {missing} of {len(jobs)} cells have no row after "
                                f"the run; it stays unfinished: run the same command to resume")
         run.set_env_state(self.env_id, status="complete", done=len(cells), finished=_utc_now())
-
-    def _carry_over(self, target: Target, jobs: list[Job], outcome: EnvOutcome) -> None:
-        """Copy the rows an earlier run of this environment wrote for cells whose case did not change (streamed,
-        a batch at a time: never the whole earlier run in memory)."""
-        run = target.run
-        source = reusable_run(self.out, self.env_id, self.fingerprint, exclude=run.run_id)
-        if source is None:
-            return
-        present = {r["cell"] for r in iter_rows(target.rows)} if target.rows.exists() else set()
-        left = {job.cell.key: job for job in jobs if job.cell.key not in present and job.case_hash}
-        batch, stems, carried = [], set(), 0
-        for row in iter_rows(source.rows_file(self.env_id)):
-            job = left.pop(row["cell"], None)  # popped: a cell is carried once
-            if job is None or row.get("case_hash") != job.case_hash:
-                continue
-            if self.rerun is not None and matches(self.rerun, job.cell.case, job.cell.variant):
-                continue
-            batch.append(dict(row, run_id=run.run_id, reused_from=row.get("reused_from") or row["run_id"]))
-            stems.add(job.cell.export_stem(job.case_hash))
-            if len(batch) >= CARRY_BATCH:
-                append_rows(target.rows, batch)
-                carried, batch = carried + len(batch), []
-        append_rows(target.rows, batch)
-        outcome.reused = carried = carried + len(batch)
-        if carried:
-            carry_exports(source, run, self.env_id, stems)
-            self.note(f"{carried} of {len(jobs)} cells reused from run {source.run_id} (same environment, same case)")
 
     def _answered(self, target: Target, jobs: list[Job], skips: Skips, outcome: EnvOutcome) -> dict[str, Any]:
         """The jobs ``target`` answers already: a current row, or (None) a column recorded as not applicable."""
