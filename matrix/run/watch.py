@@ -148,14 +148,21 @@ def resolved_entry(base: Entry, package: str, version: str, resolve: Callable[[E
         try:
             pins = resolve(probe)
         except (RuntimeError, OSError, LookupError) as exc:  # uv's refusal, no uv, or no such Python here
-            lines = [line for line in str(exc).splitlines() if line.strip()]
             reasons.append(f"{'with ' + ', '.join(floated) + ' floated' if floated else 'the rest held'}: "
-                           f"{lines[-1][:300] if lines else exc}")
+                           f"{_uv_reason(str(exc))}")
             continue
         requires = _exact(loose, pins)
         return dataclasses.replace(probe, requires=requires, pins=tuple(pins), gpu_runtime="",
                                    tags=_tags(base, torch), note=_note(base, package, version, requires, floated)), ""
     return None, f"{entry_id} cannot resolve: " + "; ".join(reasons)
+
+
+def _uv_reason(text: str) -> str:
+    """uv's refusal on one line: its explanation (after lock's own "cannot resolve ..." line), box drawing dropped."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    said = " ".join(lines[1:] if len(lines) > 1 else lines)
+    said = " ".join(re.sub(r"[×╰─▶│]", " ", said).split())
+    return said if len(said) <= 400 else said[:399] + "…"
 
 
 def _tags(base: Entry, torch: bool) -> tuple[str, ...]:

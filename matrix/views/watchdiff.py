@@ -45,6 +45,14 @@ def _code(text: object, limit: int = 240) -> str:
     return "`` " + line.replace("`", "'") + " ``" if line else ""
 
 
+def _compared(view: pd.DataFrame, before: str, after: str) -> int:
+    """How many cells both environments ran (what "nothing changed" is about)."""
+    table = cells(view)
+    table = table[(table["runtime_env"].fillna("") == "") & (table["status"] != "skip")]
+    sides = [table[table["env_id"] == env_id][KEY].drop_duplicates() for env_id in (before, after)]
+    return len(sides[0].merge(sides[1], on=KEY))
+
+
 def _cell_ids(view: pd.DataFrame, frame: pd.DataFrame, env_id: str, column: str) -> pd.DataFrame:
     """``frame`` with the cell key (as ``repro`` takes it) of its row in ``env_id``, as ``column``."""
     table = cells(view)
@@ -79,10 +87,12 @@ def markdown(view: pd.DataFrame, before: str, after: str, entries: dict[str, Ent
     frame = release_diff(view, before, after)
     frame = _cell_ids(view, _cell_ids(view, frame, before, "cell_before"), after, "cell_after")
     counts = frame["change"].value_counts().to_dict() if len(frame) else {}
+    compared = _compared(view, before, after)
     lines = [f"# {after} against {before}", "",
              "Pins: " + "; ".join(_pins_changed(entries.get(before), entries.get(after))) + ".", "",
              "**" + ", ".join(f"{counts.get(c, 0)} {c}" for c in CHANGES) + "** (a cell is one exported file on one "
-             f"runtime; rows of {before} from `{_shown(where.get(before))}`, of {after} from `{_shown(where.get(after))}`).", ""]
+             f"runtime; {compared} cells ran in both; rows of {before} from `{_shown(where.get(before))}`, of {after} from "
+             f"`{_shown(where.get(after))}`).", ""]
     if frame.empty:
         return "\n".join([*lines, "Nothing changed between the two: every cell both ran has the same outcome.", ""])
     for axis, items in summaries(frame).items():
