@@ -217,7 +217,7 @@ def test_an_entry_removed_from_the_lineup_is_discovered_written_run_and_diffed(t
     assert done.returncode == 0, done.stderr[-3000:]
     assert "none of its own: torch-2.15.0 resolves its era's onnxruntime" in done.stdout
     entry = load_lineup(lineup)[-1]
-    assert entry.id == "torch-2.15.0" and entry.python == "3.13" and "latest" in entry.tags
+    assert entry.id == "torch-2.15.0" and entry.python == "3.13" and entry.tags == ("dynamo",)  # torch-2.9.1's
     assert entry.pin("torch") == "2.15.0" and "torch==2.15.0" in entry.requires and entry.pin("onnxscript")
     assert "onnxruntime==1.23.2" not in entry.requires  # the era's onnxruntime, not torch-2.9.1's
     assert "openvino==2026.4.1" in entry.requires and entry.note.startswith("Added by matrix watch on ")
