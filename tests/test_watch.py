@@ -102,13 +102,18 @@ class _Slow(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # the slow answer's client has gone (it timed out): the pipe it finds broken is the point
+
+
 class _server:
     """A stdlib HTTP server over ``folder`` on a free port (``slow``: each answer 3 s late)."""
 
     def __init__(self, folder: Path, slow: bool = False) -> None:
         handler = _Slow if slow else type("Quiet", (http.server.SimpleHTTPRequestHandler,),
                                           {"log_message": lambda *a: None})
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(folder)))
+        self.httpd = _Server(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(folder)))
 
     def __enter__(self) -> str:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -232,3 +237,15 @@ def test_an_entry_removed_from_the_lineup_is_discovered_written_run_and_diffed(t
            "--env torch-2.9.1 --out results" in diff
     assert "## Fails differently: " in diff and "`list_variable_length/traced`" in diff
     assert f"--env torch-2.15.0 --out {out}" in diff
+
+
+def test_a_companion_pinned_only_as_a_dependency_is_required_at_its_new_version():
+    from matrix.run.watch import _bumped, resolved_entry
+    base = newest_entry(load_lineup())
+    base = dataclasses.replace(base, requires=tuple(r for r in base.requires if not r.startswith("onnxscript")))
+    assert _bumped(base, "onnxscript", "0.8.0", ())[-1] == "onnxscript==0.8.0"
+    asked = []
+    entry, reason = resolved_entry(base, "onnxscript", "0.8.0", lambda e: asked.append(e.requires) or list(e.pins),
+                                   load_lineup())
+    assert not reason and entry.id == "torch-2.15.0-onnxscript-0.8.0" and "onnxscript==0.8.0" in entry.requires
+    assert asked == [entry.requires] and "latest" not in entry.tags and entry.gpu_runtime == ""

@@ -124,6 +124,8 @@ def _bumped(base: Entry, package: str, version: str, floated: tuple[str, ...]) -
     for requirement in base.requires:
         name = _name(requirement)
         out.append(f"{package}=={version}" if name == normalise(package) else name if name in floated else requirement)
+    if all(_name(r) != normalise(package) for r in base.requires):  # pinned only as another's dependency so far
+        out.append(f"{package}=={version}")
     return tuple(out)
 
 
