@@ -181,3 +181,47 @@ def test_the_merge_job_fails_when_an_op_shard_uploaded_nothing(tmp_path):
                     [("op-shards/ops-torch-a-1of2", "torch-a.jsonl"), ("op-shards/ops-torch-a-2of2", "torch-a.jsonl")],
                     "ops-torch-a-2of2")
     assert (tmp_path / "op-envs.txt").read_text() == "torch-a"
+
+
+WATCH = REPO / ".github" / "workflows" / "watch.yml"
+
+
+def _job(text: str, name: str) -> str:
+    """One job's block of a workflow (from its ``  name:`` line to the next job's)."""
+    match = re.search(rf"^  {name}:\n(.*?)(?=^  [a-z-]+:\n|\Z)", text, re.M | re.S)
+    assert match, name
+    return match.group(1)
+
+
+def test_the_watch_workflow_runs_watch_weekly_and_opens_a_pull_request_with_the_least_rights(tmp_path):
+    text = WATCH.read_text()
+    if shutil.which("actionlint"):
+        done = subprocess.run(["actionlint", str(WATCH)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    on = text[text.index("\non:\n"):text.index("\npermissions:")]
+    assert re.search(r"schedule:\n\s+- cron: \"\d+ \d+ \* \* \d\"", on) and "workflow_dispatch:" in on
+    assert "push:" not in on and "pull_request" not in on  # nobody else's code runs it with a write token
+    assert re.search(r"^permissions: \{\}", text, re.M)
+    watch, pull = _job(text, "watch"), _job(text, "pull-request")
+    assert re.findall(r"^      [a-z-]+: \S+", watch.split("permissions:\n", 1)[1])[:1] == ["      contents: read"]
+    assert not re.search(r": write\b", watch) and "python -m matrix watch $PRE" in watch
+    assert "python -m matrix publish" in watch and "python -m matrix.run.shards write" in watch
+    rights = re.search(r"permissions:\n((?:      .*\n)+)", pull).group(1)
+    assert [line.split("#")[0].strip() for line in rights.splitlines()] == ["contents: write", "pull-requests: write"]
+    assert "python" not in pull and "run:" not in pull  # no project code beside the write token
+    uses = re.findall(r"uses: (\S+)", text)
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses)
+    assert any(u.startswith("peter-evans/create-pull-request@") for u in uses)
+    assert text.count("persist-credentials: false") == text.count("actions/checkout@") == 2
+    assert "body-path: pr-body.md" in pull
+    added = re.search(r"- id: added\n(?:.*\n)*?\s+run: \|\n((?:          .*\n)+)", watch).group(1)
+    (tmp_path / "reports" / "watch").mkdir(parents=True)
+    for name in ("torch-2.16.0.md", "torch-2.16.0-ort-1.33.0.md", "notes.txt"):
+        (tmp_path / "reports" / "watch" / name).write_text("x")
+    output = tmp_path / "output"
+    subprocess.run(["bash", "-e", "-c", "\n".join(line[10:] for line in added.splitlines())], cwd=tmp_path,
+                   env={"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output)}, check=True)
+    assert output.read_text() == "added=torch-2.16.0,torch-2.16.0-ort-1.33.0\n"
+    subprocess.run(["bash", "-e", "-c", "\n".join(line[10:] for line in added.splitlines())], cwd=tmp_path / "reports",
+                   env={"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output)}, check=True)
+    assert output.read_text().endswith("added=\n")  # nothing new: no pull request

@@ -14,16 +14,15 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
+from matrix.envs.index import IndexUnavailable, torch_releases
 from matrix.envs.lineup import Entry
 from matrix.views.labels import error_signature
 
-INDEX_URL = "https://pypi.org/pypi/torch/json"
 INDEX_ENV = "MATRIX_TORCH_INDEX"  # a file in PyPI's JSON form: tests and offline runs
 STATE_VERSION = 1
 
@@ -45,25 +44,9 @@ def index_releases(index_file: Path | None, pre: bool) -> list[str]:
     """torch's releases on the index, oldest first: finals only unless ``pre``, yanked ones left out."""
     source = index_file or (Path(os.environ[INDEX_ENV]) if os.environ.get(INDEX_ENV) else None)
     try:
-        if source is not None:
-            data = json.loads(source.read_text(encoding="utf-8"))
-        else:
-            with urllib.request.urlopen(INDEX_URL, timeout=60) as answer:
-                data = json.load(answer)
-    except OSError as exc:
-        raise BisectError(f"{source or INDEX_URL}: cannot read the index ({getattr(exc, 'strerror', None) or exc})") from None
-    except ValueError:
-        raise BisectError(f"{source or INDEX_URL}: not JSON in PyPI's form") from None
-    found = []
-    for text, files in (data.get("releases") or {}).items():
-        try:
-            version = Version(text)
-        except InvalidVersion:
-            continue
-        if not files or all(f.get("yanked") for f in files) or (version.is_prerelease and not pre):
-            continue  # no files, yanked, or a pre-release the user did not ask for
-        found.append(version)
-    return [str(v) for v in sorted(found)]
+        return torch_releases(source, pre)
+    except IndexUnavailable as exc:  # the index client's own words, as this command's bad input
+        raise BisectError(str(exc)) from None
 
 
 def between(releases: list[str], good: str, bad: str) -> list[str]:
