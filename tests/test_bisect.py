@@ -87,12 +87,14 @@ def _bisect(tmp_path, capsys, *args: str) -> tuple[int, str]:
     (["no/such/cell", "--good", "torch-2.0.1", "--bad", "torch-2.4.1"], "no row of cell 'no/such/cell'"),
     ([CELL, "--good", "torch-2.1.2", "--bad", "torch-2.4.1"], "nothing to bisect"),
     ([CELL, "--torch", "2.0.1..9.9.9"], "--torch 9.9.9: no such release on the index"),
-    ([CELL, "--torch", "2.0.1..2.2.0"], "--torch 2.2.0: no lineup entry has it"),
+    # on the index but not on PyPI: the end outside the lineup cannot resolve (uv says so), named before any build
+    ([CELL, "--torch", "2.0.1..2.3.9"], "--torch 2.3.9: no lineup entry has it, and it cannot be built: with "
+                                        "torch-2.1.2's requires"),
     ([CELL, "--good", "torch-2.4.1", "--bad", "torch-9"], "no lineup entry 'torch-9'"),
     ([CELL, "--good", "torch-2.1.2", "--bad", "torch-2.0.1"], "no torch release between 2.1.2"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, args, says):
-    releases = dict.fromkeys(["2.0.1", "2.1.2", "2.2.0", "2.4.1"], False)
+    releases = dict.fromkeys(["2.0.1", "2.1.2", "2.2.0", "2.3.9", "2.4.1"], False)
     monkeypatch.setenv("MATRIX_TORCH_INDEX", str(fake_index(tmp_path / "i.json", releases)))
     code, err = _bisect(tmp_path, capsys, *args)
     assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
