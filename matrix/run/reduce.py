@@ -32,7 +32,8 @@ class ReduceError(ValueError):
 
 def signature(text: Any) -> str:
     """The views' error signature, with the file's own name out (rows say model.onnx, a reduction its own)."""
-    return error_signature(re.sub(r"\S*\.onnx\b", "MODEL", str(text or "")))
+    # a file's name (model.onnx, /tmp/x/reduced.onnx), never a module's (torch.onnx.symbolic_opset9)
+    return error_signature(re.sub(r"\S*\.onnx\b(?!\.)", "MODEL", str(text or "")))
 
 
 def clean(row: dict[str, Any]) -> dict[str, Any]:
@@ -112,11 +113,11 @@ def values_env(entry: Entry | None, built: list[Entry]) -> Entry | None:
     return able[-1] if able else None
 
 
-def run_worker(python: str, args: list[str], timeout: float) -> dict[str, Any]:
-    """``matrix.worker.reduce`` in ``python``'s environment; its JSON answer (ReduceError with its last words)."""
+def run_worker(python: str, args: list[str], timeout: float, module: str = "matrix.worker.reduce") -> dict[str, Any]:
+    """``module`` in ``python``'s environment; its JSON answer (ReduceError with its last words)."""
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     try:
-        done = subprocess.run([python, "-m", "matrix.worker.reduce", *args], env=env, cwd=REPO_ROOT,
+        done = subprocess.run([python, "-m", module, *args], env=env, cwd=REPO_ROOT,
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ReduceError(f"the reduction ran past {timeout:g} s in {python}: give it --timeout") from None
