@@ -40,12 +40,24 @@ def clean(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
 
 
+def env_results(out: Path, env: str | None) -> Any:
+    """``out``'s Results, reading ``env``'s files alone where it is given (its rows and its replays): a published
+    corpus holds half a million rows, of which a cell needs one environment's."""
+    from matrix.results.read import Results
+    from matrix.results.store import row_files
+
+    class One(Results):
+        def row_files(self, run: Any) -> list[Path]:
+            return [p for p in row_files(run.path) if p.name.startswith(f"{env}.")]
+    return (One if env else Results)(out)
+
+
 def find_row(sources: list[Path], cell: str, env: str | None) -> tuple[dict[str, Any], Any]:
     """The newest row of ``cell`` (in ``env``) in the first source folder that has one, and that folder's Results."""
-    from matrix.results.read import RUN_ORDER, Results
+    from matrix.results.read import RUN_ORDER
     known: set[str] = set()
     for source in sources:
-        results = Results(source.resolve())
+        results = env_results(source.resolve(), env)
         rows = results.rows()
         known.update(rows["cell"].dropna())
         view = rows[(rows["cell"] == cell) & ((rows["env_id"] == env) if env else True)]

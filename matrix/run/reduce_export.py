@@ -47,24 +47,27 @@ def _base(call: str) -> str:
     return re.sub(r"_$", "", call.rsplit(".", 1)[-1])
 
 
-def corpus_samples(op: str | None, folder: Path = OPS_DIR) -> list[dict[str, Any]]:
-    """The operator corpus's frozen samples of ``op`` (float32 first), as the worker exports them."""
+def corpus_samples(op: str | None, prefer: str = "", folder: Path = OPS_DIR) -> list[dict[str, Any]]:
+    """The operator corpus's frozen samples of ``op``, as the worker exports them: the case ``prefer`` first (an
+    op case's own), then the op's plain samples before its variants', float32 first."""
     from matrix.wire.opcases import case_id, frozen_lines
     if not op or not (folder / "opinfo.jsonl").is_file():
         return []
     found = [line for line in frozen_lines(str(folder)) if "summary" not in line
-             and (_base(line["call"]) == op or line["op"] == op) and not line.get("variant")]
-    found.sort(key=lambda line: (line["dtype"] != "float32", line["dtype"]))
+             and (_base(line["call"]) == op or line["op"] == op)]
+    found.sort(key=lambda line: (case_id(line) != prefer, bool(line.get("variant")), line["dtype"] != "float32",
+                                 line["dtype"]))
     return [{"case_id": case_id(line), "call": line["call"],
              "sample": {k: line[k] for k in ("call", "args", "kwargs", "tensors")}} for line in found[:SAMPLES_PER_OP]]
 
 
 def published(case: str, row: dict[str, Any], source: Path = RESULTS_DIR / "ops") -> dict[str, Any] | None:
     """The operator corpus's published row of ``case`` in the cell's environment, exporter and opset."""
-    from matrix.results.read import RUN_ORDER, Results
+    from matrix.results.read import RUN_ORDER
+    from matrix.run.reduce import env_results
     if not (source / "runs").is_dir():
         return None
-    rows = Results(source.resolve()).rows()
+    rows = env_results(source.resolve(), row["env_id"]).rows()
     view = rows[(rows["case"] == case) & (rows["env_id"] == row["env_id"]) & (rows["exporter"] == row["exporter"])
                 & (rows["opset_requested"] == row["opset_requested"]) & (rows["runtime"] == row["runtime"])]
     if view.empty:
@@ -108,7 +111,7 @@ def search(row: dict[str, Any], python: str, out: Path, timeout: float) -> dict[
     the row's error signature, or the one the cell's own export gives here (a harness that words errors anew)."""
     op = asked = failing_op(row.get("error"))
     op_from = "the export error" if op else None
-    answer = _ask(python, request_of(row, op, corpus_samples(op), True), out, timeout)
+    answer = _ask(python, request_of(row, op, corpus_samples(op, row["case"]), True), out, timeout)
     wanted = {signature(row.get("error"))}
     if answer["baseline"].get("status") == "export-fail":
         wanted.add(signature(answer["baseline"].get("message")))
@@ -118,7 +121,7 @@ def search(row: dict[str, Any], python: str, out: Path, timeout: float) -> dict[
     if chosen is not None and chosen["source"] == "trace" and not op:
         op, op_from = _base(chosen["kind"].split("::")[-1]), "the traced graph (its one-op module fails the same way)"
     if chosen is not None and chosen["source"] == "trace" and op != asked:
-        more = corpus_samples(op)
+        more = corpus_samples(op, row["case"])
         if more:  # the op's frozen samples, which the first round could not know to export
             extra = _ask(python, request_of(row, op, more, False), out, timeout)
             chosen = same_way(extra["candidates"], wanted, op) or chosen
@@ -157,6 +160,7 @@ def check_exporting(row: dict[str, Any]) -> None:
 
 def write_export(out: Path, row: dict[str, Any], result: dict[str, Any], entry: Any) -> tuple[list[str], bool]:
     """result.json, and where a module fails the same way its repro.py and run.sh; (the lines to print, found)."""
+    from matrix.views.labels import error_headline
     from matrix.views.reduced import build_export_script
     from matrix.views.repro import _install_commands
     result.update(cell=row["cell"], env_id=row["env_id"], row_status=row.get("status"))
@@ -176,6 +180,8 @@ def write_export(out: Path, row: dict[str, Any], result: dict[str, Any], entry: 
     lines = [f"{row['cell']} ({row['env_id']}): export-fail, {result['row_signature']}",
              f"failing op: {result.get('op') or 'not found'}" + (f" (named by {result['op_from']})" if result.get("op_from") else "")]
     if not chosen:
+        if result.get("op") and not any(c.get("source") == "corpus" for c in result["candidates"]):
+            lines.append(f"the operator corpus has no {result['op']} sample")
         lines.append(f"no one-op module of {tried} tried fails the same way (torch {result['torch']}); "
                      + (f"the trace failed: {result['trace_error']}" if result.get("trace_error") else
                         "the failure is the module's, not one op's"))
@@ -188,7 +194,7 @@ def write_export(out: Path, row: dict[str, Any], result: dict[str, Any], entry: 
     else:
         lines.append(f"smallest module: one call of {chosen['call']} from the traced graph (the corpus has no "
                      f"{result.get('op')} sample that fails this way)")
-    lines.append(f"same failure: export-fail: {str(chosen.get('message'))[:300]}")
+    lines.append(f"same failure: export-fail: {error_headline(chosen.get('message'))}")
     if result.get("baseline_differs"):
         lines.append(f"note: here the whole case gives {result['baseline'].get('status')}: "
                      f"{signature(result['baseline'].get('message'))!r}")

@@ -185,7 +185,7 @@ def call_path(name: str) -> str:
 
 def portable(text: str, path: str) -> str:
     """An error as the pipeline records it: the exported file is model.onnx, the environment's prefix out."""
-    text = text.replace(path, "model.onnx")
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text.replace(path, "model.onnx"))  # dynamo colours it for a terminal
     for prefix in sorted({sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix)}, key=len, reverse=True):
         text = text.replace(prefix + os.sep, "")
     return text
