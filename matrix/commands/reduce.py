@@ -67,7 +67,9 @@ def _reduce(args: argparse.Namespace) -> int:
         row, results = find_row(args.sources or [DEFAULT_OUT, RESULTS_DIR], args.target, args.env)
         if row.get("status") == "export-fail":  # the failing op and the smallest module that fails the same way
             from matrix.run.reduce_export import reduce_cell
-            return reduce_cell(row, lambda env: _environment(load_lineup(args.lineup), env), args.out, args.timeout)
+            where = (lambda env: (None, common.interpreter(args.python, "local")[0], None)) if args.python else (
+                lambda env: _environment(load_lineup(args.lineup), env))
+            return reduce_cell(row, where, args.out, args.timeout)
         check_reducible(row)
         model, data = exported_file(results, row)
     if args.python:  # the user's own environment: its onnx computes the values too, where it can

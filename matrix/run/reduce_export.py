@@ -28,7 +28,7 @@ NAMING = [re.compile(p) for p in (
     r"ONNX export failed on ATen operator ([A-Za-z_]\w*)",
     r"No ONNX function found for <OpOverload\(op='(?:aten|prims)\.(\w+)'",
     r"Unsupported FX nodes: \{'call_function': \['(?:aten|prims)\.(\w+)",
-    r"DataDependentOutputException: aten\.(\w+)",
+    r"DataDependentOutputException'?>?: aten\.(\w+)",
 )]
 SAMPLES_PER_OP = 5  # one per dtype the corpus froze
 
