@@ -183,7 +183,7 @@ def write_export(out: Path, row: dict[str, Any], result: dict[str, Any], entry: 
         if result.get("op") and not any(c.get("source") == "corpus" for c in result["candidates"]):
             lines.append(f"the operator corpus has no {result['op']} sample")
         lines.append(f"no one-op module of {tried} tried fails the same way (torch {result['torch']}); "
-                     + (f"the trace failed: {result['trace_error']}" if result.get("trace_error") else
+                     + (f"not traced: {result['trace_error']}" if result.get("trace_error") else
                         "the failure is the module's, not one op's"))
         return lines, False
     if chosen.get("case_id"):

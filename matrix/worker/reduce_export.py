@@ -249,6 +249,23 @@ def named_first(nodes: List[Any], named: Optional[str]) -> List[Any]:
     return hit + [n for n in nodes if n not in hit]
 
 
+def scripted_ops(module: Any) -> Optional[List[str]]:
+    """The distinct ATen ops of a ScriptModule's graph, in order (None for a module that is not scripted)."""
+    import torch
+    if not isinstance(module, torch.jit.ScriptModule):
+        return None
+    graph = getattr(module, "inlined_graph", None) or module.graph
+    found: List[str] = []
+    pending = list(graph.nodes())
+    while pending:  # a loop's or an if's body holds nodes of its own
+        node = pending.pop(0)
+        for block in node.blocks():
+            pending.extend(block.nodes())
+        if node.kind().startswith("aten::") and node.kind() not in found:
+            found.append(node.kind())
+    return found
+
+
 def candidates(request: Dict[str, Any], module: Any, inputs: Tuple[Any, ...], out: str,
                scratch: str) -> Tuple[List[Dict[str, Any]], Optional[str]]:
     """Every one-op module's outcome (the corpus's samples first, then the traced ops); why tracing failed."""
@@ -256,8 +273,12 @@ def candidates(request: Dict[str, Any], module: Any, inputs: Tuple[Any, ...], ou
     found: List[Dict[str, Any]] = []
     planned = [(dict(s, source="corpus"), None) for s in request.get("corpus") or []]
     trace_error = None
+    scripted = scripted_ops(module)
+    if scripted is not None:  # torch.jit.trace cannot follow it; its own graph says which ops it has
+        trace_error = ("a ScriptModule: one-op modules are made from traced calls only; its scripted graph has "
+                       + (", ".join(scripted) or "no ATen op"))
     try:
-        if request.get("trace", True):  # the host's second round asks for the corpus's samples alone
+        if request.get("trace", True) and scripted is None:  # the host's second round: the corpus's samples alone
             tracer = Tracer(module, inputs)
             planned += [(None, n) for n in named_first(tracer.ops(), request.get("op"))[:MAX_OPS]]
     except Exception as exc:  # noqa: BLE001  (a module torch.jit.trace cannot follow: the corpus alone)
