@@ -100,8 +100,11 @@ def _ask(python: str, request: dict[str, Any], out: Path, timeout: float) -> dic
 
 
 def same_way(candidates: list[dict[str, Any]], wanted: set[str], op: str | None = None) -> dict[str, Any] | None:
-    """The first candidate that fails with one of the ``wanted`` signatures (one of ``op`` first)."""
-    failing = [c for c in candidates if c.get("status") == "export-fail" and signature(c.get("message")) in wanted]
+    """The first candidate that fails with one of the ``wanted`` signatures (one of ``op`` first) and, where its
+    error names an op, names ``op`` (torch 2.1's dynamo headline, "Failed to export the model to ONNX. Generating
+    SARIF report", is every failure's: the op it names in its cause is what tells them apart)."""
+    failing = [c for c in candidates if c.get("status") == "export-fail" and signature(c.get("message")) in wanted
+               and (op is None or failing_op(c.get("message")) in (None, op))]
     named = [c for c in failing if op and _base(str(c.get("kind")).split("::")[-1]) == op]
     return (named or failing or [None])[0]
 
