@@ -78,8 +78,8 @@ def published(case: str, row: dict[str, Any], source: Path = RESULTS_DIR / "ops"
 
 
 def request_of(row: dict[str, Any], op: str | None, corpus: list[dict[str, Any]], trace: bool) -> dict[str, Any]:
-    options = {key: row.get(key) for key in ("dynamic_axes", "keep_initializers_as_inputs", "do_constant_folding")
-               if row.get(key) is not None}
+    from matrix.wire import EXPORT_OPTIONS
+    options = {key: row.get(key) for key in EXPORT_OPTIONS if row.get(key) is not None}  # the cell's, as it ran
     folders = [str(OPS_DIR)] if "." in str(row["case"]) else [str(CASES_DIR)]  # an op case's id is dotted
     return {"case": row["case"], "variant": row.get("variant") or "default", "cases_dirs": folders,
             "exporter": row["exporter"], "opset": int(row["opset_requested"]), "options": options, "op": op,
@@ -176,6 +176,9 @@ def write_export(out: Path, row: dict[str, Any], result: dict[str, Any], entry: 
         (out / "run.sh").write_text("#!/bin/sh\nset -e\ncd \"$(dirname \"$0\")\"\n" + "\n".join(commands) + "\n",
                                     encoding="utf-8")
         (out / "run.sh").chmod(0o755)
+    else:  # an earlier reduction's repro would show another failure
+        for stale in ("repro.py", "run.sh"):
+            (out / stale).unlink(missing_ok=True)
     stored = {k: v for k, v in result.items() if k != "module"} | {
         "module": {k: v for k, v in (chosen or {}).items() if k != "sample"} or None}
     (out / "result.json").write_text(json.dumps(stored, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
