@@ -281,3 +281,18 @@ def test_a_real_export_failure_reduces_to_the_corpus_sample_of_its_op(tmp_path, 
     assert "Unsupported: ONNX export of index_put in opset 9" in repro.stdout
     bug = matrix("bug", INDEX_CELL, "--from", tmp_path, "--reduced", out)
     assert bug.returncode == 0 and "frozen sample `index_put.float32`" in bug.stdout
+
+
+def test_torch14s_export_failure_reduces_to_a_one_op_module_of_its_traced_call(tmp_path, torch14_out, torch14_python):
+    """torch 1.4 has no symbolic for index_add (index_put_accumulate's workaround at opset 9): the op is named, the
+    corpus's index_add samples cannot run in torch 1.4 (alpha came later), so the module kept is the traced call's."""
+    cell = "index_put_accumulate/workaround/torchscript/opset9/default/onnxruntime/CPUExecutionProvider"
+    out = tmp_path / "reduced"
+    done = matrix("reduce", cell, "--from", torch14_out, "--env", "torch-1.4.0", "--out", out)
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout
+    result = json.loads((out / "result.json").read_text())
+    assert result["op"] == "index_add" and result["torch"] == "1.4.0" and result["python"].startswith("3.7")
+    assert result["module"]["source"] == "trace" and result["module"]["call"].endswith("index_add")
+    assert {c["status"] for c in result["candidates"] if c["source"] == "corpus"} == {"not-built"}
+    repro = subprocess.run([torch14_python, str(out / "repro.py")], capture_output=True, text=True, timeout=300)
+    assert repro.returncode == 1 and "index_add" in repro.stdout and "status: export-fail" in repro.stdout
