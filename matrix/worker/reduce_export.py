@@ -309,11 +309,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     import torch
     started = time.monotonic()
     scratch = tempfile.mkdtemp(prefix=".reduce-export-", dir=out)
+    here = os.getcwd()
+    os.chdir(scratch)  # torch 2.1's dynamo_export writes its SARIF report into the working folder
     try:
         module, inputs = load_case(request)
         baseline = export_outcome(request, module, inputs, scratch)
         found, trace_error = candidates(request, module, inputs, out, scratch)
     finally:
+        os.chdir(here)
         shutil.rmtree(scratch, ignore_errors=True)
     result = {"baseline": baseline, "candidates": found, "trace_error": trace_error, "torch": torch.__version__,
               "python": "%d.%d.%d" % sys.version_info[:3], "seconds": round(time.monotonic() - started, 2)}
