@@ -87,12 +87,14 @@ def _bisect(tmp_path, capsys, *args: str) -> tuple[int, str]:
     (["no/such/cell", "--good", "torch-2.0.1", "--bad", "torch-2.4.1"], "no row of cell 'no/such/cell'"),
     ([CELL, "--good", "torch-2.1.2", "--bad", "torch-2.4.1"], "nothing to bisect"),
     ([CELL, "--torch", "2.0.1..9.9.9"], "--torch 9.9.9: no such release on the index"),
-    ([CELL, "--torch", "2.0.1..2.2.0"], "--torch 2.2.0: no lineup entry has it"),
+    # on the index but not on PyPI: the end outside the lineup cannot resolve (uv says so), named before any build
+    ([CELL, "--torch", "2.0.1..2.3.9"], "--torch 2.3.9: no lineup entry has it, and it cannot be built: with "
+                                        "torch-2.1.2's requires"),
     ([CELL, "--good", "torch-2.4.1", "--bad", "torch-9"], "no lineup entry 'torch-9'"),
     ([CELL, "--good", "torch-2.1.2", "--bad", "torch-2.0.1"], "no torch release between 2.1.2"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, args, says):
-    releases = dict.fromkeys(["2.0.1", "2.1.2", "2.2.0", "2.4.1"], False)
+    releases = dict.fromkeys(["2.0.1", "2.1.2", "2.2.0", "2.3.9", "2.4.1"], False)
     monkeypatch.setenv("MATRIX_TORCH_INDEX", str(fake_index(tmp_path / "i.json", releases)))
     code, err = _bisect(tmp_path, capsys, *args)
     assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
@@ -184,3 +186,51 @@ def test_an_other_neighbour_is_followed_to_where_its_outcome_began(tmp_path):
     then = follow_other(state, found, releases, ask)
     assert (then.good, then.bad) == ("2.7.0", "2.6.0") and len(asked) == len(set(asked))
     assert follow_other(state, search(RELEASES, oracle(dict.fromkeys(RELEASES, "good"), [])), RELEASES, ask) is None
+
+
+def _entry(torch: str, python: str = "3.11"):
+    from matrix.envs.lineup import Entry
+    requires = (f"torch=={torch}", "onnx==1.17.0")
+    return Entry(id=f"torch-{torch}", python=python, pins=requires, requires=requires)
+
+
+def test_an_end_outside_the_lineup_takes_its_neighbours_requires_with_torch_replaced():
+    from matrix.run.bisect_ends import end_entry, is_built, neighbours
+    lineup = [_entry("2.1.2"), _entry("2.4.1"), _entry("2.6.0")]
+    assert [e.id for e in neighbours("2.2.0", lineup, newer_first=False)] == ["torch-2.1.2", "torch-2.4.1"]
+    assert [e.id for e in neighbours("2.2.0", lineup, newer_first=True)] == ["torch-2.4.1", "torch-2.1.2"]
+    assert [e.id for e in neighbours("9.0.0", lineup, newer_first=False)] == ["torch-2.6.0"]  # past the newest
+    asked = []
+
+    def resolve(entry):
+        asked.append(entry.requires)
+        return [*entry.requires, "numpy==2.0.0"]
+    built = end_entry("2.2.0", lineup, False, resolve)
+    assert is_built(built) and built.id == "bisect-torch-2.2.0" and built.torch == "2.2.0"
+    assert asked == [("torch==2.2.0", "onnx==1.17.0")] and "numpy==2.0.0" in built.pins
+    assert end_entry("2.4.1", lineup, False, resolve) is lineup[1] and len(asked) == 1  # a lineup end: nothing resolved
+
+
+def test_an_end_that_cannot_resolve_is_named_with_every_reason():
+    from matrix.run.bisect import BisectError
+    from matrix.run.bisect_ends import end_entry
+
+    def refuse(entry):
+        raise RuntimeError(f"{entry.id}: cannot resolve\n  no version of {entry.requires[0]}")
+    with pytest.raises(BisectError) as caught:
+        end_entry("2.3.9", [_entry("2.1.2"), _entry("2.4.1")], False, refuse)
+    message = str(caught.value)
+    assert message.startswith("--torch 2.3.9: no lineup entry has it, and it cannot be built: with torch-2.1.2's")
+    assert "with torch-2.4.1's requires: no version of torch==2.3.9" in message and "\n" not in message
+
+
+def test_the_answer_says_an_end_was_built_here():
+    from matrix.views.bisect import answer_lines
+    state = {"cell": CELL, "ends": {"good": {"env_id": "bisect-torch-1.6.0", "release": "1.6.0", "status": "pass"},
+                                    "bad": {"env_id": "torch-1.8.1", "release": "1.8.1", "status": "diverge"}},
+             "probes": {"1.7.0": {"outcome": "bad", "row": {"status": "diverge"}, "base": "built"}},
+             "answer": {"good": "1.6.0", "bad": "1.7.0", "outcomes": {"1.6.0": "good", "1.7.0": "bad"}, "untested": []}}
+    lines = answer_lines(state)
+    assert lines[0] == f"{CELL}: broke in torch 1.7.0, between 1.6.0 and 1.7.0"
+    assert "(no lineup entry: built and run here as bisect-torch-1.6.0)" in lines[1]
+    assert not any("one side is the lineup entry itself" in line for line in lines)

@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _ends(args: argparse.Namespace, lineup: list, releases: list[str]):
     from matrix.envs.lineup import find_entry
     from matrix.run.bisect import BisectError
+    from matrix.run.bisect_ends import end_entry
     if args.torch:
         if args.good or args.bad or args.torch.count("..") != 1:
             raise BisectError(f"--torch {args.torch!r}: say A..B (two releases), without --good/--bad")
@@ -46,11 +47,7 @@ def _ends(args: argparse.Namespace, lineup: list, releases: list[str]):
         for release in wanted:
             if release not in releases:
                 raise BisectError(f"--torch {release}: no such release on the index")
-            match = [e for e in lineup if e.torch.split("+")[0] == release]
-            if not match:
-                raise BisectError(f"--torch {release}: no lineup entry has it, so it has no row to start from "
-                                  f"(lineup torch: {', '.join(e.torch for e in lineup)})")
-            found.append(match[0])
+            found.append(end_entry(release, lineup, args.requires_from == "newer"))  # built where no entry has it
         return found
     if not (args.good and args.bad):
         raise BisectError("say --good ENV and --bad ENV (lineup ids), or --torch A..B")
@@ -65,18 +62,11 @@ def _setup(args: argparse.Namespace):
     from matrix.envs.lineup import load_lineup
     from matrix.results.safe import inside, slug
     from matrix.run import bisect
-    from matrix.run.reduce import ReduceError, find_row
+    from matrix.run.bisect_ends import end_rows
+    from matrix.run.reduce import ReduceError
     lineup = load_lineup(args.lineup)
     releases = bisect.index_releases(args.index_file, args.pre)
     good, bad = _ends(args, lineup, releases)
-    sources = args.sources or [DEFAULT_OUT, RESULTS_DIR]
-    try:
-        rows = {end: find_row(sources, args.cell, entry.id)[0] for end, entry in (("good", good), ("bad", bad))}
-    except ReduceError as exc:
-        raise bisect.BisectError(str(exc)) from None
-    if bisect.judge(rows["bad"], rows["good"], rows["good"]) == "good":
-        raise bisect.BisectError(f"cell {args.cell} is {rows['good'].get('status')} with the same signature in "
-                                 f"{good.id} and {bad.id}: nothing to bisect")
     for entry in (good, bad):
         if entry.torch.split("+")[0] not in releases:
             raise bisect.BisectError(f"torch {entry.torch} ({entry.id}): no such release on the index")
@@ -84,11 +74,21 @@ def _setup(args: argparse.Namespace):
     if not inner:
         raise bisect.BisectError(f"no torch release between {good.torch} ({good.id}) and {bad.torch} ({bad.id}) "
                                  "on the index: the lineup entries are neighbours already")
+    sources = args.sources or [DEFAULT_OUT, RESULTS_DIR]
+    folder = args.out or inside(DEFAULT_OUT, "bisect", slug(args.cell))
+    try:  # a lineup end's published row; an end outside the lineup is built and run first
+        rows, end_bytes = end_rows(args.cell, [("good", good), ("bad", bad)], sources, folder, args.envs_dir,
+                                   args.keep, args.timeout, common.eprint)
+    except ReduceError as exc:
+        raise bisect.BisectError(str(exc)) from None
+    if bisect.judge(rows["bad"], rows["good"], rows["good"]) == "good":
+        raise bisect.BisectError(f"cell {args.cell} is {rows['good'].get('status')} with the same signature in "
+                                 f"{good.id} and {bad.id}: nothing to bisect")
     ends = {end: {**bisect.short_row(rows[end]), "release": entry.torch.split("+")[0]}
             for end, entry in (("good", good), ("bad", bad))}
-    folder = args.out or inside(DEFAULT_OUT, "bisect", slug(args.cell))
     bases = sorted((good, bad), key=lambda e: Version(e.torch.split("+")[0]), reverse=args.requires_from == "newer")
     state = bisect.Bisect(folder, args.cell, ends, bisect.cell_arguments(rows["good"]), [e.id for e in bases])
+    state.peak_bytes = end_bytes
     return state, [ends["good"]["release"], *inner, ends["bad"]["release"]], bases, built_entries(lineup)
 
 

@@ -65,6 +65,11 @@ def _reduce(args: argparse.Namespace) -> int:
         row = {"cell": Path(args.target).name, "env_id": args.env, "atol": 1e-4, "rtol": 1e-3, "case": model.stem}
     else:
         row, results = find_row(args.sources or [DEFAULT_OUT, RESULTS_DIR], args.target, args.env)
+        if row.get("status") == "export-fail":  # the failing op and the smallest module that fails the same way
+            from matrix.run.reduce_export import reduce_cell
+            where = (lambda env: (None, common.interpreter(args.python, "local")[0], None)) if args.python else (
+                lambda env: _environment(load_lineup(args.lineup), env))
+            return reduce_cell(row, where, args.out, args.timeout)
         check_reducible(row)
         model, data = exported_file(results, row)
     if args.python:  # the user's own environment: its onnx computes the values too, where it can

@@ -104,7 +104,7 @@ def locked(release: str, bases: list[Entry], resolve: Callable[[Entry], list[str
             return dataclasses.replace(entry, pins=tuple(resolve(entry))), ""
         except (RuntimeError, OSError, LookupError) as exc:  # uv's refusal, or no such Python here
             lines = [line for line in str(exc).splitlines() if line.strip()]
-            reasons.append(f"with {base.id}'s requires: {lines[-1][:300] if lines else exc}")
+            reasons.append(f"with {base.id}'s requires: {lines[-1].strip()[:300] if lines else exc}")
     return None, "; ".join(reasons)
 
 

@@ -32,19 +32,32 @@ class ReduceError(ValueError):
 
 def signature(text: Any) -> str:
     """The views' error signature, with the file's own name out (rows say model.onnx, a reduction its own)."""
-    return error_signature(re.sub(r"\S*\.onnx\b", "MODEL", str(text or "")))
+    # a file's name (model.onnx, /tmp/x/reduced.onnx), never a module's (torch.onnx.symbolic_opset9)
+    return error_signature(re.sub(r"\S*\.onnx\b(?!\.)", "MODEL", str(text or "")))
 
 
 def clean(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
 
 
+def env_results(out: Path, env: str | None) -> Any:
+    """``out``'s Results, reading ``env``'s files alone where it is given (its rows and its replays): a published
+    corpus holds half a million rows, of which a cell needs one environment's."""
+    from matrix.results.read import Results
+    from matrix.results.store import row_files
+
+    class One(Results):
+        def row_files(self, run: Any) -> list[Path]:
+            return [p for p in row_files(run.path) if p.name.startswith(f"{env}.")]
+    return (One if env else Results)(out)
+
+
 def find_row(sources: list[Path], cell: str, env: str | None) -> tuple[dict[str, Any], Any]:
     """The newest row of ``cell`` (in ``env``) in the first source folder that has one, and that folder's Results."""
-    from matrix.results.read import RUN_ORDER, Results
+    from matrix.results.read import RUN_ORDER
     known: set[str] = set()
     for source in sources:
-        results = Results(source.resolve())
+        results = env_results(source.resolve(), env)
         rows = results.rows()
         known.update(rows["cell"].dropna())
         view = rows[(rows["cell"] == cell) & ((rows["env_id"] == env) if env else True)]
@@ -112,11 +125,11 @@ def values_env(entry: Entry | None, built: list[Entry]) -> Entry | None:
     return able[-1] if able else None
 
 
-def run_worker(python: str, args: list[str], timeout: float) -> dict[str, Any]:
-    """``matrix.worker.reduce`` in ``python``'s environment; its JSON answer (ReduceError with its last words)."""
+def run_worker(python: str, args: list[str], timeout: float, module: str = "matrix.worker.reduce") -> dict[str, Any]:
+    """``module`` in ``python``'s environment; its JSON answer (ReduceError with its last words)."""
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     try:
-        done = subprocess.run([python, "-m", "matrix.worker.reduce", *args], env=env, cwd=REPO_ROOT,
+        done = subprocess.run([python, "-m", module, *args], env=env, cwd=REPO_ROOT,
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ReduceError(f"the reduction ran past {timeout:g} s in {python}: give it --timeout") from None

@@ -36,6 +36,8 @@ def _first_line(row: dict[str, Any] | None) -> str:
 def _where(state: dict[str, Any], release: str) -> str:
     for end in ("good", "bad"):
         if state["ends"][end].get("release") == release:
+            if str(state["ends"][end].get("env_id")).startswith("bisect-"):  # an end outside the lineup
+                return f"no lineup entry: built and run here as {state['ends'][end]['env_id']}"
             again = state["ends"][end].get("verified")
             return (f"lineup entry {state['ends'][end]['env_id']}, published row"
                     + (f"; run again here: {again}" if again else "; not run again here (not built)"))
@@ -71,7 +73,8 @@ def answer_lines(state: dict[str, Any]) -> list[str]:
                      f"{max(then['good'], then['bad'], key=Version)}"
                      + (f" ({', '.join(then['untested'])} could not be built)" if then["untested"] else "")
                      + f"; {NOTES.format(max(then['good'], then['bad'], key=Version))}")
-    ends = {state["ends"][e]["release"] for e in ("good", "bad")}
+    ends = {state["ends"][e]["release"] for e in ("good", "bad")
+            if not str(state["ends"][e].get("env_id")).startswith("bisect-")}  # a built end has the probes' pins
     if ends & {answer["good"], answer["bad"]} and len(ends & {answer["good"], answer["bad"]}) < 2:
         lines.append("  note: one side is the lineup entry itself; its other pins (onnx, onnxruntime, onnxscript, "
                      "numpy) differ from the built releases', so the change may be theirs rather than torch's")

@@ -97,7 +97,32 @@ def _versions(row: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _reduced_export(reduced: dict[str, Any], folder: str) -> list[str]:
+    """An export failure's reduction: the failing op and the smallest module that fails the same way."""
+    module, published = reduced.get("module") or {}, reduced.get("published") or {}
+    op = f"**`{reduced.get('op')}`** (named by {reduced.get('op_from')})" if reduced.get("op") else "not found"
+    lines = [f"Failing op: {op}; {len(reduced.get('candidates') or [])} one-op module(s) exported in torch "
+             f"{reduced.get('torch')}.", ""]
+    if not module:
+        return [*lines, "No one-op module fails the same way: the failure is the module's as a whole "
+                f"({reduced.get('trace_error') or 'every traced op exports alone'}).", ""]
+    if module.get("case_id"):
+        same = published.get("signature") == reduced.get("row_signature")
+        lines.append(f"Smallest module: the operator corpus's frozen sample `{module['case_id']}` ({module.get('call')})"
+                     + (f"; its published row `{published['cell']}` is {published['status']}"
+                        + (" with the same signature" if same else f" (`{published.get('signature')}`)")
+                        if published else "") + ".")
+    else:
+        lines.append(f"Smallest module: one call of `{module.get('call')}` as the case's traced graph made it "
+                     "(the operator corpus has no sample of it that fails this way).")
+    return [*lines, "", f"Run it: `sh {folder}/run.sh` (a clean venv with the pins above), or "
+            f"`python {folder}/repro.py`; it prints:", "",
+            *_fence(f"status: {module.get('status')}\nerror: {module.get('message')}"), ""]
+
+
 def _reduced(cell: str, reduced: dict[str, Any] | None, folder: str) -> list[str]:
+    if reduced and reduced.get("kind") == "export":
+        return _reduced_export(reduced, folder)
     if not reduced or not reduced.get("reduced"):
         return [f"Not reduced yet: `python -m matrix reduce '{cell}'` writes the smallest subgraph that fails the "
                 "same way, with a repro that needs only onnx, numpy and the runtime.", ""]

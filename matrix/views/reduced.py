@@ -111,3 +111,78 @@ def build_script(result: dict[str, Any], row: dict[str, Any], commands: list[str
         "Run it (a clean venv from PyPI):", *[f"    {c}" for c in commands], ""])
     return TEMPLATE.format(docstring=literal(docstring), runtime=literal(row.get("runtime_call") or ""),
                            status=baseline.get("status"), atol=row.get("atol") or 1e-4, rtol=row.get("rtol") or 1e-3)
+
+
+# An export failure's smallest module: a frozen sample (the operator corpus's, or one made from the traced call) run
+# by the worker's own OpCall, exported with the cell's exporter code for its inputs; the error as the worker words
+# it (outputs.describe). Needs torch and onnx at the environment's pins, nothing of this repository.
+EXPORT_TEMPLATE = '''\
+{docstring}
+import os
+import sys
+import types
+import warnings
+
+import onnx  # noqa: F401  (before torch: torch 1.4's onnx.checker segfaults otherwise)
+import torch
+
+
+def install(name, source=None):
+    module = types.ModuleType(name)
+    module.__path__ = []
+    sys.modules[name] = module
+    if source is not None:
+        exec(compile(source, name.replace(".", "/") + ".py", "exec"), module.__dict__)
+    return module
+
+
+for name in ("matrix", "matrix.wire", "matrix.worker"):
+    install(name)
+install("matrix.wire.contract").CaseSkip = type("CaseSkip", (Exception,), {{}})
+outputs = install("matrix.worker.outputs", {outputs_source})  # the worker's describe(): the error as rows word it
+opcall = install("matrix.worker.opcall", {opcall_source})  # builds a frozen sample, as the corpus's cases do
+
+SAMPLE = {sample}
+EXPORT = {export_call}
+EXPECTED = {expected!r}
+
+
+def main():
+    os.chdir(os.path.dirname(os.path.abspath(__file__)))
+    module, inputs = opcall.OpCall.of(SAMPLE)
+    print("%s on %s" % (SAMPLE["call"], ", ".join("%s%s" % (t["dtype"], tuple(t["shape"])) for t in SAMPLE["tensors"])))
+    code = {{"__name__": "export_call"}}
+    exec(compile(EXPORT, "export_call", "exec"), code)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            code["export_model"](module, outputs.fresh(inputs), "model.onnx")
+        except Exception as exc:
+            exc.warned = [str(w.message) for w in caught]
+            print("status: export-fail")
+            print("error: %s" % outputs.describe(exc))
+            return 1
+    print("status: exported (expected export-fail: %s): this torch does not fail this way" % EXPECTED)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+
+def build_export_script(result: dict[str, Any], commands: list[str]) -> str:
+    """repro.py of an export failure's smallest module (``result`` as ``reduce`` writes it for an export-fail)."""
+    from matrix.paths import WORKER_DIR
+    chosen = result["module"]
+    what = (f"the operator corpus's frozen sample {chosen['case_id']}" if chosen.get("case_id")
+            else f"one call of {chosen['call']} as the case's traced graph made it")
+    docstring = "\n".join([
+        f"The smallest module that fails to export the same way: cell {result.get('cell')} ({result.get('env_id')}).",
+        "", f"    failing op  {result.get('op')} (named by {result.get('op_from')})", f"    module      {what}",
+        f"    expected    export-fail: {result.get('row_signature')}", "",
+        "Run it (a clean venv from PyPI):", *[f"    {c}" for c in commands], ""])
+    return EXPORT_TEMPLATE.format(
+        docstring=literal(docstring), outputs_source=literal((WORKER_DIR / "outputs.py").read_text(encoding="utf-8")),
+        opcall_source=literal((WORKER_DIR / "opcall.py").read_text(encoding="utf-8")),
+        sample=repr(chosen["sample"]), export_call=literal(chosen["export_call"]), expected=result.get("row_signature"))
