@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import REPO
 
-from matrix.adapters.exporters import DynamicError, Dynamo, TorchScript, dynamic_plan
+from matrix.adapters.exporters import DynamicError, Dynamo, TorchScript, dynamic_plan, torch_export_source
 from matrix.wire import Case, CaseError
 from matrix.wire.row import SCHEMA_VERSION, Row, migrate
 from matrix.worker.discovery import case_files, load_all
@@ -135,6 +135,18 @@ def test_dynamo_gets_torch_export_dims_where_torch_onnx_export_takes_them():
     assert "ExportOptions(dynamic_shapes=True)" in first  # torch 2.1 - 2.3: the bool
 
 
+def test_torch_export_alone_is_written_with_the_same_dims():
+    """After a failed dynamo export the worker runs torch.export alone: the same declared Dims, strict or not."""
+    caps = {"torch_export_parameters": ["mod", "args", "kwargs", "dynamic_shapes", "strict"]}
+    source = torch_export_source({"dynamic_axes": True}, NAMED, caps)
+    compile(source, "<torch.export>", "exec")
+    assert "dim_seq = torch.export.Dim('seq')" in source
+    assert "torch.export.export(module, tuple(inputs), dynamic_shapes=({0: dim_seq, 1: dim_batch}, " in source
+    static = torch_export_source({"dynamic_axes": False}, NAMED, caps)
+    assert "Dim" not in static and "torch.export.export(module, tuple(inputs), **extra)" in static
+    assert torch_export_source({"dynamic_axes": True}, NAMED, {"torch_export_parameters": None}) is None  # < 2.1
+
+
 def test_rows_of_the_previous_schema_read_with_the_new_fields_empty():
     old = {"schema_version": 2, "env_id": "e", "cell": "c", "case": "x", "variant": "default", "exporter": "dynamo",
            "runtime": "onnxruntime", "status": "pass", "node_count": 3}
@@ -154,19 +166,21 @@ def test_every_model_case_declares_its_axes_and_other_shapes():
         assert 'corpus="models"' in text and "dynamic=" in text and "\ndef shapes():" in text, case_id
 
 
-def test_two_model_cases_on_torch_2_13_catch_a_baked_sequence_length(worker_python, tmp_path):
+def test_model_cases_on_torch_2_13_catch_a_baked_sequence_length(worker_python, tmp_path):
     """The TorchScript exporter of torch 2.13 bakes the traced sequence length into TransformerEncoder's reshapes
     (pytorch#128610's family): the file passes at the traced length and is a batch-fail at another; dynamo keeps
-    it symbolic and passes every input set, as does the Embedding model (an empty batch included)."""
+    it symbolic and passes every input set, as does the Embedding model (an empty batch included). The decoder's
+    dynamo export fails in torch.export itself (its causal-mask check is data-dependent), strict and not."""
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "matrix", "run", "--python", worker_python, "--env-id", "here",
                            "--out", str(out), "--opsets", "17", "--runtimes", "ort-cpu", "--time-budget", "0.02",
-                           "--cases-dir", str(REPO / "cases" / "models"), "--cases", "^(transformer_encoder|embedding)$",
+                           "--cases-dir", str(REPO / "cases" / "models"), "--cases",
+                           "^(transformer_encoder|transformer_decoder|embedding)$",
                            "--no-report"], cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for path in out.glob("runs/*/here.jsonl") for line in path.read_text().splitlines()]
     by = {(r["case"], r["exporter"]): r for r in rows}
-    assert len(by) == 4
+    assert len(by) == 6
     baked = by[("transformer_encoder", "torchscript")]
     assert baked["status"] == "batch-fail" and baked["error"].startswith("at input shapes 9x2x16: "), baked["error"]
     assert baked["max_abs_err"] is not None and baked["max_abs_err"] < 1e-4  # right at the traced length
@@ -175,6 +189,11 @@ def test_two_model_cases_on_torch_2_13_catch_a_baked_sequence_length(worker_pyth
     assert kept["status"] == "pass" and kept["dynamic_kept"] is True
     assert kept["extra_shapes"] == ["input shapes 9x2x16", "input shapes 4x3x16"]
     assert "dim_seq = torch.export.Dim('seq')" in kept["export_call"]
+    decoder = by[("transformer_decoder", "dynamo")]
+    assert decoder["status"] == "export-fail" and "torch.export" in decoder["error"]
+    assert "data-dependent" in decoder["torch_export_strict"] and "data-dependent" in decoder["torch_export_nonstrict"]
+    assert str(REPO) not in decoder["error"] and "cases/models/transformer_decoder.py" in decoder["error"]
+    assert kept["torch_export_strict"] is None  # torch.export alone runs only where the export failed
     for exporter in ("torchscript", "dynamo"):
         row = by[("embedding", exporter)]
         assert row["status"] == "pass" and row["extra_shapes"][-1] == "input shapes 0x6", row["error"]

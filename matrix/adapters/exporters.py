@@ -222,9 +222,14 @@ class Dynamo(Exporter):
         else:
             api = None
         program = getattr(torch.onnx, "ONNXProgram", None)
+        try:
+            import torch.export
+            torch_export = _parameters(torch.export.export)
+        except (ImportError, AttributeError):
+            torch_export = None
         lowest, highest = self.written_opsets(torch.__version__)
         return {"torch": torch.__version__, "api": api, "lowest_opset": lowest, "highest_opset": highest,
-                "export_parameters": parameters,
+                "export_parameters": parameters, "torch_export_parameters": torch_export,
                 "save_parameters": _parameters(program.save) if program is not None else []}
 
     # The opsets its files can have: a request outside them is ignored and the file is opset 18, so it is not a
@@ -278,6 +283,25 @@ class Dynamo(Exporter):
             lines.append("    program = torch.onnx.dynamo_export(module, *inputs, export_options=options)")
             lines.append("    program.save(path)")
         return "\n".join(lines) + "\n"
+
+
+def torch_export_source(options: Dict[str, Any], names: Dict[str, Any], caps: Dict[str, Any]) -> Optional[str]:
+    """``def torch_export(module, inputs, strict)``: torch.export alone, as the dynamo exporter's first step (with
+    the case's declared Dims where this torch has them), so a failed dynamo export says whether torch.export
+    already failed or the ONNX conversion did. None where this torch has no torch.export (before 2.1)."""
+    parameters = caps.get("torch_export_parameters")
+    if not parameters:
+        return None
+    lines = ["import torch", "import torch.export", "", "", "def torch_export(module, inputs, strict):"]
+    spec = names.get("dynamic_shapes") if options.get("dynamic_axes") else None
+    shapes = ""
+    if spec is not None and "dynamic_shapes" in parameters:
+        dims, code = _dims(spec)
+        lines.extend(dims)
+        shapes = ", dynamic_shapes=%r" % (code,)
+    lines.append("    extra = {} if strict is None else {'strict': strict}")
+    lines.append("    return torch.export.export(module, tuple(inputs)%s, **extra)" % shapes)
+    return "\n".join(lines) + "\n"
 
 
 def _torchscript_max_opset() -> int:

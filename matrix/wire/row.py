@@ -86,6 +86,12 @@ class Row:
     dynamic_kept: Optional[bool] = None
     dynamic_baked: Optional[List[str]] = None
     extra_shapes: Optional[List[str]] = None
+    # where a dynamo export failed: torch.export alone (the exporter's first step, with the declared Dims), strict
+    # and non-strict where the release has both: "pass", or the error, so "torch.export fails" is told apart from
+    # "the ONNX conversion fails" without parsing messages; the code that ran (not run for the operator corpus)
+    torch_export_strict: Optional[str] = None
+    torch_export_nonstrict: Optional[str] = None
+    torch_export_call: Optional[str] = None
     # the exported file's sha256 as its export wrote it (also in its sidecar): a file that no longer has it is
     # refused (load-fail, ExportChanged), here and in replay
     export_sha256: Optional[str] = None

@@ -22,12 +22,12 @@ import onnx  # noqa: F401  (before torch: see environment.py)
 import torch
 
 from matrix.adapters import EXPORTERS, runtime_for
-from matrix.adapters.exporters import dynamic_plan
+from matrix.adapters.exporters import dynamic_plan, torch_export_source
 from matrix.wire import STAGE_FAILURE, Cell, Row, Status
 from matrix.wire.contract import CaseSkip
 from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
-from matrix.worker.outputs import describe, flatten_inputs, fresh
+from matrix.worker.outputs import MAX_ERROR_CHARS, describe, flatten_inputs, fresh
 from matrix.worker.sidecar import check_unchanged, read_sidecar, sha256_of
 from matrix.worker.stages import (
     Built,
@@ -44,6 +44,8 @@ from matrix.worker.stages import (
     symbolic_axes,
 )
 
+# the checkout the worker runs from (matrix/worker/pipeline.py's grandparent's parent): never in a row's text
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
@@ -141,6 +143,16 @@ def export_facts(path: str, built: Built, options: Dict[str, Any]) -> Dict[str, 
             "dynamic_declared": {name: {str(a): n for a, n in axes.items()} for name, axes in declared.items()} or None}
 
 
+def io_names(built: Built) -> Dict[str, Any]:
+    """What an exporter's source() is told of the cell's inputs and outputs: their names, and the case's declared
+    dynamic axes (TorchScript's dynamic_axes by those names, dynamo's dynamic_shapes per argument)."""
+    names: Dict[str, Any] = {"inputs": ["input_%d" % i for i in range(len(flatten_inputs(built.inputs)))],
+                             "outputs": ["output_%d" % i for i in range(built.output_count)]}
+    if built.dynamic is not None:
+        names.update(dynamic_axes=built.dynamic["axes"], dynamic_shapes=built.dynamic["shapes"])
+    return names
+
+
 class Pipeline(object):
     def __init__(self, cases: Dict[str, LoadedCase], caps: Dict[str, Any], versions: Dict[str, Any],
                  exports_dir: str, on_stage: Callable[[str], None], time_budget_s: float = 1.0,
@@ -167,7 +179,8 @@ class Pipeline(object):
         # C++ stack traces name the environment's files: keep the part any machine has (lib/python3.x/...)
         for prefix in sorted({sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix)}, key=len, reverse=True):
             text = text.replace(prefix + os.sep, "")
-        return text.replace(os.path.abspath(self.exports_dir) + os.sep, "")
+        text = text.replace(os.path.abspath(self.exports_dir) + os.sep, "")
+        return text.replace(REPO_ROOT + os.sep, "")  # a case's own file, as dynamo's messages name it: cases/...
 
     @contextlib.contextmanager
     def quiet(self) -> Iterator[None]:
@@ -318,7 +331,8 @@ class Pipeline(object):
                       data: Dict[str, List[numpy.ndarray]]) -> None:
         """load -> run -> compare -> batch -> time -> place on an exported file, here or replayed."""
         for key in ("opset_actual", "node_count", "export_s", "checker_ok", "checker_error", "export_call", "onnx_bytes",
-                    "export_peak_mb", "dynamic_declared", "dynamic_kept", "dynamic_baked"):
+                    "export_peak_mb", "dynamic_declared", "dynamic_kept", "dynamic_baked", "torch_export_strict",
+                    "torch_export_nonstrict", "torch_export_call"):
             setattr(row, key, exported.get(key))
         row.export_sha256 = exported.get("export_sha256")
         if not exported["ok"]:
@@ -382,6 +396,24 @@ class Pipeline(object):
         except ValueError as exc:
             raise type(exc)("%s: %s" % (loaded.path, exc))
 
+    def _torch_export(self, cell: Cell, built: Built, names: Dict[str, Any]) -> Dict[str, Any]:
+        """After a failed dynamo export: torch.export alone, strict and non-strict where this torch has both
+        (one default mode where ``strict`` is not a parameter): which half of the exporter failed."""
+        caps = self.caps["exporters"][cell.exporter]
+        source = torch_export_source(cell.options, names, caps)
+        if source is None:
+            return {}
+        found: Dict[str, Any] = {"torch_export_call": source}
+        for strict in ((True, False) if "strict" in caps["torch_export_parameters"] else (None,)):
+            EXPORTERS[cell.exporter].reset()
+            key = "torch_export_nonstrict" if strict is False else "torch_export_strict"
+            try:
+                compiled(source, "<torch.export>")["torch_export"](built.module, fresh(built.inputs), strict)
+                found[key] = "pass"
+            except Exception as exc:
+                found[key] = ("%s: %s" % (type(exc).__name__, self.portable(describe(exc))))[:MAX_ERROR_CHARS // 4]
+        return found
+
     def _export(self, loaded: LoadedCase, cell: Cell, built: Built, fresh_export: bool = False) -> Dict[str, Any]:
         """Export once per export key and case source; the result is kept on disk for restarted workers.
 
@@ -401,10 +433,7 @@ class Pipeline(object):
             self.exported[path] = result
             return result
         exporter = EXPORTERS[cell.exporter]
-        names: Dict[str, Any] = {"inputs": ["input_%d" % i for i in range(len(flatten_inputs(built.inputs)))],
-                                 "outputs": ["output_%d" % i for i in range(built.output_count)]}
-        if built.dynamic is not None:
-            names.update(dynamic_axes=built.dynamic["axes"], dynamic_shapes=built.dynamic["shapes"])
+        names = io_names(built)
         source = exporter.source(cell.opset, cell.options, names, self.caps["exporters"][exporter.name],
                                  scripted=isinstance(built.module, torch.jit.ScriptModule))
         result: Dict[str, Any] = {"ok": False, "path": path, "export_call": source}
@@ -422,6 +451,8 @@ class Pipeline(object):
             self.model_path = path
             result.update(error_type=type(exc).__name__, error=self.portable(describe(exc)))
         result["export_s"] = round(time.perf_counter() - started, 4)
+        if not result["ok"] and cell.exporter == "dynamo" and loaded.case.corpus != "ops":  # op cells: too many
+            result.update(self._torch_export(cell, built, names))
         if result["ok"]:
             self.on_stage("check")
             result.update(inspect_model(path))
