@@ -157,6 +157,19 @@ def ops_quick(session: nox.Session) -> None:
     session.run(sys.executable, "-m", "matrix", "run", *envs, *args, *session.posargs, external=True)
 
 
+# The model corpus: torch's own architectures with their declared dynamic axes and other input sets, both exporters
+# at the opsets most deployed (11, 17, 18), on onnxruntime's CPU, judged against results/models
+MODELS_ARGS = ["--cases-dir", "cases/models", "--opsets", "11,17,18", "--runtimes", "ort-cpu", "--time-budget", "0.2",
+               "--out", "reports/models", "--no-report"]
+
+
+@nox.session(venv_backend="none", default=False)
+def models(session: nox.Session) -> None:
+    """The model corpus (cases/models) in every lineup entry, or those given: nox -s models -- --env torch-2.13.0."""
+    envs = [] if "--env" in session.posargs else [arg for e in LINEUP for arg in ("--env", e.id)]
+    session.run(sys.executable, "-m", "matrix", "run", *envs, *MODELS_ARGS, *session.posargs, external=True)
+
+
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
 def compare(session: nox.Session) -> None:
     """Regressions between two runs: nox -s compare -- BASE NEW (non-zero exit on one)."""

@@ -34,14 +34,109 @@ def _call(function: str, args: List[str], kwargs: Dict[str, Any]) -> str:
     return "%s(%s)" % (function, ", ".join(parts))
 
 
-def _common_kwargs(opset: int, options: Dict[str, Any], names: Dict[str, List[str]]) -> Dict[str, Any]:
+def _common_kwargs(opset: int, options: Dict[str, Any], names: Dict[str, Any]) -> Dict[str, Any]:
     kwargs = {"input_names": names["inputs"], "output_names": names["outputs"], "opset_version": opset}
     if options.get("dynamic_axes"):
-        kwargs["dynamic_axes"] = {name: {0: "batch"} for name in names["inputs"] + names["outputs"]}
+        # the case's declared axes (dynamic_plan), or, where it declares none, dim 0 of every input and output
+        kwargs["dynamic_axes"] = names.get("dynamic_axes") or {name: {0: "batch"}
+                                                               for name in names["inputs"] + names["outputs"]}
     for key in ("keep_initializers_as_inputs", "do_constant_folding"):
         if options.get(key) is not None:
             kwargs[key] = options[key]
     return kwargs
+
+
+class DynamicError(ValueError):
+    """A case's dynamic declaration does not fit its inputs (an axis beyond a tensor's dimensions, a name that is
+    not one of forward's parameters): the case's bug, said when it builds."""
+
+
+def _tensor_axes(where: str, ndim: Any, axes: Dict[int, str]) -> Dict[int, str]:
+    if not isinstance(ndim, int) or isinstance(ndim, bool):
+        kind = "None" if ndim is None else "a Python number" if ndim == "number" else "not a tensor"
+        raise DynamicError("%s is %s: it has no axes to declare dynamic" % (where, kind))
+    for axis in axes:
+        if axis >= ndim:
+            raise DynamicError("%s has %d dimension(s): axis %d does not exist" % (where, ndim, axis))
+    return dict(axes)
+
+
+def _flat_count(layout: Any) -> int:
+    """How many graph inputs an argument of this layout flattens to (outputs.flatten_inputs' order)."""
+    if isinstance(layout, list):
+        return sum(_flat_count(item) for item in layout)
+    if isinstance(layout, dict):
+        return sum(_flat_count(item) for item in layout.get("dict", []))
+    return 0 if layout is None else 1
+
+
+def _argument_plan(where: str, layout: Any, declared: Any, first: int, axes: Dict[str, Dict[int, str]]) -> Any:
+    """The dynamic_shapes spec of one argument (None, {axis: name}, or a list of them), filling ``axes``
+    (input name -> {axis: name}) for its flattened inputs from ``first`` on."""
+    if declared is None:
+        return None
+    if isinstance(layout, list):
+        items = declared if isinstance(declared, list) else [declared] * len(layout)
+        if len(items) != len(layout):
+            raise DynamicError("%s is a list of %d, declared for %d elements" % (where, len(layout), len(items)))
+        spec, index = [], first
+        for position, (item_layout, item) in enumerate(zip(layout, items)):
+            spec.append(_argument_plan("%s[%d]" % (where, position), item_layout, item, index, axes))
+            index += _flat_count(item_layout)
+        return spec
+    if isinstance(declared, list):
+        raise DynamicError("%s is a single tensor, declared as a list of %d" % (where, len(declared)))
+    axes["input_%d" % first] = _tensor_axes(where, layout, declared)
+    return dict(declared)
+
+
+def dynamic_plan(dynamic: Optional[Dict[Any, Any]], dynamic_outputs: Optional[Dict[int, Dict[int, str]]],
+                 layout: List[Any], arg_names: List[str], output_ndims: List[int]) -> Dict[str, Any]:
+    """A case's declared dynamic axes (Case.dynamic, by forward's argument position or name) for its inputs.
+
+    ``layout``: per argument of forward, a tensor's ndim, None, "number", a list of layouts (a list or tuple
+    argument) or {"dict": [layouts]}. Returns ``axes`` ({"input_0": {0: "batch"}, "output_0": ...}: TorchScript's
+    dynamic_axes, by flattened names) and ``shapes`` (one spec per argument: dynamo's dynamic_shapes, names for
+    torch.export.Dim). Pure, so both mappings are tested without torch."""
+    resolved: Dict[int, Any] = {}
+    for key, declared in (dynamic or {}).items():
+        if isinstance(key, str):
+            if key not in arg_names:
+                raise DynamicError("Case.dynamic names %r, not a parameter of forward (%s)" % (key, ", ".join(arg_names)))
+            key = arg_names.index(key)
+        if key >= len(layout):
+            raise DynamicError("Case.dynamic declares argument %d; forward is given %d" % (key, len(layout)))
+        if key in resolved:
+            raise DynamicError("Case.dynamic declares argument %d twice (by position and by name)" % key)
+        resolved[key] = declared
+    axes: Dict[str, Dict[int, str]] = {}
+    shapes, first = [], 0
+    for position, item in enumerate(layout):
+        name = arg_names[position] if position < len(arg_names) else str(position)
+        shapes.append(_argument_plan("argument %d (%s)" % (position, name), item, resolved.get(position), first, axes))
+        first += _flat_count(item)
+    for index, declared in sorted((dynamic_outputs or {}).items()):
+        if index >= len(output_ndims):
+            raise DynamicError("Case.dynamic_outputs declares output %d; the model has %d" % (index, len(output_ndims)))
+        axes["output_%d" % index] = _tensor_axes("output %d" % index, output_ndims[index], declared)
+    return {"axes": axes, "shapes": shapes}
+
+
+def _dims(shapes: List[Any]) -> Tuple[List[str], Any]:
+    """The ``torch.export.Dim`` definitions of a dynamic_shapes spec, and the spec as code naming them."""
+    names: List[str] = []
+
+    def code(spec: Any) -> Any:
+        if isinstance(spec, list):
+            return [code(item) for item in spec]
+        if isinstance(spec, dict):
+            for name in spec.values():
+                if name not in names:
+                    names.append(name)
+            return {axis: Code("dim_" + name) for axis, name in spec.items()}
+        return None
+    spec = tuple(code(item) for item in shapes)
+    return ["    dim_%s = torch.export.Dim(%r)" % (name, name) for name in names], spec
 
 
 class Exporter(object):
@@ -65,7 +160,7 @@ class Exporter(object):
         """Why this exporter cannot be asked for ``opset`` here, or None."""
         raise NotImplementedError
 
-    def source(self, opset: int, options: Dict[str, Any], names: Dict[str, List[str]], caps: Dict[str, Any],
+    def source(self, opset: int, options: Dict[str, Any], names: Dict[str, Any], caps: Dict[str, Any],
                scripted: bool) -> str:
         """The code of ``export_model(module, inputs, path)`` for this cell."""
         raise NotImplementedError
@@ -127,8 +222,14 @@ class Dynamo(Exporter):
         else:
             api = None
         program = getattr(torch.onnx, "ONNXProgram", None)
+        try:
+            import torch.export
+            torch_export = _parameters(torch.export.export)
+        except (ImportError, AttributeError):
+            torch_export = None
         lowest, highest = self.written_opsets(torch.__version__)
         return {"torch": torch.__version__, "api": api, "lowest_opset": lowest, "highest_opset": highest,
+                "export_parameters": parameters, "torch_export_parameters": torch_export,
                 "save_parameters": _parameters(program.save) if program is not None else []}
 
     # The opsets its files can have: a request outside them is ignored and the file is opset 18, so it is not a
@@ -164,18 +265,43 @@ class Dynamo(Exporter):
             # keep_initializers_as_inputs is honoured; do_constant_folding is accepted and ignored
             # (the dynamo optimizer always folds), which the row's export options then document
             kwargs = dict(_common_kwargs(opset, options, names), dynamo=True)
+            if options.get("dynamic_axes") and names.get("dynamic_shapes") is not None \
+                    and "dynamic_shapes" in caps.get("export_parameters", ()):  # torch >= 2.5: the declared axes
+                del kwargs["dynamic_axes"]
+                dims, kwargs["dynamic_shapes"] = _dims(names["dynamic_shapes"])
+                lines.extend(dims)
             lines.append("    program = " + _call("torch.onnx.export", ["module", "inputs"], kwargs))
             save = {}
             if "keep_initializers_as_inputs" in caps["save_parameters"]:  # torch >= 2.5
                 save["keep_initializers_as_inputs"] = bool(options.get("keep_initializers_as_inputs"))
             lines.append("    " + _call("program.save", ["path"], save))
         else:
-            # torch 2.1 - 2.3: no opset choice (18), no names; dynamic_axes maps to dynamic_shapes=True
+            # torch 2.1 - 2.3: no opset choice (18), no names; dynamic_axes (declared or not) maps to
+            # dynamic_shapes=True, as torch 2.4's export(dynamo=True) maps its dynamic_axes
             lines.append("    options = " + _call("torch.onnx.ExportOptions", [],
                                                   {"dynamic_shapes": bool(options.get("dynamic_axes"))}))
             lines.append("    program = torch.onnx.dynamo_export(module, *inputs, export_options=options)")
             lines.append("    program.save(path)")
         return "\n".join(lines) + "\n"
+
+
+def torch_export_source(options: Dict[str, Any], names: Dict[str, Any], caps: Dict[str, Any]) -> Optional[str]:
+    """``def torch_export(module, inputs, strict)``: torch.export alone, as the dynamo exporter's first step (with
+    the case's declared Dims where this torch has them), so a failed dynamo export says whether torch.export
+    already failed or the ONNX conversion did. None where this torch has no torch.export (before 2.1)."""
+    parameters = caps.get("torch_export_parameters")
+    if not parameters:
+        return None
+    lines = ["import torch", "import torch.export", "", "", "def torch_export(module, inputs, strict):"]
+    spec = names.get("dynamic_shapes") if options.get("dynamic_axes") else None
+    shapes = ""
+    if spec is not None and "dynamic_shapes" in parameters:
+        dims, code = _dims(spec)
+        lines.extend(dims)
+        shapes = ", dynamic_shapes=%r" % (code,)
+    lines.append("    extra = {} if strict is None else {'strict': strict}")
+    lines.append("    return torch.export.export(module, tuple(inputs)%s, **extra)" % shapes)
+    return "\n".join(lines) + "\n"
 
 
 def _torchscript_max_opset() -> int:

@@ -241,8 +241,72 @@ def _finite_number(owner: str, name: str, value: Any, positive: bool) -> None:
                                                                        value))
 
 
+def _axes(owner: str, value: Any) -> Dict[int, str]:
+    """{axis: name} of one tensor: axes are ints >= 0, names identifiers (torch.export.Dim takes them as such)."""
+    if not isinstance(value, dict) or not value:
+        raise CaseError("%s must be a non-empty dict {axis: name} like {0: 'batch', 1: 'seq'}, got %r" % (owner, value))
+    for axis, name in value.items():
+        if not isinstance(axis, int) or isinstance(axis, bool) or axis < 0:
+            raise CaseError("%s: axis %r must be an int >= 0 (a dimension of the tensor)" % (owner, axis))
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            raise CaseError("%s: axis %d's name %r must be an identifier like 'batch' or 'seq'" % (owner, axis, name))
+    return dict(value)
+
+
+def check_dynamic(dynamic: Any) -> Optional[Dict[Any, Any]]:
+    """Case.dynamic: {input: axes} with input a position of forward's arguments (0, 1, ...) or a parameter's
+    name ("x"), and axes {axis: name} for a tensor, a list of them (one per element, None for a static one) or
+    one {axis: name} for every element of a list argument, or None (a None or static argument)."""
+    if dynamic is None:
+        return None
+    if not isinstance(dynamic, dict) or not dynamic:
+        raise CaseError("Case.dynamic must be a non-empty dict {input: {axis: name}}, got %r" % (dynamic,))
+    checked: Dict[Any, Any] = {}
+    for key, axes in dynamic.items():
+        named = isinstance(key, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key)
+        if not named and not (isinstance(key, int) and not isinstance(key, bool) and key >= 0):
+            raise CaseError("Case.dynamic key %r must be forward's argument position (an int >= 0) or its "
+                            "parameter name" % (key,))
+        owner = "Case.dynamic[%r]" % (key,)
+        if axes is None:
+            checked[key] = None
+        elif isinstance(axes, (list, tuple)):
+            checked[key] = [None if item is None else _axes("%s[%d]" % (owner, i), item) for i, item in enumerate(axes)]
+        else:
+            checked[key] = _axes(owner, axes)
+    return checked
+
+
+def check_dynamic_outputs(dynamic_outputs: Any) -> Optional[Dict[int, Dict[int, str]]]:
+    """Case.dynamic_outputs: {output position (of the flattened outputs): {axis: name}}."""
+    if dynamic_outputs is None:
+        return None
+    if not isinstance(dynamic_outputs, dict) or not dynamic_outputs:
+        raise CaseError("Case.dynamic_outputs must be a non-empty dict {output: {axis: name}}, got %r"
+                        % (dynamic_outputs,))
+    checked = {}
+    for key, axes in dynamic_outputs.items():
+        if not isinstance(key, int) or isinstance(key, bool) or key < 0:
+            raise CaseError("Case.dynamic_outputs key %r must be an output's position (an int >= 0)" % (key,))
+        checked[key] = _axes("Case.dynamic_outputs[%d]" % key, axes)
+    return checked
+
+
 class Case(object):
     """A case's metadata. ``options`` sweeps export options: {"dynamic_axes": [False, True]}.
+
+    Dynamic shapes as users declare them: ``dynamic={"x": {0: "batch", 1: "seq"}, 2: [{0: "batch"}, None]}``
+    names the dynamic axes of forward's arguments, by name or position (``check_dynamic``), once; with
+    ``dynamic_axes`` on (the default where ``dynamic`` is given) they become ``dynamic_axes`` for TorchScript
+    (keyed by the flattened input names input_0, input_1, ...) and ``dynamic_shapes`` of ``torch.export.Dim``s
+    for the dynamo exporter where torch.onnx.export takes them (2.5 on; 2.1 - 2.4: dynamic_shapes=True).
+    Axes of one name are one symbol. ``dynamic_outputs={0: {0: "batch"}}`` does the same for the (flattened)
+    outputs, for TorchScript (dynamo derives its outputs' shapes). Rows say whether the exported file kept
+    every declared axis symbolic (``dynamic_kept``, ``dynamic_baked``). A case module may define
+    ``shapes()``: a list of other input sets (each like build()'s inputs: another batch size, sequence length,
+    list length, an empty tensor), which every cell runs after the export shape and compares with eager: a
+    file that fails or gives other numbers at one of them is ``batch-fail`` (``extra_shapes`` lists those that
+    agreed). The example inputs' dynamic axes should not be 1 (torch.export specialises sizes 0 and 1).
 
     ``naive``/``fixed`` are filters on rows (like Expect's) picking the cells that show the
     pitfall and its workaround for the seed-claims table; ``holds_when`` says whether the
@@ -251,7 +315,7 @@ class Case(object):
     """
 
     FIELDS = ("title", "pitfall", "seed", "links", "atol", "rtol", "batchable", "options", "timeout", "expect",
-              "naive", "fixed", "holds_when", "compare_values", "corpus", "op")
+              "naive", "fixed", "holds_when", "compare_values", "corpus", "op", "dynamic", "dynamic_outputs")
     CORPORA = ("pitfalls", "ops", "models")
 
     def __init__(self, title: Optional[str] = None, pitfall: Optional[str] = None, seed: Sequence[str] = (),
@@ -259,7 +323,9 @@ class Case(object):
                  options: Optional[Dict[str, List[Any]]] = None, timeout: Optional[float] = None,
                  expect: Sequence[Expect] = (), naive: Optional[Dict[str, Any]] = None,
                  fixed: Optional[Dict[str, Any]] = None, holds_when: str = "naive-fails", compare_values: bool = True,
-                 corpus: str = "pitfalls", op: Optional[Dict[str, Any]] = None, **unknown: Any) -> None:
+                 corpus: str = "pitfalls", op: Optional[Dict[str, Any]] = None,
+                 dynamic: Optional[Dict[Any, Any]] = None, dynamic_outputs: Optional[Dict[int, Dict[int, str]]] = None,
+                 **unknown: Any) -> None:
         _unknown("Case", unknown, self.FIELDS)
         _check_type("Case", "title", title, (str,), optional=False)
         _check_type("Case", "pitfall", pitfall, (str,), optional=False)
@@ -308,6 +374,8 @@ class Case(object):
             raise CaseError("Case.corpus must be one of %s, got %r" % (", ".join(self.CORPORA), corpus))
         _check_type("Case", "op", op, (dict,))
         self.compare_values, self.corpus, self.op = compare_values, corpus, op
+        self.dynamic = check_dynamic(dynamic)
+        self.dynamic_outputs = check_dynamic_outputs(dynamic_outputs)
 
     def option_grid(self) -> List[Dict[str, Any]]:
         """Every combination of the swept options (one empty dict when nothing is swept)."""
@@ -316,8 +384,9 @@ class Case(object):
             values = self.options.get(key)
             if values:
                 grid = [dict(g, **{key: v}) for g in grid for v in values]
-        if self.batchable and not self.options.get("dynamic_axes"):
-            # a batchable case is meant to run at a second batch size: mark dim 0 dynamic
+        if (self.batchable or self.dynamic) and not self.options.get("dynamic_axes"):
+            # a batchable case is meant to run at a second batch size: mark dim 0 dynamic; a case that declares its
+            # dynamic axes is exported with them (options={"dynamic_axes": [False, True]} sweeps both)
             grid = [dict(g, dynamic_axes=True) for g in grid]
         return grid
 
@@ -334,7 +403,18 @@ class Case(object):
     def to_dict(self) -> Dict[str, Any]:
         data = {name: getattr(self, name) for name in self.FIELDS}
         data["expect"] = [e.to_dict() for e in self.expect]
+        # JSON keys are text, and a dict of int and str keys cannot be dumped sorted: positions as "0", "1", ...
+        data["dynamic"] = _text_keys(self.dynamic)
+        data["dynamic_outputs"] = _text_keys(self.dynamic_outputs)
         return data
+
+
+def _text_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _text_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_text_keys(item) for item in value]
+    return value
 
 
 def support_files(folder: str) -> List[str]:

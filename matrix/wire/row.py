@@ -10,8 +10,9 @@ from typing import Any, Callable, Dict, List, Optional
 
 from matrix.wire.cell import Cell
 
-# Bump when a field changes meaning or is removed, and add a migration; adding a field keeps it.
-SCHEMA_VERSION = 2
+# Bump when a field changes meaning or is removed, and add a migration; adding a field keeps it (3 added the
+# dynamic-shape and export-cost fields, and says so: a reader of 2 knows a 3 row may hold facts it cannot show).
+SCHEMA_VERSION = 3
 
 # The exact versions and host every row carries, as the worker's environment reports them.
 VERSION_FIELDS = ("python", "torch", "onnx", "onnxruntime", "onnxscript", "openvino", "numpy", "protobuf", "cpu",
@@ -73,6 +74,24 @@ class Row:
     # the exporter baked them in or dropped them (one used only for its shape), so they were not fed
     inputs_dropped: Optional[List[str]] = None
     export_s: Optional[float] = None
+    # the export's cost: the file's bytes (with external data), and the worker's peak memory during the export above
+    # what it held before, in MB (the kernel's peak-RSS mark, reset before the export: torch's C++ allocations count)
+    onnx_bytes: Optional[int] = None
+    export_peak_mb: Optional[float] = None
+    # dynamic shapes: the axes the export was asked to keep dynamic ({"input_0": {"0": "batch", "1": "seq"}}: the
+    # case's Case.dynamic, or dim 0 of every input for a plain dynamic_axes=True), whether the file kept all of
+    # them symbolic (None: none asked), those it baked ("input_0 axis 1 (seq) = 8"), and the case's other input
+    # sets (its shapes()) that ran and agreed with eager, by their shapes (one that did not is the batch-fail's error)
+    dynamic_declared: Optional[Dict[str, Dict[str, str]]] = None
+    dynamic_kept: Optional[bool] = None
+    dynamic_baked: Optional[List[str]] = None
+    extra_shapes: Optional[List[str]] = None
+    # where a dynamo export failed: torch.export alone (the exporter's first step, with the declared Dims), strict
+    # and non-strict where the release has both: "pass", or the error, so "torch.export fails" is told apart from
+    # "the ONNX conversion fails" without parsing messages; the code that ran (not run for the operator corpus)
+    torch_export_strict: Optional[str] = None
+    torch_export_nonstrict: Optional[str] = None
+    torch_export_call: Optional[str] = None
     # the exported file's sha256 as its export wrote it (also in its sidecar): a file that no longer has it is
     # refused (load-fail, ExportChanged), here and in replay
     export_sha256: Optional[str] = None
@@ -152,7 +171,7 @@ REQUIRED_FIELDS = ("env_id", "cell", "case", "variant", "exporter", "runtime", "
 
 ROW_FIELDS = tuple(f.name for f in dataclasses.fields(Row))
 INT_FIELDS = ("opset_requested", "opset_actual", "node_count", "attempts", "concurrent_workers", "cpu_cores",
-              "nan_count")
+              "nan_count", "onnx_bytes")
 
 
 def _from_1(data: Dict[str, Any]) -> Dict[str, Any]:
@@ -168,7 +187,12 @@ def _from_1(data: Dict[str, Any]) -> Dict[str, Any]:
     return data
 
 
-MIGRATIONS: Dict[int, Callable[[Dict[str, Any]], Dict[str, Any]]] = {1: _from_1}
+def _from_2(data: Dict[str, Any]) -> Dict[str, Any]:
+    """Version 2 had no dynamic-shape or export-cost fields: they are None (not measured), nothing else changes."""
+    return dict(data, schema_version=3)
+
+
+MIGRATIONS: Dict[int, Callable[[Dict[str, Any]], Dict[str, Any]]] = {1: _from_1, 2: _from_2}
 
 
 def migrate(data: Dict[str, Any]) -> Dict[str, Any]:

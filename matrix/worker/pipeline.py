@@ -22,11 +22,12 @@ import onnx  # noqa: F401  (before torch: see environment.py)
 import torch
 
 from matrix.adapters import EXPORTERS, runtime_for
+from matrix.adapters.exporters import dynamic_plan, torch_export_source
 from matrix.wire import STAGE_FAILURE, Cell, Row, Status
 from matrix.wire.contract import CaseSkip
 from matrix.worker import faults
 from matrix.worker.discovery import LoadedCase
-from matrix.worker.outputs import describe, flatten_inputs, fresh
+from matrix.worker.outputs import MAX_ERROR_CHARS, describe, flatten_inputs, fresh
 from matrix.worker.sidecar import check_unchanged, read_sidecar, sha256_of
 from matrix.worker.stages import (
     Built,
@@ -34,12 +35,17 @@ from matrix.worker.stages import (
     build,
     compiled,
     export,
+    forward_names,
+    input_layout,
     inspect_model,
     load_arrays,
     run_exported,
     save_arrays,
+    symbolic_axes,
 )
 
+# the checkout the worker runs from (matrix/worker/pipeline.py's grandparent's parent): never in a row's text
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
@@ -88,6 +94,65 @@ def latency(call: Callable[[], Any], budget_s: float = 1.0, warmup: int = 2, min
     return samples[len(samples) // 2], samples[min(len(samples) - 1, int(round(0.9 * (len(samples) - 1))))]
 
 
+def _memory_kb(field: str) -> Optional[int]:
+    """VmRSS or VmHWM (the peak since the last reset) of this process, from /proc: Linux only, else None."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+@contextlib.contextmanager
+def peak_memory(found: Dict[str, Any]) -> Iterator[None]:
+    """The export's peak memory in MB above what the worker held before it (``export_peak_mb``): the kernel's
+    peak-RSS mark is reset (clear_refs 5, Linux >= 4.0) and read after, so torch's C++ allocations count too,
+    at the cost of two reads of /proc (tracemalloc would see Python's allocations only, and slow the export).
+    None where /proc does not allow it."""
+    before = _memory_kb("VmRSS")
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        before = None
+    try:
+        yield
+    finally:
+        peak = _memory_kb("VmHWM")
+        found["export_peak_mb"] = round(max(0, peak - before) / 1024.0, 1) if before and peak else None
+
+
+def export_facts(path: str, built: Built, options: Dict[str, Any]) -> Dict[str, Any]:
+    """What a deployer asks of an exported file besides pass/fail: its size, and whether the axes it was asked
+    to keep dynamic (the case's declaration, or dim 0 of every input for a plain dynamic_axes=True) are still
+    symbolic in the file."""
+    size = sum(os.path.getsize(p) for p in (path, path + ".data") if os.path.exists(p))
+    declared: Dict[str, Dict[Any, str]] = {}
+    if options.get("dynamic_axes"):
+        if built.dynamic is not None:
+            declared = built.dynamic["axes"]
+        else:
+            arrays = flatten_inputs(built.inputs)
+            declared = {"input_%d" % i: {0: "batch"} for i, a in enumerate(arrays)
+                        if isinstance(a, torch.Tensor) and a.dim() > 0}
+    kept, baked = symbolic_axes(path, declared)
+    return {"onnx_bytes": size, "dynamic_kept": kept, "dynamic_baked": baked or None,
+            "dynamic_declared": {name: {str(a): n for a, n in axes.items()} for name, axes in declared.items()} or None}
+
+
+def io_names(built: Built) -> Dict[str, Any]:
+    """What an exporter's source() is told of the cell's inputs and outputs: their names, and the case's declared
+    dynamic axes (TorchScript's dynamic_axes by those names, dynamo's dynamic_shapes per argument)."""
+    names: Dict[str, Any] = {"inputs": ["input_%d" % i for i in range(len(flatten_inputs(built.inputs)))],
+                             "outputs": ["output_%d" % i for i in range(built.output_count)]}
+    if built.dynamic is not None:
+        names.update(dynamic_axes=built.dynamic["axes"], dynamic_shapes=built.dynamic["shapes"])
+    return names
+
+
 class Pipeline(object):
     def __init__(self, cases: Dict[str, LoadedCase], caps: Dict[str, Any], versions: Dict[str, Any],
                  exports_dir: str, on_stage: Callable[[str], None], time_budget_s: float = 1.0,
@@ -114,7 +179,8 @@ class Pipeline(object):
         # C++ stack traces name the environment's files: keep the part any machine has (lib/python3.x/...)
         for prefix in sorted({sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix)}, key=len, reverse=True):
             text = text.replace(prefix + os.sep, "")
-        return text.replace(os.path.abspath(self.exports_dir) + os.sep, "")
+        text = text.replace(os.path.abspath(self.exports_dir) + os.sep, "")
+        return text.replace(REPO_ROOT + os.sep, "")  # a case's own file, as dynamo's messages name it: cases/...
 
     @contextlib.contextmanager
     def quiet(self) -> Iterator[None]:
@@ -264,7 +330,9 @@ class Pipeline(object):
     def _run_exported(self, row: Row, adapter: Any, caps: Dict[str, Any], exported: Dict[str, Any],
                       data: Dict[str, List[numpy.ndarray]]) -> None:
         """load -> run -> compare -> batch -> time -> place on an exported file, here or replayed."""
-        for key in ("opset_actual", "node_count", "export_s", "checker_ok", "checker_error", "export_call"):
+        for key in ("opset_actual", "node_count", "export_s", "checker_ok", "checker_error", "export_call", "onnx_bytes",
+                    "export_peak_mb", "dynamic_declared", "dynamic_kept", "dynamic_baked", "torch_export_strict",
+                    "torch_export_nonstrict", "torch_export_call"):
             setattr(row, key, exported.get(key))
         row.export_sha256 = exported.get("export_sha256")
         if not exported["ok"]:
@@ -301,8 +369,11 @@ class Pipeline(object):
         if cached is not None:
             return cached
         try:
-            built = build(loaded.builders[variant], loaded.case.batchable,
-                          "%s: build_%s()" % (loaded.path, variant))
+            shapes = getattr(loaded.module, "shapes", None)
+            built = build(loaded.builders[variant], loaded.case.batchable, "%s: build_%s()" % (loaded.path, variant),
+                          shapes=shapes if callable(shapes) else None)
+            if loaded.case.dynamic or loaded.case.dynamic_outputs:
+                built.dynamic = self._plan(loaded, built)
         except CaseSkip as exc:  # the release lacks what the case calls (an operator added later): not a failure
             failed = StageFailed(Status.SKIP, type(exc).__name__, str(exc))
             self.built[key] = failed
@@ -313,6 +384,35 @@ class Pipeline(object):
             raise failed
         self.built[key] = built
         return built
+
+    @staticmethod
+    def _plan(loaded: LoadedCase, built: Built) -> Dict[str, Any]:
+        """The case's declared dynamic axes for its built inputs; a declaration that does not fit them is the
+        case's bug (build-fail), named with its file."""
+        try:
+            return dynamic_plan(loaded.case.dynamic, loaded.case.dynamic_outputs,
+                                [input_layout(item) for item in built.inputs], forward_names(built.module),
+                                [a.ndim for a in built.outputs])
+        except ValueError as exc:
+            raise type(exc)("%s: %s" % (loaded.path, exc))
+
+    def _torch_export(self, cell: Cell, built: Built, names: Dict[str, Any]) -> Dict[str, Any]:
+        """After a failed dynamo export: torch.export alone, strict and non-strict where this torch has both
+        (one default mode where ``strict`` is not a parameter): which half of the exporter failed."""
+        caps = self.caps["exporters"][cell.exporter]
+        source = torch_export_source(cell.options, names, caps)
+        if source is None:
+            return {}
+        found: Dict[str, Any] = {"torch_export_call": source}
+        for strict in ((True, False) if "strict" in caps["torch_export_parameters"] else (None,)):
+            EXPORTERS[cell.exporter].reset()
+            key = "torch_export_nonstrict" if strict is False else "torch_export_strict"
+            try:
+                compiled(source, "<torch.export>")["torch_export"](built.module, fresh(built.inputs), strict)
+                found[key] = "pass"
+            except Exception as exc:
+                found[key] = ("%s: %s" % (type(exc).__name__, self.portable(describe(exc))))[:MAX_ERROR_CHARS // 4]
+        return found
 
     def _export(self, loaded: LoadedCase, cell: Cell, built: Built, fresh_export: bool = False) -> Dict[str, Any]:
         """Export once per export key and case source; the result is kept on disk for restarted workers.
@@ -333,8 +433,7 @@ class Pipeline(object):
             self.exported[path] = result
             return result
         exporter = EXPORTERS[cell.exporter]
-        names = {"inputs": ["input_%d" % i for i in range(len(flatten_inputs(built.inputs)))],
-                 "outputs": ["output_%d" % i for i in range(built.output_count)]}
+        names = io_names(built)
         source = exporter.source(cell.opset, cell.options, names, self.caps["exporters"][exporter.name],
                                  scripted=isinstance(built.module, torch.jit.ScriptModule))
         result: Dict[str, Any] = {"ok": False, "path": path, "export_call": source}
@@ -342,7 +441,8 @@ class Pipeline(object):
         exporter.reset()  # what the exporter carries over from earlier exports (dynamo's caches)
         self.exported_now = True  # the export calls the case's forward: its code runs again
         try:
-            export(source, "<%s export>" % exporter.name, built, path)
+            with peak_memory(result):
+                export(source, "<%s export>" % exporter.name, built, path)
             result["ok"] = True
         except Exception as exc:
             fault = storage_fault(exc)
@@ -351,9 +451,12 @@ class Pipeline(object):
             self.model_path = path
             result.update(error_type=type(exc).__name__, error=self.portable(describe(exc)))
         result["export_s"] = round(time.perf_counter() - started, 4)
+        if not result["ok"] and cell.exporter == "dynamo" and loaded.case.corpus != "ops":  # op cells: too many
+            result.update(self._torch_export(cell, built, names))
         if result["ok"]:
             self.on_stage("check")
             result.update(inspect_model(path))
+            result.update(export_facts(path, built, cell.options))
             # what another environment's runtimes need to run this file again (replay)
             result["data"] = os.path.basename(save_arrays(path[:-5] + ".npz", built))
             # what the row, replay and publish hold the files to: a case can reach the exports folder

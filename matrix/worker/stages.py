@@ -38,11 +38,63 @@ class Built(object):
         self.output_count = len(outputs)
         self.batch_inputs: Optional[Tuple[Any, ...]] = None
         self.batch_outputs: Optional[List[numpy.ndarray]] = None
+        # the case's other input sets (its shapes()), each with eager's outputs: (inputs, outputs)
+        self.shape_sets: List[Tuple[Tuple[Any, ...], List[numpy.ndarray]]] = []
+        self.dynamic: Optional[Dict[str, Any]] = None  # the case's declared axes (exporters.dynamic_plan)
 
 
-def build(builder: Callable[[], Any], batchable: bool, name: str) -> Built:
+def input_layout(value: Any) -> Any:
+    """What exporters.dynamic_plan needs of an argument: a tensor's ndim, None, "number", a list of layouts."""
+    import torch
+    if isinstance(value, torch.Tensor):
+        return value.dim()
+    if isinstance(value, (bool, int, float)):
+        return "number"
+    if isinstance(value, (list, tuple)):
+        return [input_layout(item) for item in value]
+    if isinstance(value, dict):
+        return {"dict": [input_layout(item) for item in value.values()]}
+    return None
+
+
+def forward_names(module: Any) -> List[str]:
+    """The parameter names of the module's forward, in order (for a dynamic declaration by name)."""
+    import inspect
+    try:
+        return [name for name in inspect.signature(module.forward).parameters if name != "self"]
+    except (TypeError, ValueError, AttributeError):
+        return []
+
+
+def shape_label(arrays: List[numpy.ndarray]) -> str:
+    """An input set as the row and its errors name it: its flattened inputs' shapes."""
+    return "input shapes " + ", ".join("x".join(str(d) for d in a.shape) or "scalar" for a in arrays)
+
+
+def _as_inputs(inputs: Any) -> Tuple[Any, ...]:
+    import torch
+    if isinstance(inputs, torch.Tensor) or not isinstance(inputs, (tuple, list)):
+        return (inputs,)
+    return tuple(inputs)
+
+
+def _shape_sets(module: Any, shapes: Callable[[], Any], name: str) -> List[Tuple[Tuple[Any, ...], List[numpy.ndarray]]]:
+    import torch
+    sets = shapes()
+    if not isinstance(sets, (list, tuple)):
+        raise TypeError("%s must return a list of input sets, got %s" % (name, type(sets).__name__))
+    found = []
+    for inputs in sets:
+        inputs = _as_inputs(inputs)
+        with torch.no_grad():
+            found.append((inputs, to_numpy(flatten(module(*fresh(inputs))))))
+    return found
+
+
+def build(builder: Callable[[], Any], batchable: bool, name: str, shapes: Optional[Callable[[], Any]] = None) -> Built:
     """The build stage: seeds fixed, the case's module and inputs, eager outputs, and the same at a
-    second batch size where the case is batchable. ``name`` says which builder, for its errors."""
+    second batch size where the case is batchable and at each input set of the case's ``shapes()``.
+    ``name`` says which builder, for its errors."""
     import random
 
     import torch
@@ -53,8 +105,7 @@ def build(builder: Callable[[], Any], batchable: bool, name: str) -> Built:
     if not (isinstance(result, tuple) and len(result) == 2):
         raise TypeError("%s must return (module, example_inputs), got %s" % (name, type(result).__name__))
     module, inputs = result
-    if isinstance(inputs, torch.Tensor) or not isinstance(inputs, (tuple, list)):
-        inputs = (inputs,)
+    inputs = _as_inputs(inputs)
     if hasattr(module, "eval"):
         module.eval()
     with torch.no_grad():
@@ -65,6 +116,8 @@ def build(builder: Callable[[], Any], batchable: bool, name: str) -> Built:
         built.batch_inputs = rebatch(tuple(inputs), int(first[0].shape[0]) + 1)
         with torch.no_grad():
             built.batch_outputs = to_numpy(flatten(module(*fresh(built.batch_inputs))))
+    if shapes is not None:
+        built.shape_sets = _shape_sets(module, shapes, name.rsplit(":", 1)[0] + ": shapes()")
     return built
 
 
@@ -116,6 +169,10 @@ def save_arrays(path: str, built: Built) -> str:
                            ("batch_output", built.batch_outputs or [])):
         for index, value in enumerate(values):
             arrays["%s_%d" % (prefix, index)] = value
+    for number, (inputs, outputs) in enumerate(built.shape_sets):
+        for prefix, values in (("input", to_numpy(flatten_inputs(inputs))), ("output", outputs)):
+            for index, value in enumerate(values):
+                arrays["shape%d_%s_%d" % (number, prefix, index)] = value
     numpy.savez(path, **arrays)
     return path
 
@@ -124,7 +181,8 @@ def arrays_of(built: Built) -> Dict[str, List[numpy.ndarray]]:
     """What ``load_arrays`` gives back for ``built``, without the file."""
     return {"input": to_numpy(flatten_inputs(built.inputs)), "output": built.outputs,
             "batch_input": to_numpy(flatten_inputs(built.batch_inputs)) if built.batch_inputs is not None else [],
-            "batch_output": built.batch_outputs or []}
+            "batch_output": built.batch_outputs or [],
+            "shapes": [(to_numpy(flatten_inputs(i)), o) for i, o in built.shape_sets]}
 
 
 def load_arrays(path: str) -> Dict[str, List[numpy.ndarray]]:
@@ -135,16 +193,32 @@ def load_arrays(path: str) -> Dict[str, List[numpy.ndarray]]:
             while "%s_%d" % (prefix, index) in data:
                 groups[prefix].append(data["%s_%d" % (prefix, index)])
                 index += 1
+        groups["shapes"] = []
+        while any(key.startswith("shape%d_" % len(groups["shapes"])) for key in data.files):
+            number = len(groups["shapes"])
+            groups["shapes"].append(tuple(_numbered(data, "shape%d_%s" % (number, part)) for part in ("input", "output")))
     return groups
+
+
+def _numbered(data: Any, prefix: str) -> List[numpy.ndarray]:
+    found, index = [], 0
+    while "%s_%d" % (prefix, index) in data:
+        found.append(data["%s_%d" % (prefix, index)])
+        index += 1
+    return found
+
+
+def _load_graph(path: str) -> Any:
+    import onnx
+    try:
+        return onnx.load(path, load_external_data=False)
+    except TypeError:  # an onnx without the argument
+        return onnx.load(path)
 
 
 def declared_inputs(path: str) -> List[Tuple[str, int]]:
     """The inputs the exported file declares (initializers listed as inputs left out), with ONNX element types."""
-    import onnx
-    try:
-        model = onnx.load(path, load_external_data=False)
-    except TypeError:  # an onnx without the argument
-        model = onnx.load(path)
+    model = _load_graph(path)
     initializers = {i.name for i in model.graph.initializer}
     return [(i.name, i.type.tensor_type.elem_type) for i in model.graph.input if i.name not in initializers]
 
@@ -204,7 +278,44 @@ def run_exported(code: Dict[str, Any], path: str, data: Dict[str, List[numpy.nda
         with stage("compare"):  # it runs, and gives other numbers: a divergence
             _compare(got, data["batch_output"], atol, rtol, record, where="at batch size %d: " % size)
         sizes.append(size)
+    ran = []
+    for inputs, outputs in data.get("shapes") or []:
+        label = shape_label(inputs)
+        # batch-fail either way: the file ran and agreed at the export shape, so failing or other numbers at
+        # another one is a shape it baked in (pytorch#128610: right at the traced length, wrong at another)
+        with stage("batch"):
+            try:
+                got = run_model(session, feed(path, inputs)[0])
+            except Exception as exc:  # the runtime's own words, saying at which input set
+                exc.args = ("at %s: %s" % (label, exc),) if len(exc.args) <= 1 else exc.args
+                raise
+            compare(got, outputs, atol, rtol, where="at %s: " % label)
+        ran.append(label)
+    if ran:
+        record({"extra_shapes": ran})
     return session, sizes, arrays
+
+
+def symbolic_axes(path: str, declared: Dict[str, Dict[Any, str]]) -> Tuple[Optional[bool], List[str]]:
+    """Whether the exported file kept every declared axis symbolic, and those it baked ("input_0 axis 1 (seq)
+    = 8"). Graph inputs and outputs are matched by name (input_0, output_0), or by position where the exporter
+    named them itself (torch 2.1 - 2.3's dynamo_export); None when nothing is declared."""
+    if not declared:
+        return None, []
+    model = _load_graph(path)
+    initializers = {i.name for i in model.graph.initializer}
+    values = {"input": [v for v in model.graph.input if v.name not in initializers], "output": list(model.graph.output)}
+    baked = []
+    for name, axes in sorted(declared.items()):
+        kind, index = name.rsplit("_", 1)
+        found = [v for v in values[kind] if v.name == name] or values[kind][int(index):int(index) + 1]
+        if not found:  # dropped by the exporter (an input used only for its shape): nothing to keep
+            continue
+        dims = found[0].type.tensor_type.shape.dim
+        for axis, symbol in sorted((int(a), s) for a, s in axes.items()):
+            if axis < len(dims) and dims[axis].HasField("dim_value"):
+                baked.append("%s axis %d (%s) = %d" % (name, axis, symbol, dims[axis].dim_value))
+    return not baked, baked
 
 
 def _compare(got: Any, want: List[numpy.ndarray], atol: float, rtol: float,
