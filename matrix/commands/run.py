@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -76,12 +77,18 @@ def run(args: argparse.Namespace) -> int:
     tasks = []
     if envs:
         from matrix.envs.build import ensure_env
+        from matrix.envs import models
         from matrix.envs.fingerprint import env_fingerprint
+        if models.needs_models(case_dirs):
+            os.environ.update(models.OFFLINE)
         for entry in common.lineup_entries(args, envs):
 
             def make(entry=entry) -> EnvRunner:
                 python = ensure_env(entry, log=console.note)
-                return runner(entry.id, str(python), env_fingerprint(entry))
+                site, more = models.worker_settings(entry, case_dirs, log=console.note)
+                made = runner(entry.id, str(python), (env_fingerprint(entry) or "") + more or None)
+                made.pythonpath = site or made.pythonpath  # the model packages: only for the cases that need them
+                return made
             tasks.append(Task(entry.id, make))
     else:
         from matrix.envs.fingerprint import python_fingerprint
