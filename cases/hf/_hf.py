@@ -213,7 +213,6 @@ def tiny_model(arch: str, kv_cache: bool = False) -> Tuple[Any, List[Any]]:
     """(module returning plain tensors, its example inputs) for ``ARCHS[arch]``, random weights, eval mode."""
     family, _, _, model_class, since, _, kind, output = ARCHS[arch]
     transformers = _transformers(model_class, since)
-    import torch
     config = _config(transformers, arch)
     model = getattr(transformers, model_class)(config).eval()
     if kv_cache:

@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
     tasks = []
     if envs:
-        from matrix.envs.build import ensure_env
         from matrix.envs import models
+        from matrix.envs.build import ensure_env
         from matrix.envs.fingerprint import env_fingerprint
         if models.needs_models(case_dirs):
             os.environ.update(models.OFFLINE)

@@ -29,6 +29,7 @@ FIELDS = ("env_id", "run_id", "cell", "case", "variant", "exporter", "opset_requ
           "runtime_versions")
 # a file was written: every status past the export stage (what "exports since" counts)
 EXPORTED = ("pass", "diverge", "batch-fail", "load-fail", "run-fail")
+NO_SINCE = {"exports": None, "agrees": None}  # nothing ran there: the page says "·" and "never"
 FAMILIES = ("encoder", "decoder", "encoder-decoder", "vision", "audio", "multimodal")
 
 
@@ -56,7 +57,7 @@ def _records(folder: Path, problems: list[str]) -> tuple[list[dict[str, Any]], d
             if ".replay." in path.name:
                 continue
             try:
-                for row in iter_rows(path, fields=FIELDS):
+                for row in iter_rows(path, problems, fields=FIELDS):
                     if row.get("case") in catalogue and row.get("env_id"):
                         records.append({**{k: row.get(k) for k in FIELDS}, RUN_ORDER: order, "folder": folder.name})
                     else:
@@ -96,18 +97,18 @@ def _cell(group: list[dict[str, Any]], case: str, variant: str) -> dict[str, Any
     if not ran:
         reason = next((g["error"] for g in group if isinstance(g.get("error"), str)), "") if group else ""
         return {"kind": SKIP if group else "none", "text": "–" if group else "·", "title": clean(reason) or
-                ("skipped" if group else "not measured"), "href": None}
+                ("skipped" if group else "not measured"), "href": None, "anchor": None}
     passing = sorted(int(g["opset"]) for g in ran if g["status"] == PASS and pd.notna(g["opset"]))
     worst = max(ran, key=lambda g: (rank(str(g["status"])), -(g["opset"] if pd.notna(g["opset"]) else 0)))
     failing = [g for g in ran if g["status"] != PASS]
     title = "; ".join(f"{g['status']} at opset {clean(g['opset'])}: {error_headline(g.get('error'))[:200]}"
                       for g in failing)
-    href = f"{model_page(case)}#{paths.slug(variant)}"
+    href, anchor = model_page(case), paths.slug(variant)
     if passing:
         text = "✓ " + ", ".join(str(o) for o in passing) + (" (not all)" if failing else "")
-        return {"kind": PASS, "text": text, "title": title, "href": href}
+        return {"kind": PASS, "text": text, "title": title, "href": href, "anchor": anchor}
     return {"kind": _kind(str(worst["status"])), "text": "✗ " + str(worst["status"]),
-            "title": title or str(worst["status"]), "href": href}
+            "title": title or str(worst["status"]), "href": href, "anchor": anchor}
 
 
 def _order(envs: set[str], releases: list[str]) -> list[str]:
@@ -162,7 +163,8 @@ def models_context(source: Path, releases: list[str]) -> tuple[dict[str, Any], d
         lines = []
         for case, variant in rows:
             facts = model_facts(catalogue[case])
-            since = [{"exporter": x, **sinces.get((case, variant), {}).get((x, runtime), {})} for x in exporters]
+            since = [{"exporter": x, **NO_SINCE, **sinces.get((case, variant), {}).get((x, runtime), {})}
+                     for x in exporters]
             lines.append({"case": case, "variant": variant, **facts, "href": model_page(case), "since": since,
                           "cells": [_cell(by.get((case, variant, x, runtime, e), []), case, variant)
                                     for e in envs for x in exporters]})
@@ -184,7 +186,7 @@ def _page(case: str, entry: dict[str, Any], by: dict, envs: list[str], exporters
                 if not any(groups):
                     continue
                 lines.append({"variant": variant, "exporter": exporter, "runtime": runtime,
-                              **sinces.get((case, variant), {}).get((exporter, runtime), {}),
+                              **NO_SINCE, **sinces.get((case, variant), {}).get((exporter, runtime), {}),
                               "cells": [_cell(g, case, variant) for g in groups]})
                 for g in (r for group in groups for r in group if r["status"] not in (PASS, SKIP)):
                     key = (variant, g["env_id"], exporter, runtime, g["status"], error_signature(g.get("error")))
