@@ -246,9 +246,9 @@ def _with_cache(transformers: Any, model: Any) -> Tuple[Any, List[Any]]:
     with torch.no_grad():
         first = model(input_ids=prompt, use_cache=True, return_dict=True)
     past = _flatten(getattr(first, "past_key_values", None) or getattr(first, "cache", None))
-    # a model that takes cache objects (4.36+) gets a DynamicCache; older ones (and 4.x GPT-2 and kin) tuples
-    objects = hasattr(transformers, "DynamicCache") and (getattr(model, "_supports_cache_class", False)
-                                                        or not transformers.__version__.startswith("4."))
+    # a model that takes cache objects gets a DynamicCache, one that does not (before 4.36; GPT-2 and kin until
+    # later, ``_supports_cache_class = False``) tuples; releases where every model takes them dropped the flag
+    objects = hasattr(transformers, "DynamicCache") and getattr(model, "_supports_cache_class", True)
 
     class Step(torch.nn.Module):
         def __init__(self) -> None:
