@@ -234,3 +234,27 @@ def test_the_llama_question_in_one_click(tmp_path):
             assert "diverge" in page.locator("#errors ~ div table").inner_text()
         finally:
             browser.close()
+
+
+# -- a real run ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_two_tiny_models_run_for_real_in_torch_2_13(tmp_path):
+    """BERT and LLaMA (with its KV cache) through both exporters at opset 18 on onnxruntime, in the lineup's
+    torch-2.13.0 with its transformers beside it: rows pass, say which transformers built them, and no case
+    reads as a change to the worker (transformers' patch of torch.nn.Module is made before the slate)."""
+    if not (ENVS / "torch-2.13.0" / "bin" / "python").exists():
+        pytest.skip("torch-2.13.0 is not built here")
+    import sys
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "matrix", "run", "--env", "torch-2.13.0", "--cases-dir", str(HF),
+                           "--cases", "^(bert|llama)/", "--opsets", "18", "--runtimes", "ort-cpu", "--out", str(out),
+                           "--jobs", "1", "--no-report", "--verbose"], cwd=REPO, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    from matrix.results.read import Results
+    rows = Results(out).rows()
+    assert len(rows) == 6  # bert/default, llama/default, llama/kv_cache × torchscript, dynamo
+    assert set(rows["status"]) == {"pass"}, rows[["case", "variant", "exporter", "status", "error"]].to_string()
+    assert {v.get("transformers") for v in rows["runtime_versions"]} == {"5.24.0"}
+    assert rows["state_changed"].isna().all(), rows["state_changed"].dropna().tolist()

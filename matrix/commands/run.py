@@ -74,13 +74,13 @@ def run(args: argparse.Namespace) -> int:
                          on_cell=console.cell, fingerprint=fingerprint, fresh=args.fresh, rerun=rerun, slots=slots,
                          inherit_pythonpath=not envs)
 
+    from matrix.envs import models
+    if models.needs_models(case_dirs):  # no model case reaches the hub, in a lineup environment or any interpreter
+        os.environ.update(models.OFFLINE)
     tasks = []
     if envs:
-        from matrix.envs import models
         from matrix.envs.build import ensure_env
         from matrix.envs.fingerprint import env_fingerprint
-        if models.needs_models(case_dirs):
-            os.environ.update(models.OFFLINE)
         for entry in common.lineup_entries(args, envs):
 
             def make(entry=entry) -> EnvRunner:
