@@ -21,6 +21,7 @@ from matrix.views.labels import PASS, SKIP, STATUS_ORDER, error_headline, error_
 from matrix.views.opsets import cells
 from matrix.views.since import supported_since
 from matrix.views.site import paths, tables
+from matrix.views.site.operators import _unmeasured_before
 from matrix.views.site.render import Pages, clean
 
 FOLDERS = ("models", "hf")  # under the results folder: whichever holds model rows
@@ -115,7 +116,7 @@ def _order(envs: set[str], releases: list[str]) -> list[str]:
     return [e for e in releases if e in envs] + sorted(envs - set(releases), key=str)
 
 
-def _sinces(view: pd.DataFrame, envs: list[str]) -> dict[tuple, dict[tuple, dict[str, str]]]:
+def _sinces(view: pd.DataFrame, envs: list[str], releases: list[str]) -> dict[tuple, dict[tuple, dict[str, str]]]:
     """Per (case, variant): per (exporter, runtime) the since words of "exports" (a file was written, whatever the
     runtime did with it) and "agrees" (the runtime ran it and matched eager PyTorch): views/since.py for both."""
     names = {e: e.replace("-", " ") for e in envs}
@@ -124,7 +125,9 @@ def _sinces(view: pd.DataFrame, envs: list[str]) -> dict[tuple, dict[tuple, dict
     for what, frame in (("exports", exported), ("agrees", view)):
         for row, entries in supported_since(frame, envs, ("case", "variant"), names).items():
             for entry in entries:
-                found.setdefault(row, {}).setdefault((entry["exporter"], entry["runtime"]), {})[what] = entry["text"]
+                # the first measured release that works is not the first that does where older ones were not run
+                gap = _unmeasured_before(entry["release"], releases, envs) if entry["kind"] == "since" else ""
+                found.setdefault(row, {}).setdefault((entry["exporter"], entry["runtime"]), {})[what] = entry["text"] + gap
     return found
 
 
@@ -149,7 +152,7 @@ def models_context(source: Path, releases: list[str]) -> tuple[dict[str, Any], d
     if view.empty:
         return {"tables": [], "envs": [], "problems": problems, "count": 0}, {}
     envs = _order(set(view["env_id"]), releases)
-    sinces = _sinces(view, envs)
+    sinces = _sinces(view, envs, releases)
     exporters = sorted(set(view["exporter"].dropna().astype(str)), key=lambda e: (e != "torchscript", e))
     by = {}
     for record in view.to_dict("records"):
