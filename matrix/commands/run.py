@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -73,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
                          on_cell=console.cell, fingerprint=fingerprint, fresh=args.fresh, rerun=rerun, slots=slots,
                          inherit_pythonpath=not envs)
 
+    from matrix.envs import models
+    if models.needs_models(case_dirs):  # no model case reaches the hub, in a lineup environment or any interpreter
+        os.environ.update(models.OFFLINE)
     tasks = []
     if envs:
         from matrix.envs.build import ensure_env
@@ -81,7 +85,10 @@ def run(args: argparse.Namespace) -> int:
 
             def make(entry=entry) -> EnvRunner:
                 python = ensure_env(entry, log=console.note)
-                return runner(entry.id, str(python), env_fingerprint(entry))
+                site, more = models.worker_settings(entry, case_dirs, log=console.note)
+                made = runner(entry.id, str(python), (env_fingerprint(entry) or "") + more or None)
+                made.pythonpath = site or made.pythonpath  # the model packages: only for the cases that need them
+                return made
             tasks.append(Task(entry.id, make))
     else:
         from matrix.envs.fingerprint import python_fingerprint

@@ -30,6 +30,12 @@ class Entry:
     note: str = ""
     # the onnxruntime build with the CUDA provider that replaces ``onnxruntime`` with --gpu
     gpu_runtime: str = ""
+    # the model corpus's own packages (transformers and what it needs beyond ``pins``), installed beside the
+    # environment and seen only by case folders that ask for them (matrix/envs/models.py): kept out of ``pins``,
+    # so adding or moving them leaves the environment's fingerprint, and the reuse of its rows, alone
+    model_requires: tuple[str, ...] = ()
+    model_pins: tuple[str, ...] = ()
+    model_note: str = ""  # why model_pins is empty where model_requires is not (no release supports this torch)
 
     def for_gpu(self) -> "Entry":
         """This entry with its GPU runtime installed instead of onnxruntime: its own environment and id
@@ -92,8 +98,32 @@ def parse_entry(raw: object, where: str) -> Entry:
             raise LineupError(f"{where}: gpu_runtime {gpu_runtime!r} must be a pin like 'onnxruntime-gpu==1.31.1'")
         if not any(_normalise(_PIN.match(p).group(1)) == "onnxruntime" for p in pins):
             raise LineupError(f"{where}: gpu_runtime replaces onnxruntime, but the pins have none")
+    model_requires, model_pins = _model_fields(raw, pins, where)
     return Entry(id=env_id, python=python, pins=pins, requires=requires, tags=tuple(tags),
-                 find_links=raw.get("find_links", False), note=raw.get("note", ""), gpu_runtime=gpu_runtime or "")
+                 find_links=raw.get("find_links", False), note=raw.get("note", ""), gpu_runtime=gpu_runtime or "",
+                 model_requires=model_requires, model_pins=model_pins, model_note=raw.get("model_note", ""))
+
+
+_REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?\s*([<>=!~]=?[0-9][0-9A-Za-z.*,<>=!~ ]*)?$")
+
+
+def _model_fields(raw: dict, pins: tuple[str, ...], where: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """model_requires (requirements: ``transformers[torch]``, ``transformers<5``) and model_pins (their lock,
+    ``name==version``, none of them a package ``pins`` already has: they install beside it, never over it)."""
+    requires = raw.get("model_requires", [])
+    if not isinstance(requires, list) or not all(isinstance(r, str) and _REQUIREMENT.match(r.strip()) for r in requires):
+        raise LineupError(f"{where}: model_requires must be a list of requirements like 'transformers[torch]', "
+                          f"got {requires!r}")
+    model_pins = _pin_list(raw["model_pins"], "model_pins", where) if raw.get("model_pins") else ()
+    if model_pins and not requires:
+        raise LineupError(f"{where}: model_pins without model_requires: say what they were locked from")
+    own = {_normalise(_PIN.match(p).group(1)) for p in pins}
+    twice = sorted(n for n in (_normalise(_PIN.match(p).group(1)) for p in model_pins) if n in own)
+    if twice:
+        raise LineupError(f"{where}: model_pins: {', '.join(twice)} already pinned in pins")
+    if not isinstance(raw.get("model_note", ""), str):
+        raise LineupError(f"{where}: model_note must be a string")
+    return tuple(r.strip() for r in requires), model_pins
 
 
 def _pin_list(items: object, name: str, where: str) -> tuple[str, ...]:

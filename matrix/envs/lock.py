@@ -8,6 +8,7 @@ environments install ``pins``, the lock, and never re-resolve on their own.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -31,6 +32,10 @@ HEADER = """\
 # note        one line shown in the report
 # gpu_runtime the onnxruntime build with the CUDA provider (onnxruntime-gpu==...) installed instead of
 #             onnxruntime with --gpu, as entry <id>-gpu; the other pins stay
+# model_requires  the model corpus's packages (transformers[torch]), locked by `python -m matrix lock --models`
+# model_pins  into the newest release that imports beside this torch, less what pins has; installed beside the
+#             environment (<id>+models), seen only by case folders with _requires.txt: not part of its identity
+# model_note  why model_pins is empty (no release works beside this torch)
 """
 
 
@@ -68,15 +73,28 @@ def render_lineup(entries: list[Entry]) -> str:
             block.append(f'gpu_runtime = "{entry.gpu_runtime}"')
         block.append("requires = " + _toml_list(list(entry.requires)))
         block.append("pins = " + _toml_list(list(entry.pins)))
+        if entry.model_requires:
+            block.append("model_requires = " + _toml_list(list(entry.model_requires)))
+        if entry.model_pins:
+            block.append("model_pins = " + _toml_list(list(entry.model_pins)))
+        if entry.model_note:
+            block.append("model_note = " + json.dumps(entry.model_note))
         blocks.append("\n".join(block))
     return "\n\n".join(blocks) + "\n"
 
 
-def lock(entries: list[Entry], only: str | None, path: Path) -> list[Entry]:
+def lock(entries: list[Entry], only: str | None, path: Path, models: bool = False) -> list[Entry]:
+    """Re-resolve ``pins`` (or with ``models`` the model pins alone, which leaves every environment's
+    identity as it is: the model lock needs the entry's environment built, to try each release in it)."""
     import dataclasses
     updated = []
     for entry in entries:
-        if only is None or entry.id == only:
+        if (only is None or entry.id == only) and models and entry.model_requires:
+            from matrix.envs.build import ensure_env
+            from matrix.envs.models import resolve_models
+            pins, note = resolve_models(entry, ensure_env(entry))
+            entry = dataclasses.replace(entry, model_pins=tuple(pins), model_note=note)
+        elif (only is None or entry.id == only) and not models:
             entry = dataclasses.replace(entry, pins=tuple(resolve(entry)))
         updated.append(entry)
     path.write_text(render_lineup(updated), encoding="utf-8")

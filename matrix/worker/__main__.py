@@ -150,6 +150,8 @@ def main(argv=None) -> int:
     lap("probes")
     importable(args.cases_dir)
     warm_up(planned, capabilities, args.exports_dir)
+    from matrix.worker import hfmodels
+    hfmodels.preload(args.cases_dir, capabilities, versions)  # transformers patches torch: before the slate
     lap("warm_up")
     loaded = _load_cases(args, names, send, Slate())  # the slate: after every import the pipeline needs
     if loaded is None:

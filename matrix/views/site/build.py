@@ -34,6 +34,7 @@ from matrix.views.site.envpage import env_context
 from matrix.views.site.exports import unpack
 from matrix.views.site.history import history_contexts, run_cells
 from matrix.views.site.load import load
+from matrix.views.site.models import write_models
 from matrix.views.site.operators import write_operators
 from matrix.views.site.overview import _torch, overview_context
 from matrix.views.site.render import Pages
@@ -109,6 +110,7 @@ def build_site(source: Path, out: Path, lineup: list[Entry] | None = None,
     pages.render("index.html", "index.html", **common, **overview, downloads=links)
     releases = [e for e in data.entries if not e.endswith("-gpu")]  # a GPU build is not a release of its own
     write_operators(data.source / "ops", releases or data.env_ids, pages, downloads, common)
+    write_models(data.source, releases or data.env_ids, pages, downloads, common)
     _extras(data, out, pages, downloads, diffs, common, now)
     _prune(out, set(pages.written) | repros.written | set(downloads.written))
     return SiteBuild(index=out / "index.html", pages=pages.written, repros=len(repros.written),
@@ -148,7 +150,7 @@ def _case_repros(data, case_id: str, repros: Repros) -> list[dict[str, str]]:
 
 # The folders the site owns, and what it writes there: pages and scripts of an earlier build that this
 # one did not write (a case removed, an environment renamed) would be dead ends, so they go.
-OWNED = {"env": ".html", "case": ".html", "diff": ".html", "history": ".html", "repro": ".py", "data": ".*"}
+OWNED = {"env": ".html", "case": ".html", "models": ".html", "diff": ".html", "history": ".html", "repro": ".py", "data": ".*"}
 
 
 def _prune(out: Path, written: set[str]) -> None:

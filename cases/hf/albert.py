@@ -1,0 +1,8 @@
+"""ALBERT: AlbertModel from a tiny AlbertConfig (2 layers, random weights, built offline), its last_hidden_state."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("albert")
+
+
+def build():
+    return tiny_model("albert")

@@ -1,0 +1,8 @@
+"""CLIP: CLIPModel from a tiny CLIPConfig (2 layers, random weights, built offline), its logits_per_image."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("clip")
+
+
+def build():
+    return tiny_model("clip")

@@ -1,0 +1,8 @@
+"""ConvNeXT: ConvNextModel from a tiny ConvNextConfig (2 layers, random weights, built offline), its last_hidden_state."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("convnext")
+
+
+def build():
+    return tiny_model("convnext")

@@ -1,0 +1,8 @@
+"""DeBERTa-v2: DebertaV2Model from a tiny DebertaV2Config (2 layers, random weights, built offline), its last_hidden_state."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("deberta_v2")
+
+
+def build():
+    return tiny_model("deberta_v2")

@@ -1,0 +1,8 @@
+"""DistilBERT: DistilBertModel from a tiny DistilBertConfig (2 layers, random weights, built offline), its last_hidden_state."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("distilbert")
+
+
+def build():
+    return tiny_model("distilbert")

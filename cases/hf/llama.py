@@ -1,0 +1,13 @@
+"""LLaMA: LlamaForCausalLM from a tiny LlamaConfig (2 layers, random weights, built offline), its logits."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("llama")
+
+
+def build():
+    return tiny_model("llama")
+
+
+def build_kv_cache():
+    """One generation step: the prompt's past_key_values fed back as tensors, use_cache=True."""
+    return tiny_model("llama", kv_cache=True)

@@ -1,0 +1,13 @@
+"""Mixtral (MoE): MixtralForCausalLM from a tiny MixtralConfig (2 layers, random weights, built offline), its logits."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("mixtral")
+
+
+def build():
+    return tiny_model("mixtral")
+
+
+def build_kv_cache():
+    """One generation step: the prompt's past_key_values fed back as tensors, use_cache=True."""
+    return tiny_model("mixtral", kv_cache=True)

@@ -1,0 +1,8 @@
+"""ModernBERT: ModernBertModel from a tiny ModernBertConfig (2 layers, random weights, built offline), its last_hidden_state."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("modernbert")
+
+
+def build():
+    return tiny_model("modernbert")

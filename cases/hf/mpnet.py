@@ -1,0 +1,8 @@
+"""MPNet: MPNetModel from a tiny MPNetConfig (2 layers, random weights, built offline), its last_hidden_state."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("mpnet")
+
+
+def build():
+    return tiny_model("mpnet")

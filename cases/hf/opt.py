@@ -1,0 +1,13 @@
+"""OPT: OPTForCausalLM from a tiny OPTConfig (2 layers, random weights, built offline), its logits."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("opt")
+
+
+def build():
+    return tiny_model("opt")
+
+
+def build_kv_cache():
+    """One generation step: the prompt's past_key_values fed back as tensors, use_cache=True."""
+    return tiny_model("opt", kv_cache=True)

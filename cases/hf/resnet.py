@@ -1,0 +1,8 @@
+"""ResNet: ResNetModel from a tiny ResNetConfig (2 layers, random weights, built offline), its last_hidden_state."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("resnet")
+
+
+def build():
+    return tiny_model("resnet")

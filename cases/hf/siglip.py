@@ -1,0 +1,8 @@
+"""SigLIP: SiglipModel from a tiny SiglipConfig (2 layers, random weights, built offline), its logits_per_image."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("siglip")
+
+
+def build():
+    return tiny_model("siglip")

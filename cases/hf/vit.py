@@ -1,0 +1,8 @@
+"""ViT: ViTModel from a tiny ViTConfig (2 layers, random weights, built offline), its last_hidden_state."""
+from ._hf import case_of, tiny_model
+
+CASE = case_of("vit")
+
+
+def build():
+    return tiny_model("vit")

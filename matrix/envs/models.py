@@ -1,0 +1,161 @@
+"""The model corpus's packages (transformers and its needs), pinned per lineup entry, beside its environment.
+
+An entry's ``pins`` are its identity: they key the reuse of every published row. transformers is needed by one
+corpus only, so it is not among them: ``model_requires`` (``transformers[torch]``) is locked into ``model_pins``,
+the newest release whose own torch requirement admits the entry's torch *and* that imports beside it (checked in
+the environment itself: a release whose torch extra admits torch 1.4 may still use what 1.4 lacks), less every
+package ``pins`` already has. They install with ``--target`` into ``<envs>/<id>+models/``, a folder put on the
+worker's path only for case folders that hold ``_requires.txt`` (cases/hf/): every other corpus runs as before.
+Removing the folder removes them (about 60-130 MB an entry).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from matrix.envs.build import EnvBuildError, env_python, pip_find_links
+from matrix.envs.interpreters import find_python
+from matrix.envs.lineup import Entry, _normalise
+from matrix.paths import ENVS_DIR
+
+NEEDS = "_requires.txt"  # in a case folder: its cases import the model packages
+MARKER = ".matrix-models.json"
+# what a release must do beside the entry's torch to count as supporting it: import, see torch, build a model
+PROBE = ("import transformers, torch; from transformers import PreTrainedModel, BertConfig, BertModel\n"
+         "assert transformers.is_torch_available(), 'transformers does not see torch ' + torch.__version__\n"
+         "BertModel(BertConfig(num_hidden_layers=1, hidden_size=8, num_attention_heads=2, intermediate_size=8,"
+         " vocab_size=20))\nprint(transformers.__version__)")
+TRIES = 8  # releases stepped down from the resolver's answer before an entry is said to have none
+
+
+def needs_models(case_dirs: list[Path]) -> bool:
+    return any((Path(folder) / NEEDS).is_file() for folder in case_dirs)
+
+
+def site_dir(entry: Entry, envs_dir: Path = ENVS_DIR) -> Path:
+    return envs_dir / f"{entry.id}+models"
+
+
+def model_fingerprint(entry: Entry) -> str:
+    """What a row of a model case also depends on: the model pins (a new transformers runs its cells again)."""
+    return hashlib.sha256(json.dumps(sorted(entry.model_pins)).encode()).hexdigest()[:16]
+
+
+def _compile(python: str, requirements: list[str], constraints: list[str], links: list[str]) -> list[str]:
+    uv = shutil.which("uv")
+    if uv is None:
+        raise RuntimeError("locking needs uv (pip install uv)")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(constraints) + "\n")
+    link_args = [arg for folder in links for arg in ("--find-links", folder)]
+    out = subprocess.run([uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python", python,
+                          "--only-binary", ":all:", "-c", handle.name, *link_args, "-"],
+                         input="\n".join(requirements) + "\n", capture_output=True, text=True)
+    Path(handle.name).unlink()
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "no resolution")
+    return [line.strip() for line in out.stdout.splitlines() if re.match(r"^[A-Za-z0-9]", line.strip())]
+
+
+def _beyond(resolved: list[str], entry: Entry) -> list[str]:
+    """The resolved pins the environment does not already have (local labels as lock.resolve drops them)."""
+    own = {_normalise(p.split("==")[0]) for p in entry.pins}
+    return [re.sub(r"\+[A-Za-z0-9.]+$", "", p) for p in resolved if _normalise(p.split("==")[0]) not in own]
+
+
+def _install(entry: Entry, pins: list[str], target: Path, python: Path) -> None:
+    uv = shutil.which("uv")
+    if uv is None:
+        raise EnvBuildError("installing the model packages needs uv (pip install uv)")
+    out = subprocess.run([uv, "pip", "install", "--quiet", "--no-deps", "--python", str(python), "--target",
+                          str(target), *pins], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise EnvBuildError(f"[{entry.id}] installing {' '.join(pins)} beside the environment failed:\n"
+                            + "\n".join(out.stderr.strip().splitlines()[-10:]))
+
+
+def probe(python: Path, target: Path) -> tuple[bool, str]:
+    """Whether the packages in ``target`` import and build a model beside the environment's torch."""
+    out = subprocess.run([str(python), "-c", PROBE], capture_output=True, text=True, timeout=600,
+                         env={"PYTHONPATH": str(target), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    if out.returncode == 0:
+        return True, out.stdout.strip().splitlines()[-1]
+    lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+    return False, lines[-1] if lines else f"exit {out.returncode}"
+
+
+def resolve_models(entry: Entry, python: Path, log: Callable[[str], None] = print) -> tuple[list[str], str]:
+    """(model_pins, note): the newest release of ``model_requires`` that resolves with the entry's pins and
+    passes the probe in its environment (``python``); a release that fails it is excluded and the next one
+    down tried. No release: no pins, and the note says what the oldest one tried said."""
+    interpreter = find_python(entry.python, needed_by=f"lineup entry {entry.id}")
+    links = pip_find_links() if entry.find_links else []
+    requirements, main = list(entry.model_requires), _normalise(re.split(r"[\[<>=!~ ]", entry.model_requires[0])[0])
+    failures: list[str] = []
+    for _ in range(TRIES):
+        try:
+            chosen = next(p for p in _compile(interpreter, requirements, list(entry.pins), links)
+                          if _normalise(p.split("==")[0]) == main)
+        except (RuntimeError, StopIteration) as exc:
+            failures.append(f"no release resolves ({exc})")
+            break
+        # the install set is the release's own needs: the [torch] extra only chose it (accelerate is not needed)
+        pins = _beyond(_compile(interpreter, [chosen], list(entry.pins), links), entry)
+        with tempfile.TemporaryDirectory(prefix=f"{entry.id}-models-") as scratch:
+            _install(entry, pins, Path(scratch), python)
+            ok, said = probe(python, Path(scratch))
+        log(f"[{entry.id}] {chosen}: {'imports and builds a model' if ok else said}")
+        if ok:
+            return sorted(pins, key=str.lower), ""
+        failures.append(f"{chosen}: {said}")
+        # what one release of a minor series imports, its patch releases import too: step below the series
+        major, minor = (chosen.split("==")[1].split(".") + ["0"])[:2]
+        requirements.append(f"{main}<{major}.{minor}")
+    note = f"no {main} release works beside torch {entry.torch}: " + "; ".join(failures[-2:])
+    return [], note[:400]
+
+
+def ensure_model_site(entry: Entry, envs_dir: Path = ENVS_DIR, log: Callable[[str], None] = print) -> Path:
+    """The folder holding ``entry``'s model pins, installed first if missing or stale. Its marker says what it
+    holds, and for an entry without pins why (``model_note``): the cases read it there (cases/hf/_hf.py)."""
+    target = site_dir(entry, envs_dir)
+    wanted = model_fingerprint(entry) + _digest(entry.model_note)
+    try:
+        if json.loads((target / MARKER).read_text()).get("fingerprint") == wanted:
+            return target
+    except (OSError, ValueError, AttributeError):
+        pass
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    if entry.model_pins:
+        log(f"[{entry.id}] installing {len(entry.model_pins)} model packages into {target}")
+        _install(entry, list(entry.model_pins), target, env_python(envs_dir / entry.id))
+    (target / MARKER).write_text(json.dumps({"fingerprint": wanted, "env": entry.id, "pins": list(entry.model_pins),
+                                             "note": entry.model_note}, indent=1))
+    return target
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def worker_settings(entry: Entry, case_dirs: list[Path], envs_dir: Path = ENVS_DIR,
+                    log: Callable[[str], None] = print) -> tuple[str | None, str]:
+    """What a run of ``case_dirs`` in ``entry`` adds to its worker: the model folder for its PYTHONPATH (None:
+    nothing, the corpus needs none) and what to add to the environment's fingerprint for its rows' reuse."""
+    if not needs_models(case_dirs) or not entry.model_requires:
+        return None, ""
+    return str(ensure_model_site(entry, envs_dir, log)), "+models-" + model_fingerprint(entry)[:8] + _digest(
+        entry.model_note)
+
+
+# No case may reach the hub: a tiny config is built in code, its weights are random (set for every worker of a
+# run whose case folders need the model packages; the same for every environment, so it is no state a case made)
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+           "TOKENIZERS_PARALLELISM": "false"}
