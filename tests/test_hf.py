@@ -258,3 +258,11 @@ def test_two_tiny_models_run_for_real_in_torch_2_13(tmp_path):
     assert set(rows["status"]) == {"pass"}, rows[["case", "variant", "exporter", "status", "error"]].to_string()
     assert {v.get("transformers") for v in rows["runtime_versions"]} == {"5.24.0"}
     assert rows["state_changed"].isna().all(), rows["state_changed"].dropna().tolist()
+
+
+def test_transformers_cells_are_judged_against_their_own_published_rows():
+    """cases/hf are models published into results/hf: the reference of the models corpus reads both folders."""
+    from matrix.run.reference import Reference
+    published = Reference()._load("models", "torch-2.13.0", False)
+    cases = {cell.split("/")[0] for cell in published}
+    assert {"llama", "transformer_encoder"} <= cases, sorted(cases)[:10]

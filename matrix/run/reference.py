@@ -24,6 +24,11 @@ def reference_folder(corpus: str | None) -> Path | None:
     return None if corpus in (None, "pitfalls") else RESULTS_DIR / corpus
 
 
+# More published folders that hold a corpus's rows: the transformers cases (cases/hf) are models, published on
+# their own into results/hf (each folder is one publish per environment; their cell ids never overlap)
+ALSO_PUBLISHED_IN = {"models": ("hf",)}
+
+
 class Reference:
     """The newest published row of every cell, per corpus, environment and kind (own or replayed), each
     loaded on first use."""
@@ -36,9 +41,12 @@ class Reference:
         key = (corpus, env_id, replay)
         if key not in self.cells:
             folder = self.folders.get(corpus, reference_folder(corpus))
+            also = [] if corpus in self.folders else [RESULTS_DIR / name for name in ALSO_PUBLISHED_IN.get(corpus, ())]
             found: dict[str, dict[str, Any]] = {}
-            if folder is not None and (folder / "runs").is_dir():
-                for run in list_runs(folder):
+            for where in ([folder] if folder is not None else []) + also:
+                if not (where / "runs").is_dir():
+                    continue
+                for run in list_runs(where):
                     # only what judging needs: tens of thousands of op rows are hundreds of MB whole
                     for row in iter_rows(readable_rows(run.rows_file(env_id, replay)), fields=JUDGED):
                         found[row["cell"]] = {"status": row.get("status"), "run_id": row.get("run_id")}
