@@ -168,7 +168,8 @@ def _release(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", version.split("+")[0])[:3])
 
 
-def _install_commands(entry: Entry | None, python: str | None, venv: str, cpu: bool = True) -> list[str]:
+def _install_commands(entry: Entry | None, python: str | None, venv: str, cpu: bool = True,
+                      models: bool = False) -> list[str]:
     if entry is None:
         return [f"# the environment's pins are not in this lineup: install torch, onnx and the runtime at "
                 f"the versions above into {venv}"]
@@ -187,6 +188,8 @@ def _install_commands(entry: Entry | None, python: str | None, venv: str, cpu: b
                          f"{len(dropped)} CUDA wheels (nvidia-*, cuda-*, triton)")
     lines = [f"uv venv --python {entry.python} {venv} || {{ {need}; false; }}",
              f"uv pip install --python {venv}/bin/python {index}{' '.join(shlex.quote(p) for p in pins)}", *notes]
+    if models and entry.model_pins:  # a transformers case: the entry's model pins, as the worker had them
+        lines.append(f"uv pip install --python {venv}/bin/python {' '.join(shlex.quote(p) for p in entry.model_pins)}")
     if entry.find_links:
         lines.append(f"# (torch {entry.torch}: this lineup entry took a CPU build from a local wheel folder; "
                      "PyPI's build of the same release works too)")
@@ -201,11 +204,13 @@ def _chained(usage_lines: list[str]) -> list[str]:
 
 
 def _corpus_support(case: dict[str, Any]) -> str:
-    """An operator case builds with the worker's OpCall (matrix/worker/opcall.py): shipped as source too."""
+    """Any case may raise the contract's CaseSkip (a release lacks what it calls); an operator case builds with the
+    worker's OpCall (matrix/worker/opcall.py): shipped as source too."""
+    skip = ("# A case raises CaseSkip where the release lacks what it calls (matrix/wire/contract.py)\n"
+            'install("matrix.wire.contract").CaseSkip = type("CaseSkip", (Exception,), {})\n')
     if (case.get("meta") or {}).get("corpus") != "ops":
-        return ""
-    return ("# An operator case's frozen sample is built by the worker's OpCall, as it ran (matrix/worker/opcall.py)\n"
-            'install("matrix.wire.contract").CaseSkip = type("CaseSkip", (Exception,), {})\n'
+        return skip
+    return (skip + "# An operator case's frozen sample is built by the worker's OpCall, as it ran (matrix/worker/opcall.py)\n"
             f"install(\"matrix.worker.opcall\", {literal(WORKER_OPCALL.read_text(encoding='utf-8'))})\n")
 
 
@@ -227,14 +232,15 @@ def build_script(row: dict[str, Any], case: dict[str, Any], exporting: Entry | N
     replayed = bool(row.get("runtime_env"))
     on_cpu = not is_device(row.get("runtime"), row.get("provider"))  # a GPU cell needs PyPI's CUDA build
     runtime_call = row.get("runtime_call") or ""
+    models = bool((row.get("runtime_versions") or {}).get("transformers"))
     if replayed:
         usage_lines = (["Export with the environment that made the file, run with the one that ran it:"]
-                       + [f"    {c}" for c in _install_commands(exporting, row.get("python"), ".export-env")]
+                       + [f"    {c}" for c in _install_commands(exporting, row.get("python"), ".export-env", models=models)]
                        + [f"    {c}" for c in _install_commands(running, None, ".runtime-env", on_cpu)]
                        + ["    .export-env/bin/python repro.py export", "    .runtime-env/bin/python repro.py run"])
         where = f"exported in {row.get('env_id')}, run by {row.get('runtime')} in {row.get('runtime_env')}"
     else:
-        usage_lines = (["Run it:"] + [f"    {c}" for c in _install_commands(exporting, row.get("python"), ".venv", on_cpu)]
+        usage_lines = (["Run it:"] + [f"    {c}" for c in _install_commands(exporting, row.get("python"), ".venv", on_cpu, models)]
                        + ["    .venv/bin/python repro.py"])
         # the runtime's own version as the row recorded it (runtime_version), whichever runtime it is
         runtime = f"{row.get('runtime')} {row.get('runtime_version') or row.get(str(row.get('runtime'))) or '?'}"
