@@ -4,7 +4,7 @@ run's and, by default, every era's) on ort-cpu. An environment goes once its row
 
 The record of the axis (``<out>/<entry>.runtimes.json``) lists every release considered with what happened to it:
 ran (its cells, statuses, build and run seconds, the disk it really cost), or why not (no wheel for the entry's
-Python, pins that cannot resolve beside it, an onnxruntime that installs but does not import), so no release is
+Python, pins that cannot resolve beside it, an onnxruntime that installs but cannot run a one-node model), so no release is
 dropped silently. Rows are ordinary replay rows: ``runtime_env`` is ``<entry>-ort<version>`` and
 ``runtime_onnxruntime`` the version that ran them.
 """
@@ -63,8 +63,9 @@ def resolved(entry: Entry, version: str, resolve: Callable[[Entry], list[str]]) 
         pins = resolve(dataclasses.replace(variant, requires=variant.pins))
     except (RuntimeError, OSError, LookupError) as exc:  # uv's refusal, or no such Python here
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        because = [line for line in lines if "because" in line or "unsatisfiable" in line]
-        return None, "does not resolve beside the entry's pins: " + ((because or lines or [str(exc)])[-1])[:300]
+        # uv's first "Because X depends on Y" names the clash; its last line only says that there is one
+        because = [line.removeprefix("cause:").strip() for line in lines if "depends on" in line]
+        return None, "does not resolve beside the entry's pins: " + ((because or lines or [str(exc)])[0])[:300]
     return dataclasses.replace(variant, pins=tuple(pins)), ""
 
 
@@ -84,15 +85,31 @@ def own_disk(folder: Path) -> tuple[int, int]:
     return total, own
 
 
+# one Identity node run on a numpy array: a wheel built against another numpy than the pins' imports with a
+# warning and then crashes or fails on the first array it is fed (onnxruntime < 1.19 beside numpy 2)
+SMOKE = """
+import numpy, onnx, onnxruntime
+from onnx import TensorProto, helper
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+model = helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])]),
+                          opset_imports=[helper.make_opsetid("", 9)], ir_version=4)
+session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+assert session.run(None, {"x": numpy.ones(2, numpy.float32)})[0].tolist() == [1.0, 1.0]
+print(onnxruntime.__version__)
+"""
+
+
 def imports(python: Path) -> tuple[str, str]:
-    """(the onnxruntime version the environment imports, or ""; why not): a wheel built against another numpy
-    installs but fails here."""
-    done = subprocess.run([str(python), "-c", "import onnxruntime, numpy; print(onnxruntime.__version__)"],
-                          capture_output=True, text=True, timeout=300)
+    """(the onnxruntime version the environment runs a one-node model with, or ""; why not)."""
+    done = subprocess.run([str(python), "-c", SMOKE], capture_output=True, text=True, timeout=300)
     if done.returncode == 0:
         return done.stdout.strip().splitlines()[-1], ""
     lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-    return "", "installs, but `import onnxruntime` fails: " + (lines[-1][:300] if lines else f"exit {done.returncode}")
+    at = next((i for i, line in enumerate(lines) if "compiled using NumPy" in line), None)
+    numpy = [" ".join(lines[at:at + 2])] if at is not None else []
+    how = f"dies with signal {-done.returncode}" if done.returncode < 0 else (lines[-1][:200] if lines else f"exit {done.returncode}")
+    return "", ("installs, but cannot run a one-node model: " + how + (f" ({numpy[0][:200]})" if numpy else ""))
 
 
 @dataclasses.dataclass
@@ -127,7 +144,7 @@ def run_release(variant: Entry, axis: AxisRun, own: Entry | None = None) -> dict
             record["disk"] = {"note": f"ran in the lineup's own environment of {own.id}: nothing built"}
         version, reason = imports(python)
         if reason:
-            return {**record, "outcome": "no-import", "reason": reason}
+            return {**record, "outcome": "does-not-run", "reason": reason}
         record.update(outcome="ran", imported=version, **_replayed(variant.id, python, axis))
     except (EnvBuildError, UnresolvablePins, InterpreterNotFound) as exc:
         record.update(outcome="no-install", reason=str(exc).strip().splitlines()[-1][:300])
