@@ -1,5 +1,5 @@
-"""``bisect CELL --good ENV --bad ENV`` (or ``--torch A..B``; ``--onnxruntime A..B``: run/runtime_bisect.py): the release
-a cell changed in, found by building the releases between the two on demand, as ``git bisect run``."""
+"""``bisect CELL --good ENV --bad ENV`` (or ``--torch A..B``; ``--onnxruntime A..B``: run/runtime_bisect.py): the
+release a cell changed in, found by building the releases between the two on demand, as ``git bisect run``."""
 from __future__ import annotations
 
 import argparse
@@ -26,8 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "PyPI's JSON form instead of PyPI (or $MATRIX_TORCH_INDEX, $MATRIX_ORT_INDEX)")
     parser.add_argument("--pre", action="store_true", help="pre-releases too")
     parser.add_argument("--keep", action="store_true", help="keep the environments it built")
-    parser.add_argument("--envs-dir", type=Path, default=REPO_ROOT / ".envs-bisect",
-                        help="where it builds (default .envs-bisect/)")
+    parser.add_argument("--envs-dir", type=Path, default=REPO_ROOT / ".envs-bisect", help="where it builds")
     parser.add_argument("--requires-from", choices=("older", "newer"), default="older",
                         help="whose other requires each release is built with first (the other's if they cannot "
                              "resolve): the dynamo exporter needs an onnxscript of its era")

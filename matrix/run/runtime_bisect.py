@@ -129,7 +129,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> list[str]:
     files = args.files or entry.id
     data = ortindex.read_index(args.index_file)
     releases = releases_between(data, args.onnxruntime, args.pre)
-    folder = args.out or inside(DEFAULT_OUT, "bisect", slug(base_cell(args.cell) + "@ort"))
+    folder = (args.out or inside(DEFAULT_OUT, "bisect", slug(base_cell(args.cell) + "@ort"))).resolve()  # workers run elsewhere
     source = (args.sources or [RESULTS_DIR])[0].resolve()
     axis = AxisRun(out=folder / "run", source=source, files={files}, envs_dir=args.envs_dir.resolve(), keep=args.keep,
                    selection=parse_selection(cell_selection(args.cell), None, None, ADAPTER), timeout=args.timeout, log=log)
@@ -169,9 +169,11 @@ def answer_lines(state: dict[str, Any], files: str) -> list[str]:
     for release in (good, bad):
         row = next((state["ends"][e] for e in ("good", "bad") if state["ends"][e].get("release") == release), None)
         row = row or (state["probes"].get(release) or {}).get("row") or {}
-        error = (row.get("error") or "").strip().splitlines()
+        error = " ".join((row.get("error") or "").split())
+        # onnxruntime's messages open with a C++ signature and end with what was wrong: both ends shown
+        error = error if len(error) <= 240 else f"{error[:120]} ... {error[-110:]}"
         lines.append(f"  onnxruntime {release} [{answer['outcomes'].get(release)}]: {row.get('status')}"
-                     + (f": {error[0][:200]}" if error else ""))
+                     + (f": {error}" if error else ""))
     lines.append("  release notes: " + ", ".join(ortindex.NOTES.format(r) for r in sorted({good, bad}, key=Version)))
     for release, probe in state["probes"].items():
         if probe["outcome"] == "skip":
@@ -180,5 +182,6 @@ def answer_lines(state: dict[str, Any], files: str) -> list[str]:
     ran = [r for r, p in state["probes"].items() if p["outcome"] != "skip"]
     lines.append(f"  ran both ends and {len(ran)} release(s) between: {', '.join(ran) or 'none'}; wall time "
                  f"{cost.get('wall_s', '?')} s; peak disk {cost.get('peak_gb', '?')} GB of files in one environment "
-                 f"(hard links to uv's cache; free space fell by at most {cost.get('peak_drop_gb', '?')} GB)")
+                 f"(hard links to uv's cache; free space fell by at most {cost.get('peak_drop_gb', '?')} GB)"
+                 + (f"; this run reused every row: {cost['rerun_s']} s" if cost.get("rerun_s") is not None else ""))
     return lines

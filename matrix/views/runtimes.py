@@ -110,7 +110,8 @@ def axis_lines(out: Path, record: dict[str, Any]) -> list[str]:
     entry = record["entry"]
     frame = axis_frame(Results(out).rows() if (out / "runs").is_dir() else pd.DataFrame(), entry)
     ran = {v: r for v, r in record["releases"].items() if r.get("outcome") == "ran"}
-    lines = [f"{entry}: {len(ran)} onnxruntime release(s) ran its files' cells ({record['files']}): "
+    files = record["files"] if isinstance(record["files"], str) else "the files of " + ", ".join(record["files"])
+    lines = [f"{entry}: {len(ran)} onnxruntime release(s) ran {files}: "
              + (", ".join(sorted(ran, key=_version_key)) or "none")]
     for version, item in sorted(ran.items(), key=lambda kv: _version_key(kv[0])):
         disk = item.get("disk") or {}
