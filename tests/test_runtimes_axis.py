@@ -113,6 +113,8 @@ def axis_rows() -> list[dict]:
         "b": {"1.19.2": ("crash", "the worker died with SIGSEGV (exit -11)"), "1.20.1": ("pass", None),
               "1.21.1": ("run-fail", "Invalid <script> rank")},
         "c": {"1.20.1": ("pass", None), "1.21.1": ("pass", None)},
+        "d": {"1.19.2": ("diverge", "max abs error 3"), "1.20.1": ("diverge", "max abs error 4"),
+              "1.21.1": ("diverge", "max abs error 5")},
     }
     for case, by in table.items():
         for release, (status, error) in by.items():
@@ -129,9 +131,11 @@ def test_overview_and_neighbour_diffs_on_rows_with_broken_cells():
     frame = axis_frame(pd.DataFrame(axis_rows()), "torch-2.13.0")
     view = overview(frame)
     assert view["releases"] == ["1.19.2", "1.20.1", "1.21.1"] and view["moving"] == 2
-    assert [f["case"] for f in view["files"]] == ["a", "b", "c"]  # the files that move first
+    assert [f["case"] for f in view["files"]] == ["a", "b", "c", "d"]  # the files that move first
     c = view["files"][2]["cells"]
     assert c[0]["status"] is None and c[1]["status"] == "pass"  # no row on 1.19.2: an empty cell, not a pass
+    # one outcome on every release (the same signature: only a number differs) is one cell; a gap is not uniform
+    assert view["files"][3]["uniform"]["status"] == "diverge" and view["files"][2]["uniform"] is None
     diffs = {(d["before"], d["after"]): d for d in neighbour_diffs(frame)}
     first = diffs[("1.19.2", "1.20.1")]
     assert first["counts"] == {"broke": 1, "fixed": 1, "fails differently": 0}
@@ -161,6 +165,7 @@ def test_site_page_shows_the_axis_with_status_colours_and_error_titles(tmp_path)
     assert "Invalid &lt;script&gt; rank" in html and "<script> rank" not in html  # autoescaped
     assert "releases/tag/v1.21.1" in html and "depends on numpy&lt;2.0" in html and "1047 MB" in html
     assert "1 broke, 1 fixed, 0 fails differently" in " ".join(html.split())
+    assert 'colspan="3" class="s-diverge"' in html and "diverge on every release" in html
 
 
 def test_site_page_says_so_when_nothing_is_published(tmp_path):

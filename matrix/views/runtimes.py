@@ -63,8 +63,10 @@ def overview(frame: pd.DataFrame) -> dict[str, Any]:
                  for rel in releases]
         outcomes = {(c["status"], c["signature"]) for c in cells if c["status"]}
         first = group.iloc[0]
+        # a file with one outcome on every release is one cell wide (most files: the page stays small)
+        uniform = cells[0] if len(outcomes) == 1 and all(c["status"] for c in cells) else None
         files.append({"file": file, "files_of": first["files_of"], "case": first["case"], "cells": cells,
-                      "moves": len(outcomes) > 1})
+                      "moves": len(outcomes) > 1, "uniform": uniform})
     files.sort(key=lambda f: (not f["moves"], f["file"]))
     counts = {rel: frame[frame["release"] == rel]["status"].value_counts().to_dict() for rel in releases}
     return {"releases": releases, "files": files, "counts": counts, "moving": sum(f["moves"] for f in files)}
