@@ -166,6 +166,7 @@ def test_site_page_shows_the_axis_with_status_colours_and_error_titles(tmp_path)
     assert "releases/tag/v1.21.1" in html and "depends on numpy&lt;2.0" in html and "1047 MB" in html
     assert "1 broke, 1 fixed, 0 fails differently" in " ".join(html.split())
     assert 'colspan="3" class="s-diverge"' in html and "diverge on every release" in html
+    assert 'title="pass"' in html and "nan" not in html  # a pass read back from Parquet has no error
 
 
 def test_site_page_says_so_when_nothing_is_published(tmp_path):

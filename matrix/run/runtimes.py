@@ -128,11 +128,11 @@ class AxisRun:
 def run_release(variant: Entry, axis: AxisRun, own: Entry | None = None) -> dict[str, Any]:
     """Build ``variant`` (or use ``own``, the lineup entry's built environment, when the release is its own pin), replay
     the files on it, and say what it cost; the environment goes afterwards unless kept."""
-    from matrix.envs.build import EnvBuildError, UnresolvablePins, ensure_env, env_python
+    from matrix.envs.build import EnvBuildError, UnresolvablePins, built_entries, ensure_env, env_python
     from matrix.envs.interpreters import InterpreterNotFound
     started, free = time.monotonic(), shutil.disk_usage(axis.out if axis.out.exists() else REPO_ROOT).free
     record: dict[str, Any] = {"env_id": variant.id, "pins": list(variant.pins)}
-    built = own is not None and (ENVS_DIR / own.id / "bin" / "python").exists()
+    built = own is not None and bool(built_entries([own]))  # built here with its current pins: nothing to build
     try:
         python = env_python(ENVS_DIR / own.id) if built else ensure_env(variant, envs_dir=axis.envs_dir, log=axis.log)
         record["build_s"] = round(time.monotonic() - started, 1)

@@ -40,7 +40,7 @@ def axis_frame(rows: pd.DataFrame, entry_id: str) -> pd.DataFrame:
     release = mine["runtime_onnxruntime"].where(mine["runtime_onnxruntime"].notna(),
                                                 mine["runtime_env"].str[len(prefix):]).astype(str)
     base = mine["cell"].astype(str).str.split("@").str[0].str.split("/").str[:-2].str.join("/")
-    error = mine["error"].where(mine["error"].notna(), None)
+    error = [e if isinstance(e, str) and e else None for e in mine["error"]]  # NaN is no error (pandas' missing text)
     frame = mine.assign(file=mine["env_id"].astype(str) + ": " + base, files_of=mine["env_id"], release=release,
                         error=error, signature=[error_signature(e) if e else "" for e in error])
     return frame[COLUMNS].drop_duplicates(["file", "release"], keep="last").reset_index(drop=True)
@@ -56,7 +56,7 @@ def overview(frame: pd.DataFrame) -> dict[str, Any]:
     releases = releases_of(frame)
     files = []
     for file, group in frame.groupby("file", sort=True):
-        by = {r["release"]: r for r in group.to_dict("records")}
+        by = {r["release"]: {**r, "error": _text(r["error"])} for r in group.to_dict("records")}
         cells = [{"release": rel, **({"status": by[rel]["status"], "signature": by[rel]["signature"],
                                       "error": error_headline(by[rel]["error"]) if by[rel]["error"] else ""}
                                      if rel in by else {"status": None, "signature": "", "error": ""})}
@@ -84,12 +84,17 @@ def neighbour_diffs(frame: pd.DataFrame) -> list[dict[str, Any]]:
             x, y = a.loc[file], b.loc[file]
             change = _change(x, y)
             if change:
-                error = x["error"] if change == "fixed" else y["error"]
+                error = _text(x["error"] if change == "fixed" else y["error"])
                 changes[change].append({"file": file, "status_before": x["status"], "status_after": y["status"],
                                         "error": error_headline(error) if error else "", "signature": error_signature(error) if error else ""})
         found.append({"before": before, "after": after, "changes": changes, "counts": {c: len(v) for c, v in changes.items()},
                       "notes": NOTES.format(after)})
     return found
+
+
+def _text(value: Any) -> str:
+    """An error as text: "" for none (pandas keeps a missing one as NaN)."""
+    return value if isinstance(value, str) else ""
 
 
 def _change(x: pd.Series, y: pd.Series) -> str:
