@@ -102,6 +102,14 @@ def gpu(session: nox.Session) -> None:
     session.run("python", "-m", "matrix", "gpu", *session.posargs)
 
 
+@nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
+def runtimes(session: nox.Session) -> None:
+    """The newest entry's (or --env's) exported files on every onnxruntime minor release that installs beside its
+    pins: nox -s runtimes [-- --env ID --files ID --onnxruntime A..B --publish]."""
+    session.install("-r", HOST_REQUIREMENTS)
+    session.run("python", "-m", "matrix", "runtimes", *session.posargs)
+
+
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True)
 def tests(session: nox.Session) -> None:
     """The test suite: host parts, the real pipeline here, and torch-1.4.0 end to end."""

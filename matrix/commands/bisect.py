@@ -1,5 +1,5 @@
-"""``bisect CELL --good ENV --bad ENV`` (or ``--torch A..B``): the torch release a cell changed in, found by building
-the releases between two lineup entries on demand, as ``git bisect run``."""
+"""``bisect CELL --good ENV --bad ENV`` (or ``--torch A..B``; ``--onnxruntime A..B``: run/runtime_bisect.py): the
+release a cell changed in, found by building the releases between the two on demand, as ``git bisect run``."""
 from __future__ import annotations
 
 import argparse
@@ -9,9 +9,10 @@ from pathlib import Path
 
 from matrix.commands import common
 from matrix.paths import DEFAULT_OUT, REPO_ROOT, RESULTS_DIR
+from matrix.run import runtime_bisect
 
 NAME = "bisect"
-HELP = "find the torch release between two lineup entries where a cell changed"
+HELP = "find the torch (or, with --onnxruntime, the onnxruntime) release where a cell changed"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,17 +22,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--torch", help="A..B: the lineup entries with torch A (good) and B (bad)")
     parser.add_argument("--from", dest="sources", type=Path, action="append",
                         help="out folders with the ends' rows (default reports, then results)")
-    parser.add_argument("--index-file", type=Path, help="torch's releases in PyPI's JSON form instead of PyPI "
-                        "(or $MATRIX_TORCH_INDEX)")
+    parser.add_argument("--index-file", type=Path, help="torch's (with --onnxruntime: onnxruntime's) releases in "
+                        "PyPI's JSON form instead of PyPI (or $MATRIX_TORCH_INDEX, $MATRIX_ORT_INDEX)")
     parser.add_argument("--pre", action="store_true", help="pre-releases too")
     parser.add_argument("--keep", action="store_true", help="keep the environments it built")
-    parser.add_argument("--envs-dir", type=Path, default=REPO_ROOT / ".envs-bisect",
-                        help="where it builds (default .envs-bisect/)")
+    parser.add_argument("--envs-dir", type=Path, default=REPO_ROOT / ".envs-bisect", help="where it builds")
     parser.add_argument("--requires-from", choices=("older", "newer"), default="older",
                         help="whose other requires each release is built with first (the other's if they cannot "
                              "resolve): the dynamo exporter needs an onnxscript of its era")
     parser.add_argument("--out", type=Path, help="the state folder (default reports/bisect/<cell>/)")
     parser.add_argument("--timeout", type=common.positive, default=300.0, help="seconds for the cell")
+    runtime_bisect.add_arguments(parser)
     common.add_lineup(parser)
 
 
@@ -97,10 +98,11 @@ def run(args: argparse.Namespace) -> int:
     from matrix.views.bisect import answer_lines
     started = time.monotonic()
     try:
+        if args.onnxruntime:  # the exported file held fixed, onnxruntime releases built around it
+            return print("\n".join(runtime_bisect.run(args, common.eprint))) or 0
         state, releases, bases, built = _setup(args)
     except bisect.BisectError as exc:
-        common.eprint(f"error: {exc}")
-        return 2
+        return common.eprint(f"error: {exc}") or 2
     fresh_envs = not args.envs_dir.exists()
     common.eprint(f"bisect {state.cell}: {len(releases) - 2} release(s) between {releases[0]} and {releases[-1]}: "
                   f"{', '.join(releases[1:-1])}")
@@ -108,11 +110,10 @@ def run(args: argparse.Namespace) -> int:
         ask = lambda r: bisect.probe(r, bases, state, args.envs_dir, args.keep, args.timeout, common.eprint, built)
         found = bisect.search(releases, ask)
         then = bisect.follow_other(state, found, releases, ask)
-        pairs = [found, *([then] if then else [])]
-        bisect.verify_ends(state, {r for p in pairs for r in (p.good, p.bad)}, built, args.timeout, common.eprint)
+        ends = {r for p in (found, then) if p for r in (p.good, p.bad)}
+        bisect.verify_ends(state, ends, built, args.timeout, common.eprint)
     finally:
         if fresh_envs and not args.keep:
             shutil.rmtree(args.envs_dir, ignore_errors=True)
-    print("\n".join(answer_lines(state.finish(found, time.monotonic() - started, then))))
-    print(f"state: {state.path}")
+    print("\n".join([*answer_lines(state.finish(found, time.monotonic() - started, then)), f"state: {state.path}"]))
     return 0

@@ -42,11 +42,19 @@ class Entry:
         (``<id>-gpu``), since its onnxruntime and, where it runs, its machine differ."""
         if not self.gpu_runtime:
             raise LineupError(f"lineup entry {self.id} names no gpu_runtime")
-        swap = lambda items: tuple(self.gpu_runtime if _normalise(_PIN.match(p).group(1)) == "onnxruntime" else p
-                                   for p in items)
-        return dataclasses.replace(self, id=f"{self.id}-gpu", pins=swap(self.pins), requires=swap(self.requires),
-                                   tags=tuple(dict.fromkeys(self.tags + ("gpu",))), gpu_runtime="",
-                                   note=f"{self.note} GPU variant: {self.gpu_runtime} instead of onnxruntime.".strip())
+        return self._with_onnxruntime(self.gpu_runtime, f"{self.id}-gpu", "gpu",
+                                      f"{self.note} GPU variant: {self.gpu_runtime} instead of onnxruntime.".strip())
+
+    def for_runtime(self, version: str) -> "Entry":
+        """This entry with onnxruntime ``version`` instead of its own (``<id>-ort<version>``): the runtime axis,
+        where one entry's exported files run on every onnxruntime release that installs beside its pins."""
+        return self._with_onnxruntime(f"onnxruntime=={version}", f"{self.id}-ort{version}", "runtimes",
+                                      f"{self.id}'s pins with onnxruntime {version}")
+
+    def _with_onnxruntime(self, pin: str, env_id: str, tag: str, note: str) -> "Entry":
+        swap = lambda items: tuple(pin if _normalise(_PIN.match(p).group(1)) == "onnxruntime" else p for p in items)
+        return dataclasses.replace(self, id=env_id, pins=swap(self.pins), requires=swap(self.requires),
+                                   tags=tuple(dict.fromkeys(self.tags + (tag,))), gpu_runtime="", note=note)
 
     def pin(self, package: str) -> str | None:
         """The pinned version of ``package``, or None."""

@@ -20,12 +20,15 @@ from matrix.wire import Cell
 CELL_KEYS = (("case", str), ("variant", str), ("exporter", str), ("opset", int))
 
 
-def replay(runner: EnvRunner, source: Path | None = None) -> list[EnvOutcome]:
-    """Run every other environment's exported files with ``runner``'s runtimes: one outcome each."""
+def replay(runner: EnvRunner, source: Path | None = None, only: set[str] | None = None) -> list[EnvOutcome]:
+    """Run every other environment's exported files (``only`` these environments' where given) with ``runner``'s
+    runtimes: one outcome each."""
     from matrix.results.read import Results  # pandas: only when replaying
     outcomes = []
     runner.replaying = True
     for env_id, origin, folder in Results(source or runner.out).exports(exclude=runner.env_id):
+        if only is not None and env_id not in only:
+            continue
         target = Target(RunDir(runner.out, origin.run_id), env_id, replay=True)
         jobs = replay_jobs(folder, env_id, runner.env_id, runner.selection)
         if not jobs:
@@ -55,10 +58,10 @@ def _origin_cases(runner: EnvRunner, origin: RunDir, run: RunDir, env_id: str) -
     return {c["id"]: c for c in catalogue.get("cases", []) if isinstance(c, dict) and "id" in c}
 
 
-def run_replay(runner: EnvRunner, source: Path | None = None) -> list[EnvOutcome]:
+def run_replay(runner: EnvRunner, source: Path | None = None, only: set[str] | None = None) -> list[EnvOutcome]:
     """``replay``, with the runner's workers let go afterwards (killed at once when interrupted)."""
     try:
-        outcomes = replay(runner, source)
+        outcomes = replay(runner, source, only)
     except BaseException:
         runner._close(interrupted=True)
         raise

@@ -11,6 +11,7 @@
     site/repro/<env>/<hash>/repro.py  a reproduction per failing cell
     site/context.html               the seed's claims, what is not as expected, the default exporter per release
     site/search.html                cases and error text, searched in the page
+    site/runtimes.html              exported files x onnxruntime releases (results/runtimes), with neighbour diffs
     site/data/<page>.csv|.json      every table's rows as data (tables.py)
     site/index.json                 the site for scripts; regressions.json and regressions.xml (Atom): the diffs
 
@@ -39,6 +40,7 @@ from matrix.views.site.operators import write_operators
 from matrix.views.site.overview import _torch, overview_context
 from matrix.views.site.render import Pages
 from matrix.views.site.repros import Repros
+from matrix.views.site.runtimes import write_runtimes
 from matrix.views.values import clean
 
 PAGE_LIMIT = 2 * 1024 * 1024  # bytes: every page must open quickly, on any connection
@@ -111,6 +113,7 @@ def build_site(source: Path, out: Path, lineup: list[Entry] | None = None,
     releases = [e for e in data.entries if not e.endswith("-gpu")]  # a GPU build is not a release of its own
     write_operators(data.source / "ops", releases or data.env_ids, pages, downloads, common)
     write_models(data.source, releases or data.env_ids, pages, downloads, common)
+    write_runtimes(data.source, pages, common)
     _extras(data, out, pages, downloads, diffs, common, now)
     _prune(out, set(pages.written) | repros.written | set(downloads.written))
     return SiteBuild(index=out / "index.html", pages=pages.written, repros=len(repros.written),
