@@ -276,5 +276,5 @@ def test_the_published_torch_2_13_op_rows_group_into_known_gaps(published_2_13):
     assert polygamma["title"] == "Exporting the operator 'aten::polygamma' to ONNX opset version 7-20 is not supported"
     assert polygamma["cells"] == 728 and polygamma["exact"] and polygamma["filter"]["exporter"] == "torchscript"
     totals = summary(view, groups)
-    assert totals["failing"] == sum(g["cells"] for g in groups) == 37_997
+    assert totals["failing"] == sum(g["cells"] for g in groups) == 37_950  # the 2.13.0 republish: 54 empty* cells now pass by shape, 7 batch_norm cells now diverge
     assert totals["groups"] < 800 and totals["exact"] > 0.9 * totals["groups"]

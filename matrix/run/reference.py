@@ -21,7 +21,7 @@ JUDGED = ("cell", "status", "run_id")  # all a published row says to judge a cel
 def reference_folder(corpus: str | None) -> Path | None:
     """Where a corpus's published results live: results/ for the pitfalls (judged by their Expects), results/ops
     for the operators, results/models for the models."""
-    return None if corpus in (None, "pitfalls") else RESULTS_DIR / corpus
+    return None if corpus in (None, "pitfalls") else RESULTS_DIR / corpus  # "check" (a user's model): none there
 
 
 # More published folders that hold a corpus's rows: the transformers cases (cases/hf) are models, published on

@@ -31,6 +31,10 @@ import importlib.util
 import os
 import sys
 
+from matrix.wire import Case
+
+# a user's model has no expectations: check answers with --require, so no cell of it is ever a "regression"
+CASE = Case(title={title!r}, pitfall="Does this model export, run and agree with eager PyTorch?", corpus="check")
 PATH = {path!r}
 SOURCE_SHA256 = {digest!r}
 FACTORY = {factory!r}
@@ -130,7 +134,7 @@ def case_id(path: Path) -> str:
 def write_case(folder: Path, path: Path, factory: str | None, inputs: list) -> tuple[Path, str | None]:
     """Write the shim into ``folder`` (only when its text changes); returns it and its previous text."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    text = SHIM.format(path=str(path), digest=digest, factory=factory, inputs=[(s, d) for s, d in inputs])
+    text = SHIM.format(path=str(path), title=path.name, digest=digest, factory=factory, inputs=[(s, d) for s, d in inputs])
     shim = folder / f"{case_id(path)}.py"
     before = shim.read_text(encoding="utf-8") if shim.is_file() else None
     if before != text:

@@ -316,7 +316,7 @@ class Case(object):
 
     FIELDS = ("title", "pitfall", "seed", "links", "atol", "rtol", "batchable", "options", "timeout", "expect",
               "naive", "fixed", "holds_when", "compare_values", "corpus", "op", "dynamic", "dynamic_outputs")
-    CORPORA = ("pitfalls", "ops", "models")
+    CORPORA = ("pitfalls", "ops", "models", "check")  # check: a user's model (matrix check), no expectations
 
     def __init__(self, title: Optional[str] = None, pitfall: Optional[str] = None, seed: Sequence[str] = (),
                  links: Sequence[str] = (), atol: float = 1e-4, rtol: float = 1e-3, batchable: bool = False,
