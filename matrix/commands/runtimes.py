@@ -68,10 +68,11 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for entry, releases in plans:
         record = run_axis(entry, releases, axis, resolve)
-        if not any(r["outcome"] == "ran" for r in record["releases"].values()):
+        ran = any(r["outcome"] == "ran" for r in record["releases"].values())
+        if not ran:
             common.eprint(f"error: --env {entry.id}: no onnxruntime release installs beside its pins")
             status = 2
         print("\n".join(axis_lines(axis.out, record)))
-        if args.publish:
+        if args.publish and ran:  # nothing ran: what is published stays
             print(publish_axis(axis.out, RESULTS_DIR / "runtimes", record))
     return status

@@ -157,6 +157,8 @@ def publish_axis(out: Path, target: Path, record: dict[str, Any]) -> str:
             if problems:
                 raise ValueError("; ".join(problems))
             rows.extend(local_paths_stripped(r) for r in found if str(r.get("runtime_env") or "").startswith(prefix))
+    if not rows:  # a run where no release could be built (uv missing, an index down) replaces nothing published
+        raise ValueError(f"no rows of {entry}'s runtime axis in {out}: nothing published, {target} left as it was")
     target.mkdir(parents=True, exist_ok=True)
     size = write_rows(target / entry, rows)
     (target / f"{entry}.json").write_text(json.dumps(local_paths_stripped(record), indent=1, sort_keys=True) + "\n",
