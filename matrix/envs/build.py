@@ -18,6 +18,7 @@ from typing import Callable
 from matrix.envs.fingerprint import MARKER, fingerprint
 from matrix.envs.interpreters import find_python
 from matrix.envs.lineup import Entry
+from matrix.envs.uvtool import which_uv
 from matrix.paths import ENVS_DIR
 from matrix.results.store import StorageError
 
@@ -32,7 +33,7 @@ class UnresolvablePins(ValueError):
 
 def check_resolvable(entry: Entry, interpreter: str, links: list[str]) -> None:
     """Ask the resolver (no install) whether the pins exist for this Python, before building anything."""
-    uv = shutil.which("uv")
+    uv = which_uv()
     if uv is None:
         return  # pip has no cheap equivalent on old Pythons; the install itself will say
     link_args = [arg for folder in links for arg in ("--find-links", folder)]
@@ -121,7 +122,7 @@ def ensure_env(entry: Entry, envs_dir: Path = ENVS_DIR, log: Callable[[str], Non
         check_resolvable(entry, interpreter, links)
         log(f"[{entry.id}] building environment in {env_dir} (Python {version}, {len(entry.pins)} pins)")
         shutil.rmtree(env_dir, ignore_errors=True)
-        uv = shutil.which("uv")
+        uv = which_uv()
         link_args = [arg for folder in links for arg in ("--find-links", folder)]
         if uv:
             _run([uv, "venv", "--quiet", "--python", interpreter, str(env_dir)], f"[{entry.id}] uv venv", log)

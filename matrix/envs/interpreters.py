@@ -6,6 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from matrix.envs.uvtool import which_uv
+
 
 class InterpreterNotFound(LookupError):
     pass
@@ -50,9 +52,10 @@ def candidates(version: str) -> list[str]:
     if root is not None:
         installs = sorted((root / "versions").glob(f"{version}.*/bin/python"), key=_patch_key, reverse=True)
         found.extend(str(p) for p in installs)
-    if shutil.which("uv"):  # Pythons that `uv python install` put in uv's own folder
+    uv = which_uv()
+    if uv:  # Pythons that `uv python install` put in uv's own folder
         try:
-            out = subprocess.run(["uv", "python", "find", "--no-project", version], capture_output=True,
+            out = subprocess.run([uv, "python", "find", "--no-project", version], capture_output=True,
                                  text=True, timeout=30)
             if out.returncode == 0 and out.stdout.strip():
                 found.append(out.stdout.strip())

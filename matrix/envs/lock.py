@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 from matrix.envs.build import pip_find_links
 from matrix.envs.interpreters import find_python
 from matrix.envs.lineup import Entry
+from matrix.envs.uvtool import which_uv
 
 HEADER = """\
 # The lineup: one [[env]] per environment the matrix runs in.
@@ -41,7 +41,7 @@ HEADER = """\
 
 def resolve(entry: Entry) -> list[str]:
     """The full pin list for ``entry.requires`` on its Python (Linux x86_64 wheels)."""
-    uv = shutil.which("uv")
+    uv = which_uv()
     if uv is None:
         raise RuntimeError("locking needs uv (pip install uv)")
     python = find_python(entry.python, needed_by=f"lineup entry {entry.id}")

@@ -22,6 +22,7 @@ from typing import Callable
 from matrix.envs.build import EnvBuildError, env_python, pip_find_links
 from matrix.envs.interpreters import find_python
 from matrix.envs.lineup import Entry, _normalise
+from matrix.envs.uvtool import which_uv
 from matrix.paths import ENVS_DIR
 
 NEEDS = "_requires.txt"  # in a case folder: its cases import the model packages
@@ -48,7 +49,7 @@ def model_fingerprint(entry: Entry) -> str:
 
 
 def _compile(python: str, requirements: list[str], constraints: list[str], links: list[str]) -> list[str]:
-    uv = shutil.which("uv")
+    uv = which_uv()
     if uv is None:
         raise RuntimeError("locking needs uv (pip install uv)")
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
@@ -70,7 +71,7 @@ def _beyond(resolved: list[str], entry: Entry) -> list[str]:
 
 
 def _install(entry: Entry, pins: list[str], target: Path, python: Path) -> None:
-    uv = shutil.which("uv")
+    uv = which_uv()
     if uv is None:
         raise EnvBuildError("installing the model packages needs uv (pip install uv)")
     out = subprocess.run([uv, "pip", "install", "--quiet", "--no-deps", "--python", str(python), "--target",

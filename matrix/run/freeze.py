@@ -11,6 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from matrix.envs.uvtool import which_uv
 from matrix.paths import CACHE_DIR, REPO_ROOT
 
 FROZEN = REPO_ROOT / "cases" / "ops" / "opinfo.jsonl"
@@ -26,7 +27,7 @@ def _extra_path(python: str) -> Path:
     """A folder holding expecttest for ``python`` (installed with uv once)."""
     if (EXTRA / "expecttest").is_dir():
         return EXTRA
-    command = ["uv", "pip", "install", "--quiet", "--python", python, "--target", str(EXTRA), EXPECTTEST]
+    command = [which_uv() or "uv", "pip", "install", "--quiet", "--python", python, "--target", str(EXTRA), EXPECTTEST]
     try:
         subprocess.run(command, check=True, capture_output=True, text=True, timeout=600)
     except FileNotFoundError:
