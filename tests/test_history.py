@@ -12,7 +12,8 @@ from matrix.paths import REPO_ROOT
 
 
 def _entry(env_id: str, *tags: str) -> Entry:
-    return Entry(id=env_id, python="3.11", pins=(f"torch=={env_id.split('-')[1]}",), tags=tags)
+    pins = (f"torch=={env_id.split('-')[1]}",)
+    return Entry(id=env_id, python="3.11", pins=pins, requires=pins, tags=tags)
 
 
 def _fake_envs(tmp_path, *names):
@@ -75,3 +76,14 @@ def test_the_lineup_has_every_minor_release_once_in_release_order():
     wanted = {(1, m) for m in range(4, 14)} | {(2, m) for m in range(0, max(m for a, m in have if a == 2) + 1)}
     assert wanted <= have, f"missing minor releases: {sorted(wanted - have)}"
     assert lineup[-1].id == "torch-2.15.0"  # the newest is last: check and ops take it as the newest
+
+
+def test_an_appended_entry_sorts_into_place_and_a_lock_keeps_the_file_order(tmp_path):
+    from matrix.envs.lock import lock, render_lineup
+    appended = [_entry("torch-2.13.0", "quick"), _entry("torch-2.15.0"), _entry("torch-2.14.1")]
+    path = tmp_path / "lineup.toml"
+    path.write_text(render_lineup(appended), encoding="utf-8")
+    assert [e.id for e in load_lineup(path)] == ["torch-2.13.0", "torch-2.14.1", "torch-2.15.0"]
+    before = path.read_text(encoding="utf-8")
+    lock(load_lineup(path), "no-such-entry", path)  # resolves nothing, rewrites the file
+    assert path.read_text(encoding="utf-8") == before
