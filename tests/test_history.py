@@ -87,3 +87,11 @@ def test_an_appended_entry_sorts_into_place_and_a_lock_keeps_the_file_order(tmp_
     before = path.read_text(encoding="utf-8")
     lock(load_lineup(path), "no-such-entry", path)  # resolves nothing, rewrites the file
     assert path.read_text(encoding="utf-8") == before
+
+
+def test_dynamo_entries_before_torch_2_4_stay_below_python_3_12():
+    # torch 2.2's wheels exist for 3.12, but its dynamo exporter fails there ("Python 3.12+ not yet supported
+    # for torch.compile"): every dynamo cell of such an entry would be an export-fail of the interpreter's making
+    for entry in load_lineup():
+        if "dynamo" in entry.tags and _minor(entry) < (2, 4):
+            assert tuple(int(p) for p in entry.python.split(".")) < (3, 12), entry.id
