@@ -42,16 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rerun", metavar="REGEX",
                         help="run these cases' cells again (a regular expression on 'case' or 'case/variant') and reuse "
                         "the rest: after a harness fix that changes how those cases run, not what they are")
-    parser.add_argument("--keep-envs", type=_at_least_0, metavar="N", help="bounded disk: the --env entries in turn, keeping "
-                        "at most N of the environments this run built (never quick ones or ones already there)")
     parser.add_argument("--verbose", action="store_true",
                         help="one line per cell instead of the live display (the default when not in a terminal)")
     parser.add_argument("--allow-regressions", action="store_true", help="exit 0 even when a cell regressed")
     common.add_gpu(parser)
-
-
-def _at_least_0(text: str) -> int:
-    return 0 if text == "0" else common.count(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,15 +95,7 @@ def run(args: argparse.Namespace) -> int:
         python, env_id = common.interpreter(args.python or sys.executable, args.env_id)
         tasks.append(Task(env_id, lambda: runner(env_id, python, python_fingerprint(python))))
     with console:
-        if args.keep_envs is None or not envs:
-            run_all(tasks, slots)
-        else:
-            from matrix.envs.keep import KeepPolicy
-            from matrix.paths import ENVS_DIR
-            policy = KeepPolicy.start(args.keep_envs, ENVS_DIR, common.lineup_entries(args, None))
-            for task in tasks:  # one environment at a time, so at most N (+ the one running) lie on disk
-                run_all([task], slots)
-                policy.done(task.env_id, log=console.note)
+        run_all(tasks, slots)
         outcomes = [task.result for task in tasks if task.result is not None]
         for outcome in outcomes:
             console.end(outcome)

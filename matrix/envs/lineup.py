@@ -162,14 +162,7 @@ def load_lineup(path: Path = LINEUP_FILE) -> list[Entry]:
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
         raise LineupError(f"{path}: env id(s) {', '.join(twice)} appear more than once")
-    # new releases are appended to the file, gap fillers too: every view, diff and "newest entry" reads
-    # the lineup oldest torch first, so order by torch release (stable: file order among equals)
-    return sorted(entries, key=lambda e: _release_key(e.torch))
-
-
-def _release_key(version: str) -> tuple[int, ...]:
-    parts = re.match(r"^(\d+(?:\.\d+)*)", version)
-    return tuple(int(p) for p in parts.group(1).split(".")) if parts else (10**9,)
+    return entries
 
 
 def by_id(entries: list[Entry]) -> dict[str, Entry]:
