@@ -24,7 +24,7 @@ from matrix.paths import CASES_DIR, REPO_ROOT, RESULTS_DIR
 from matrix.results.publish import references
 from matrix.results.rows import iter_rows
 from matrix.results.safe import ResultsError
-from matrix.results.store import RunDir
+from matrix.results.store import RunDir, readable_rows
 from matrix.wire.opcases import case_id, frozen_lines
 
 SPLIT_FILE = REPO_ROOT / ".github" / "op-shards.json"
@@ -67,10 +67,8 @@ def published_costs(results: Path = OPS_RESULTS) -> dict[str, dict[tuple[str, st
     costs: dict[str, dict[tuple[str, str], float]] = {}
     for meta in references(results):
         env_id, run = meta["env_id"], RunDir(results, meta["run_id"])
-        path = run.rows_file(env_id)
-        path = path if path.exists() else path.with_name(path.name + ".gz")
-        spent: dict[tuple[str, str], float] = {}
-        for row in iter_rows(path):
+        spent: dict[tuple[str, str], float] = {}  # Parquet, gzipped or plain JSON Lines: whichever was published
+        for row in iter_rows(readable_rows(run.rows_file(env_id)), fields=("case", "exporter", "duration_s")):
             key = (row["case"], row["exporter"])
             spent[key] = spent.get(key, 0.0) + float(row.get("duration_s") or 0.0)
         costs[env_id] = spent
