@@ -61,3 +61,12 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def published_site(tmp_path_factory):
+    """(the SiteBuild, its folder) of the site built from the committed results/, once for every test that reads
+    it: a build of the whole reference takes about a minute and a half here, and three tests read the same one."""
+    from matrix.views.site import build_site
+    folder = tmp_path_factory.mktemp("published") / "site"
+    return build_site(REPO / "results", folder), folder

@@ -161,14 +161,13 @@ def test_a_release_diff_lists_what_broke_got_fixed_or_fails_differently():
     assert current_view is not None
 
 
-def test_the_committed_reference_builds_a_site_of_small_pages(tmp_path):
+def test_the_committed_reference_builds_a_site_of_small_pages(published_site):
     """results/ in the repository: every lineup environment, as-expected, and a site from it alone."""
     from matrix.envs.lineup import load_lineup
-    from matrix.views.site import build_site
     view = current_view(Results(REPO / "results").rows())
     assert set(view["env_id"]) == {e.id for e in load_lineup()}
     assert set(view["verdict"]) == {"as-expected"}
-    built = build_site(REPO / "results", tmp_path / "site")
+    built, _ = published_site
     assert built.index.exists() and not built.oversized and built.largest[1] < 2 * 2 ** 20
 
 

@@ -361,7 +361,7 @@ def test_a_pages_string_table_stays_within_its_budget_by_construction():
     assert strings("0: " + "x" * 4000) == 0, "a text seen before is the same entry"
 
 
-def test_the_published_site_in_a_browser_counts_files_as_compare_does(tmp_path):
+def test_the_published_site_in_a_browser_counts_files_as_compare_does(published_site):
     """Built from results/: no dynamo column or cell claims an opset its file does not have, the overview's and
     every environment page's counts are compare's, the opset filter shows one opset, and the overview answers
     "since which torch release does variable-length list export work?" in its own words."""
@@ -369,7 +369,7 @@ def test_the_published_site_in_a_browser_counts_files_as_compare_does(tmp_path):
     from matrix.views.compare import compare_runs
     sync_playwright = _browser_or_skip()
     results = REPO / "results"
-    built = build_site(results, tmp_path / "site")
+    built, _ = published_site
     expected = compare_runs(results, str(results), str(results)).counts
     rows = Results(results).rows()
     written = {env: {int(o) for o in sub["opset_actual"].dropna()}
@@ -398,7 +398,7 @@ def test_the_published_site_in_a_browser_counts_files_as_compare_does(tmp_path):
             assert "requested 9" not in page.locator("body").inner_text().replace("requested 9, 11 → wrote 18", "")
             page.go_back()
             for env, count in expected.items():
-                page.goto((tmp_path / "site" / "env" / f"{env}.html").as_uri())
+                page.goto((built.index.parent / "env" / f"{env}.html").as_uri())
                 counts = page.locator("#counts")
                 assert (int(counts.get_attribute("data-cells")), int(counts.get_attribute("data-with-replays"))) == (
                     count["cells"], count["with_replays"]), env

@@ -230,14 +230,13 @@ def test_a_history_shows_only_what_changed_when_asked(wide_site):
             browser.close()
 
 
-def test_the_operators_filter_lives_in_the_address(tmp_path):
+def test_the_operators_filter_lives_in_the_address(tmp_path, published_site):
     """operators.html#op=roll opens filtered; typing changes the address; a new address changes the filter."""
     sync_playwright = _browser_or_skip()
-    site = tmp_path / "site"
-    build_site(tmp_path / "results", site, case_dirs=[])
-    assert "No operator results yet" in (site / "operators.html").read_text(), "without results/ops it says so"
-    results = Path(__file__).resolve().parent.parent / "results"
-    build_site(results, site)
+    empty = tmp_path / "site"
+    build_site(tmp_path / "results", empty, case_dirs=[])
+    assert "No operator results yet" in (empty / "operators.html").read_text(), "without results/ops it says so"
+    _, site = published_site
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
