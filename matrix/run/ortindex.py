@@ -8,15 +8,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from matrix.envs.index import IndexUnavailable, final_releases, project_json
 from matrix.run.plan import SelectionError
 
-INDEX_URL = "https://pypi.org/pypi/onnxruntime/json"
 INDEX_ENV = "MATRIX_ORT_INDEX"
 NOTES = "https://github.com/microsoft/onnxruntime/releases/tag/v{}"
 # a wheel's tags: onnxruntime-1.20.1-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
@@ -28,35 +27,28 @@ class OrtIndexError(SelectionError):
 
 
 def read_index(index_file: Path | None = None) -> dict[str, Any]:
-    """The index's answer for onnxruntime (a file where given or ``$MATRIX_ORT_INDEX`` names one, else PyPI)."""
+    """The index's answer for onnxruntime (a file where given or ``$MATRIX_ORT_INDEX`` names one, else PyPI through
+    the one index client, matrix/envs/index.py)."""
     source = index_file or (Path(os.environ[INDEX_ENV]) if os.environ.get(INDEX_ENV) else None)
+    if source is None:
+        try:
+            return project_json("onnxruntime")
+        except IndexUnavailable as exc:
+            raise OrtIndexError(str(exc)) from None
     try:
-        if source is not None:
-            data = json.loads(Path(source).read_text(encoding="utf-8"))
-        else:
-            with urllib.request.urlopen(INDEX_URL, timeout=60) as answer:
-                data = json.load(answer)
+        data = json.loads(Path(source).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise OrtIndexError(f"{source or INDEX_URL}: cannot read the index ({getattr(exc, 'strerror', None) or exc})") from None
+        raise OrtIndexError(f"{source}: cannot read the index ({getattr(exc, 'strerror', None) or exc})") from None
     except ValueError:
-        raise OrtIndexError(f"{source or INDEX_URL}: not JSON in PyPI's form") from None
+        raise OrtIndexError(f"{source}: not JSON in PyPI's form") from None
     if not isinstance(data, dict) or not isinstance(data.get("releases"), dict):
-        raise OrtIndexError(f"{source or INDEX_URL}: no 'releases' table (PyPI's JSON form)")
+        raise OrtIndexError(f"{source}: no 'releases' table (PyPI's JSON form)")
     return data
 
 
 def finals(data: dict[str, Any], pre: bool = False) -> list[str]:
     """Every release with files, oldest first: yanked ones left out, pre-releases unless ``pre``."""
-    found = []
-    for text, files in data["releases"].items():
-        try:
-            version = Version(text)
-        except InvalidVersion:
-            continue
-        if not files or all(f.get("yanked") for f in files) or ((version.is_prerelease or version.is_devrelease) and not pre):
-            continue
-        found.append(version)
-    return [str(v) for v in sorted(found)]
+    return final_releases(data, "onnxruntime", pre)
 
 
 def minors(releases: list[str]) -> list[str]:
