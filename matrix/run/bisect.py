@@ -108,9 +108,10 @@ def locked(release: str, bases: list[Entry], resolve: Callable[[Entry], list[str
     return None, "; ".join(reasons)
 
 
-def disk_used(folder: Path) -> int:
-    """Bytes under ``folder``, each file once (uv hard-links from its cache: those count here, not twice)."""
-    seen, total = set(), 0
+def own_disk(folder: Path) -> tuple[int, int]:
+    """(bytes the files under ``folder`` take, each once; bytes of those not hard-linked elsewhere, i.e. what an
+    environment really costs beside uv's cache)."""
+    seen, total, own = set(), 0, 0
     for path in folder.rglob("*") if folder.exists() else ():
         try:
             stat = path.lstat()
@@ -119,7 +120,13 @@ def disk_used(folder: Path) -> int:
         if path.is_file() and not path.is_symlink() and (stat.st_dev, stat.st_ino) not in seen:
             seen.add((stat.st_dev, stat.st_ino))
             total += stat.st_blocks * 512
-    return total
+            own += stat.st_blocks * 512 if stat.st_nlink == 1 else 0
+    return total, own
+
+
+def disk_used(folder: Path) -> int:
+    """Bytes under ``folder``, each file once (uv hard-links from its cache: those count here, not twice)."""
+    return own_disk(folder)[0]
 
 
 def cell_arguments(row: dict[str, Any]) -> list[str]:

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from matrix.envs.lineup import Entry
 from matrix.paths import CASES_DIR, ENVS_DIR, REPO_ROOT
+from matrix.run.bisect import own_disk
 from matrix.run.plan import Selection, SelectionError
 
 ENVS_RUNTIMES = REPO_ROOT / ".envs-runtimes"
@@ -67,22 +68,6 @@ def resolved(entry: Entry, version: str, resolve: Callable[[Entry], list[str]]) 
         because = [line.removeprefix("cause:").strip() for line in lines if "depends on" in line]
         return None, "does not resolve beside the entry's pins: " + ((because or lines or [str(exc)])[0])[:300]
     return dataclasses.replace(variant, pins=tuple(pins)), ""
-
-
-def own_disk(folder: Path) -> tuple[int, int]:
-    """(bytes the files under ``folder`` take, each once; bytes of those not hard-linked elsewhere, i.e. what the
-    environment really costs beside uv's cache)."""
-    seen, total, own = set(), 0, 0
-    for path in folder.rglob("*") if folder.exists() else ():
-        try:
-            stat = path.lstat()
-        except OSError:
-            continue
-        if path.is_file() and not path.is_symlink() and (stat.st_dev, stat.st_ino) not in seen:
-            seen.add((stat.st_dev, stat.st_ino))
-            total += stat.st_blocks * 512
-            own += stat.st_blocks * 512 if stat.st_nlink == 1 else 0
-    return total, own
 
 
 # one Identity node run on a numpy array: a wheel built against another numpy than the pins' imports with a
