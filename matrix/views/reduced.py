@@ -11,7 +11,7 @@ import shlex
 from typing import Any
 
 from matrix.envs.lineup import Entry
-from matrix.views.repro import literal
+from matrix.views.repro import INSTALL_SHIM, literal
 
 # What the script needs besides the runtime: the packages that read the file and hold the arrays.
 BASE_PACKAGES = ("numpy", "onnx", "protobuf")
@@ -127,18 +127,7 @@ import onnx  # noqa: F401  (before torch: torch 1.4's onnx.checker segfaults oth
 import torch
 
 
-def install(name, source=None):
-    module = types.ModuleType(name)
-    module.__path__ = []
-    sys.modules[name] = module
-    if source is not None:
-        exec(compile(source, name.replace(".", "/") + ".py", "exec"), module.__dict__)
-    return module
-
-
-for name in ("matrix", "matrix.wire", "matrix.worker"):
-    install(name)
-install("matrix.wire.contract").CaseSkip = type("CaseSkip", (Exception,), {{}})
+{install_shim}install("matrix.wire.contract").CaseSkip = type("CaseSkip", (Exception,), {{}})
 outputs = install("matrix.worker.outputs", {outputs_source})  # the worker's describe(): the error as rows word it
 opcall = install("matrix.worker.opcall", {opcall_source})  # builds a frozen sample, as the corpus's cases do
 
@@ -183,6 +172,6 @@ def build_export_script(result: dict[str, Any], commands: list[str]) -> str:
         f"    expected    export-fail: {result.get('row_signature')}", "",
         "Run it (a clean venv from PyPI):", *[f"    {c}" for c in commands], ""])
     return EXPORT_TEMPLATE.format(
-        docstring=literal(docstring), outputs_source=literal((WORKER_DIR / "outputs.py").read_text(encoding="utf-8")),
+        install_shim=INSTALL_SHIM, docstring=literal(docstring), outputs_source=literal((WORKER_DIR / "outputs.py").read_text(encoding="utf-8")),
         opcall_source=literal((WORKER_DIR / "opcall.py").read_text(encoding="utf-8")),
         sample=repr(chosen["sample"]), export_call=literal(chosen["export_call"]), expected=result.get("row_signature"))

@@ -29,16 +29,10 @@ HEREDOC = "MATRIX_REPRO"
 # What was recorded (the row, the case's sources, the lineup's pins) enters the script only as Python
 # literals, so no quote, brace or backslash in it can change the code; the code is this template's,
 # and the work it does is the worker's own stages, called as the pipeline calls them.
-TEMPLATE = '''\
-{docstring}
-import contextlib
-import sys
-import types
-
-import onnx  # before torch: torch 1.4's onnx.checker segfaults otherwise
-import torch  # noqa: F401
-
-# The case module imports the matrix's contract only to declare metadata (Case, Expect):
+# How a generated script (a reproduction, a reduced export failure) has the worker's modules without the matrix: each
+# is installed from its source; a case module imports the contract only to declare metadata (Case, Expect), which is
+# accepted and ignored. Part of the scripts' text, not of this module.
+INSTALL_SHIM = '''# The case module imports the matrix's contract only to declare metadata (Case, Expect):
 # here those declarations are accepted and ignored.
 
 
@@ -60,7 +54,17 @@ def install(name, source=None, package=False):
 
 for name in ("matrix", "matrix.wire", "matrix.worker"):
     install(name, package=True)
+'''
+TEMPLATE = '''\
+{docstring}
+import contextlib
+import sys
+import types
 
+import onnx  # before torch: torch 1.4's onnx.checker segfaults otherwise
+import torch  # noqa: F401
+
+{install_shim}
 # The worker's own code, as it ran: the comparison with eager PyTorch (matrix/worker/outputs.py)
 # and the stages' work (matrix/worker/stages.py), which the pipeline calls the same way.
 outputs = install("matrix.worker.outputs", {outputs_source})
@@ -255,6 +259,7 @@ def build_script(row: dict[str, Any], case: dict[str, Any], exporting: Entry | N
         f"    recorded  {row.get('status')} at stage {row.get('stage')}" + (f": {error[0][:200]}" if error else ""),
         f"    where     {where}", "", *_chained(usage_lines), ""])
     script = TEMPLATE.format(
+        install_shim=INSTALL_SHIM,
         docstring=literal(docstring), outputs_source=literal(WORKER_OUTPUTS.read_text(encoding="utf-8")),
         stages_source=literal(WORKER_STAGES.read_text(encoding="utf-8")), package=package, support=support,
         case_module=f"{package}.{filename[:-3]}", case_source=literal(case["source"]),
