@@ -143,7 +143,7 @@ def ops(session: nox.Session) -> None:
     [--shard K/N: one op range of .github/op-shards.json, as the workflow runs it]."""
     from matrix.run.shards import ShardError, shard_posargs
 
-    envs = [] if "--env" in session.posargs else [arg for e in LINEUP for arg in ("--env", e.id)]
+    envs = [] if "--env" in session.posargs else [arg for e in LINEUP if e.runs_op_corpus for arg in ("--env", e.id)]
     try:
         posargs = shard_posargs(session.posargs)
     except ShardError as exc:

@@ -89,7 +89,7 @@ def _bisect(tmp_path, capsys, *args: str) -> tuple[int, str]:
     ([CELL, "--torch", "2.0.1..9.9.9"], "--torch 9.9.9: no such release on the index"),
     # on the index but not on PyPI: the end outside the lineup cannot resolve (uv says so), named before any build
     ([CELL, "--torch", "2.0.1..2.3.9"], "--torch 2.3.9: no lineup entry has it, and it cannot be built: with "
-                                        "torch-2.1.2's requires"),
+                                        "torch-2.3.1's requires"),
     ([CELL, "--good", "torch-2.4.1", "--bad", "torch-9"], "no lineup entry 'torch-9'"),
     ([CELL, "--good", "torch-2.1.2", "--bad", "torch-2.0.1"], "no torch release between 2.1.2"),
 ])

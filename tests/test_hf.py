@@ -51,7 +51,9 @@ def test_every_entry_has_a_transformers_pin_or_says_why_not():
     for entry in load_lineup():
         assert entry.model_requires == ("transformers[torch]",), entry.id
         pinned = [p for p in entry.model_pins if p.startswith("transformers==")]
-        assert pinned or entry.model_note.startswith("no transformers release works beside torch"), entry.id
+        said = entry.model_note.startswith("no transformers release works beside torch") or (
+            "minor" in entry.tags and entry.model_note.startswith("not locked yet"))  # gap fillers: anchors only
+        assert pinned or said, entry.id
     assert "transformers==4.22.2" in find_entry(load_lineup(), "torch-1.4.0").model_pins
 
 

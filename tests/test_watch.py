@@ -76,7 +76,7 @@ def test_dry_run_lists_the_planted_releases_and_what_watch_would_do(tmp_path, ca
     assert "add torch-2.16.0 (torch-2.15.0's requires, torch 2.16.0" in _line(out, "torch", "2.16.0")
     assert _line(out, "torch", "2.16.1").endswith("ignored: yanked")
     assert _line(out, "torch", "2.17.0rc1").endswith("ignored: a pre-release (--pre to include)")
-    assert "nothing: no wheel for any lineup Python (3.7, 3.8, 3.9, 3.11, 3.12, 3.13)" in _line(out, "torch", "2.16.2")
+    assert "nothing: no wheel for any lineup Python (3.7, 3.8, 3.9, 3.10, 3.11, 3.12, 3.13)" in _line(out, "torch", "2.16.2")
     assert "no wheel for Python 3.13 (the newest entry's); wheels for 3.12" in _line(out, "torch", "2.16.3")
     assert "2.14.0" not in out  # older than the pin: not listed
     assert "none of its own: torch-2.16.0 resolves its era's onnxruntime" in _line(out, "onnxruntime", "1.33.0")

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from matrix.adapters import EXPORTERS, RUNTIMES
 from matrix.commands import common
-from matrix.paths import CASES_DIR
 from matrix.run.console import outcome_status
-from matrix.run.plan import SelectionError, compile_cases, parse_selection
+from matrix.run.plan import SelectionError, case_folders, compile_cases, parse_selection
 
 NAME = "run"
 HELP = "run the matrix in one environment, then render the report"
@@ -42,10 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rerun", metavar="REGEX",
                         help="run these cases' cells again (a regular expression on 'case' or 'case/variant') and reuse "
                         "the rest: after a harness fix that changes how those cases run, not what they are")
+    parser.add_argument("--keep-envs", type=_at_least_0, metavar="N", help="bounded disk: the --env entries in turn, keeping "
+                        "at most N of the environments this run built (never quick ones or ones already there)")
     parser.add_argument("--verbose", action="store_true",
                         help="one line per cell instead of the live display (the default when not in a terminal)")
     parser.add_argument("--allow-regressions", action="store_true", help="exit 0 even when a cell regressed")
     common.add_gpu(parser)
+
+
+def _at_least_0(text: str) -> int:
+    return 0 if text == "0" else common.count(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,10 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from matrix.run.worker_process import default_memory_limit_mb
     selection = parse_selection(args.cases, args.opsets, args.exporters, args.runtimes)
     rerun = compile_cases("--rerun", args.rerun) if args.rerun is not None else None
-    case_dirs = [p.resolve() for p in (args.cases_dir or [CASES_DIR])]
-    for folder in case_dirs:
-        if not folder.is_dir():
-            raise SelectionError(f"--cases-dir {folder} is not a folder")
+    case_dirs = case_folders(args.cases_dir)
     memory = default_memory_limit_mb() if args.memory_limit_mb is None else args.memory_limit_mb
     out = args.out.resolve()
     envs = list(dict.fromkeys(args.env or []))
@@ -95,7 +97,11 @@ def run(args: argparse.Namespace) -> int:
         python, env_id = common.interpreter(args.python or sys.executable, args.env_id)
         tasks.append(Task(env_id, lambda: runner(env_id, python, python_fingerprint(python))))
     with console:
-        run_all(tasks, slots)
+        if args.keep_envs is None or not envs:
+            run_all(tasks, slots)
+        else:
+            from matrix.envs.keep import run_in_turn
+            run_in_turn(tasks, slots, args.keep_envs, common.lineup_entries(args, None), run_all, console.note)
         outcomes = [task.result for task in tasks if task.result is not None]
         for outcome in outcomes:
             console.end(outcome)

@@ -15,6 +15,9 @@ _PYTHON = re.compile(r"^3\.\d+$")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][0-9A-Za-z.!+-]*)$")
 
 
+MINOR_TAG = "minor"  # an entry that fills the history between the anchors: no operator corpus (Entry.runs_op_corpus)
+
+
 class LineupError(ValueError):
     """The lineup file is malformed; the message names the file, the entry and the value."""
 
@@ -67,6 +70,14 @@ class Entry:
     @property
     def torch(self) -> str:
         return self.pin("torch") or "?"
+
+    @property
+    def runs_op_corpus(self) -> bool:
+        """Whether the operator corpus runs here: every entry but the gap fillers of the history (``minor``).
+        Each op publication is ~1.8 MB of Parquet; 26 of them, with the history results/ keeps, would not fit its
+        60 MB bound (tests/test_publish.py), so the minors run the pitfall and model corpora until op rows are kept
+        as differences from a neighbour."""
+        return MINOR_TAG not in self.tags
 
 
 def _normalise(name: str) -> str:
@@ -162,7 +173,14 @@ def load_lineup(path: Path = LINEUP_FILE) -> list[Entry]:
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
         raise LineupError(f"{path}: env id(s) {', '.join(twice)} appear more than once")
-    return entries
+    # new releases are appended to the file, gap fillers too: every view, diff and "newest entry" reads
+    # the lineup oldest torch first, so order by torch release (stable: file order among equals)
+    return sorted(entries, key=lambda e: _release_key(e.torch))
+
+
+def _release_key(version: str) -> tuple[int, ...]:
+    parts = re.match(r"^(\d+(?:\.\d+)*)", version)
+    return tuple(int(p) for p in parts.group(1).split(".")) if parts else (10**9,)
 
 
 def by_id(entries: list[Entry]) -> dict[str, Entry]:

@@ -97,5 +97,13 @@ def lock(entries: list[Entry], only: str | None, path: Path, models: bool = Fals
         elif (only is None or entry.id == only) and not models:
             entry = dataclasses.replace(entry, pins=tuple(resolve(entry)))
         updated.append(entry)
+    # the file keeps its own order (load_lineup sorts by torch release): a lock adds no reordering diff
+    import tomllib
+    try:
+        in_file = [raw.get("id") for raw in tomllib.loads(path.read_text(encoding="utf-8")).get("env", [])]
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        in_file = []
+    rank = {env_id: i for i, env_id in enumerate(in_file)}
+    updated.sort(key=lambda e: rank.get(e.id, len(rank)))
     path.write_text(render_lineup(updated), encoding="utf-8")
     return updated

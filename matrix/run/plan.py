@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 from typing import Any
 
 from matrix.adapters import DEFAULT_EXPORTERS, DEFAULT_RUNTIMES, EXPORTERS, RUNTIMES, runtime_for
@@ -122,3 +123,13 @@ def skip_reason(cell: Cell, caps: dict[str, Any]) -> str | None:
         if reason:
             return reason
     return runtime.unavailable(caps["runtimes"][runtime.name])
+
+
+def case_folders(given: list[Path] | None) -> list[Path]:
+    """The case folders a run reads (--cases-dir, default cases/), each checked to be a folder."""
+    from matrix.paths import CASES_DIR
+    folders = [p.resolve() for p in (given or [CASES_DIR])]
+    for folder in folders:
+        if not folder.is_dir():
+            raise SelectionError(f"--cases-dir {folder} is not a folder")
+    return folders

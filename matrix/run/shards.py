@@ -135,7 +135,7 @@ def compute_split(lineup: list[Entry] | None = None, ops: dict[str, list[str]] |
     ops = corpus_ops() if ops is None else ops
     published = published_costs() if published is None else published
     entries = {}
-    for entry in lineup:
+    for entry in (e for e in lineup if e.runs_op_corpus):
         costs, said = entry_costs(entry, ops, published)
         starts = split(costs)
         spent = shard_costs(costs, starts)
@@ -193,6 +193,8 @@ def plan(lineup: list[Entry] | None = None, starts: dict[str, list[str]] | None 
         python = resolve(entry, sources).fields()
         entries.append({"name": f"matrix({entry.id})", "kind": "pitfalls", "id": entry.id,
                         "session": f"matrix({entry.id})", "args": "", "artifact": f"shard-{entry.id}", **python})
+        if not entry.runs_op_corpus:
+            continue
         if entry.id not in starts:
             raise ShardError(f"lineup entry {entry.id} has no op shards in {SPLIT_FILE.name}: "
                              "python -m matrix.run.shards write")
