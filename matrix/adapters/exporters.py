@@ -311,6 +311,8 @@ def _torchscript_max_opset() -> int:
         for name in ("ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", "ONNX_MAX_OPSET"):
             if hasattr(_constants, name):
                 return int(getattr(_constants, name))
+        if hasattr(_constants, "onnx_stable_opsets"):  # torch 1.12: the list moved here from symbolic_helper
+            return int(max(_constants.onnx_stable_opsets))
     except ImportError:
         pass
     from torch.onnx import symbolic_helper  # torch 1.x
