@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import CAFFE2_WEIGHTS, OPENVINO_FUNCTIONS_2_1, OPENVINO_SEQUENTIAL_2_4, REFERENCE_2_1
+from cases._expect import (CAFFE2_WEIGHTS, DYNAMO_2_5_SYMBOLIC_VIEW, OPENVINO_FUNCTIONS_2_1, OPENVINO_SEQUENTIAL_2_4,
+                            REFERENCE_2_1)
 from cases._inputs import randn
 from matrix.wire import Case
 
@@ -17,6 +18,7 @@ CASE = Case(
     holds_when="naive-passes",
     expect=[
         *CAFFE2_WEIGHTS,
+        DYNAMO_2_5_SYMBOLIC_VIEW,
         REFERENCE_2_1,
         OPENVINO_FUNCTIONS_2_1,
         OPENVINO_SEQUENTIAL_2_4,

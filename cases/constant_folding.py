@@ -25,7 +25,7 @@ CASE = Case(
         *CAFFE2_WEIGHTS,
         REFERENCE_2_1,
         OPENVINO_FUNCTIONS_2_1,
-        openvino_local_functions(">=2.6,<2.7", "torch 2.6's export(dynamo=True) leaves the exp of the weights as a "
+        openvino_local_functions(">=2.5,<2.7", "torch 2.5 and 2.6's export(dynamo=True) leave the exp of the weights as a "
                                                "call to torch_lib's aten_exp"),
     ],
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import OPENVINO_FUNCTIONS_2_1
+from cases._expect import DYNAMO_2_5_INPUT_NAMES, OPENVINO_FUNCTIONS_2_1
 from cases._inputs import randn
 from matrix.wire import Case, Expect
 
@@ -15,18 +15,19 @@ CASE = Case(
     seed=["S10"],
     batchable=True,
     expect=[
-        Expect("export-fail", variant="default", exporter="torchscript", torch=">=1.5,<1.13",
+        Expect("export-fail", variant="default", exporter="torchscript", torch=">=1.8,<1.12",
                match="'NoneType' object is not subscriptable",
-               reason="torch 1.8 and 1.10 take a trailing dict in args for keyword arguments and call forward() "
-                      "without the dict (S10; torch 1.4 still passed it positionally)"),
-        Expect("export-fail", variant="default", exporter="torchscript", torch=">=1.13",
+               reason="torch 1.8 to 1.11 take a trailing dict in args for keyword arguments and call forward() "
+                      "without the dict (S10; torch 1.4 to 1.7 still passed it positionally)"),
+        Expect("export-fail", variant="default", exporter="torchscript", torch=">=1.12",
                match="missing 1 required positional argument: 'inputs'",
                reason="torch.onnx.export takes a trailing dict in args for keyword arguments: forward() gets "
                       "a=..., b=... instead of the dict (S10)"),
         Expect("export-fail", variant="default", exporter="dynamo", torch=">=2.4,<2.5", match="tuple index out of range",
                reason="dynamic_axes names the flattened inputs, which torch 2.4's dynamo exporter cannot map onto "
                       "a dict argument"),
-        Expect("export-fail", variant="default", exporter="dynamo", torch=">=2.5",
+        DYNAMO_2_5_INPUT_NAMES,
+        Expect("export-fail", variant="default", exporter="dynamo", torch=">=2.6",
                match="Failed to convert 'dynamic_axes' to 'dynamic_shapes'",
                reason="dynamic_axes names the flattened inputs, which dynamo cannot map onto a dict argument's "
                       "dynamic_shapes"),

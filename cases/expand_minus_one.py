@@ -18,9 +18,12 @@ CASE = Case(
                reason="torch 1.4 exports Expand with shape (10, -1, -1); onnxruntime's shape inference rejects it (S12)"),
         Expect("run-fail", variant="default", torch="<1.5", runtime="reference", match="negative dimensions",
                reason="the same torch 1.4 file, replayed: the reference evaluator cannot broadcast to -1 either (S12)"),
+        Expect("pass", variant="default", runtime="caffe2", torch=">=1.5,<1.6",
+               reason="torch 1.5's graph has no initializer (it keeps the Shape and Constant nodes that 1.6 folds "
+                      "into one): Caffe2 runs it; from 1.6 S4 fails it"),
         *CAFFE2_CONSTANTS,
         OPENVINO_FUNCTIONS_2_1,
-        openvino_local_functions(">=2.6,<2.7", "torch 2.6's export(dynamo=True) leaves expand as a call to "
+        openvino_local_functions(">=2.5,<2.7", "torch 2.5 and 2.6's export(dynamo=True) leave expand as a call to "
                                                "torch_lib's aten_expand"),
     ],
 )

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import (ATEN_INDEX_PUT_1_4, OPENVINO_FUNCTIONS_2_1, OPENVINO_INDEX_PUT_2_4, SCATTER_RUNTIMES,
-                           index_put_opset_9)
+from cases._expect import (ATEN_INDEX_PUT_1_4, ATEN_INDEX_PUT_1_5, OPENVINO_FUNCTIONS_2_1, OPENVINO_INDEX_PUT_2_4,
+                           SCATTER_RUNTIMES, index_put_opset_9)
 from cases._inputs import randn
 from matrix.wire import Case, Expect
 
@@ -15,6 +15,7 @@ CASE = Case(
             "reduction='add' exists, if the exporter uses it. index_add_ states the intent directly.",
     expect=[
         *ATEN_INDEX_PUT_1_4,
+        *ATEN_INDEX_PUT_1_5,
         index_put_opset_9(),
         Expect("export-fail", variant="workaround", exporter="torchscript", torch="<1.9", match="index_add",
                reason="the TorchScript exporter has no symbolic for index_add before torch 1.9"),

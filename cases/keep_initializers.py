@@ -5,7 +5,7 @@ import torch
 
 from cases._expect import DYNAMO_2_4_SEQUENTIAL, OPENVINO_FUNCTIONS_2_1, REFERENCE_2_1, caffe2_initializers
 from cases._inputs import randn
-from matrix.wire import Case
+from matrix.wire import Case, Expect
 
 CASE = Case(
     title="Linear+ReLU with keep_initializers_as_inputs",
@@ -21,6 +21,9 @@ CASE = Case(
     expect=[
         *caffe2_initializers(keep=False),
         DYNAMO_2_4_SEQUENTIAL,
+        Expect("export-fail", variant="default", exporter="dynamo", torch=">=2.2,<2.4",
+               match="Failed to export the model to ONNX",
+               reason="torch 2.2 and 2.3's dynamo_export fail on this model (SARIF report); 2.1's exported it"),
         REFERENCE_2_1,
         OPENVINO_FUNCTIONS_2_1,
     ],

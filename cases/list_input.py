@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from cases._expect import OPENVINO_FUNCTIONS_2_1
+from cases._expect import DYNAMO_2_5_INPUT_NAMES, OPENVINO_FUNCTIONS_2_1
 from cases._inputs import randn
 from matrix.wire import Case
 
@@ -14,7 +14,7 @@ CASE = Case(
     seed=["S9"],
     batchable=True,
     holds_when="naive-passes",
-    expect=[OPENVINO_FUNCTIONS_2_1],
+    expect=[DYNAMO_2_5_INPUT_NAMES, OPENVINO_FUNCTIONS_2_1],
 )
 
 

@@ -28,7 +28,11 @@ CASE = Case(
                       "inference refuses a Concat of no inputs (seen with openvino 2026.4.1)"),
         Expect("load-fail", variant="default", torch="<1.5", match="has input size 0 not in range",
                reason="torch 1.4 exports the scripted loop's list as an empty Concat: the graph is invalid (S7)"),
-        Expect("export-fail", variant="default", exporter="torchscript", torch=">=1.5,<1.9",
+        Expect("export-fail", variant="default", exporter="torchscript", torch=">=1.5,<1.8",
+               match="has input size 0 not in range",
+               reason="torch 1.5 to 1.7 still export the scripted loop's list as an empty Concat, as 1.4 did, and "
+                      "their torch.onnx.export checks the model and refuses it (S7)"),
+        Expect("export-fail", variant="default", exporter="torchscript", torch=">=1.8,<1.9",
                match="INTERNAL ASSERT FAILED",
                reason="torch 1.8 cannot export the scripted list loop at any opset (internal assert) (S7)"),
         Expect("export-fail", variant="default", exporter="torchscript", torch=">=1.9", opset="<11", match="append",
@@ -44,18 +48,20 @@ CASE = Case(
         Expect("diverge", variant="traced", exporter="torchscript", match="has shape (3, 4)",
                reason="tracing unrolled the loop at the example's length (3): at another batch size the graph "
                       "still returns 3 rows, silently (S7)"),
-        Expect("diverge", variant="traced", exporter="dynamo", runtime="reference", torch="<2.2", replayed=False,
+        Expect("diverge", variant="traced", exporter="dynamo", runtime="reference", torch="<2.4", replayed=False,
                match="has shape (4, 3)",
-               reason="the reference evaluator of onnx 1.15 transposes the sequence torch 2.1's dynamo_export builds"),
-        Expect("batch-fail", variant="traced", exporter="dynamo", runtime="onnxruntime", torch=">=2.6,<2.9",
-               match="invalid dimensions",
-               reason="torch 2.6's dynamo fixes the input at the example's 3 rows: onnxruntime refuses 4"),
-        Expect("batch-fail", variant="traced", exporter="dynamo", runtime="openvino", torch=">=2.6,<2.9",
+               reason="the reference evaluator of onnx 1.15 transposes the sequence torch 2.1 to 2.3's dynamo_export "
+                      "builds"),
+        Expect("batch-fail", variant="traced", exporter="dynamo", runtime="onnxruntime", match="invalid dimensions",
+               torch=">=2.5,<2.7",
+               reason="torch 2.5 and 2.6's dynamo fix the input at the example's 3 rows: onnxruntime refuses 4"),
+        Expect("batch-fail", variant="traced", exporter="dynamo", runtime="openvino", torch=">=2.5,<2.7",
                match=OPENVINO_STATIC_INPUT,
-               reason="torch 2.6's dynamo fixes the input at the example's 3 rows: OpenVINO refuses 4"),
+               reason="torch 2.5 and 2.6's dynamo fix the input at the example's 3 rows: OpenVINO refuses 4"),
+
         # after the export failures, before the divergence: these files do not load on OpenVINO
         OPENVINO_FUNCTIONS_2_1,
-        openvino_local_functions(">=2.6,<2.7", "torch 2.6's export(dynamo=True) leaves unsqueeze as a call to "
+        openvino_local_functions(">=2.5,<2.7", "torch 2.5 and 2.6's export(dynamo=True) leave unsqueeze as a call to "
                                  "torch_lib's aten_unsqueeze", variant="workaround"),
         Expect("diverge", variant="traced", exporter="dynamo", torch="<2.9", match="has shape (3, 4)",
                reason="dynamo specialises the loop to the example's 3 iterations: another batch gets 3 rows, silently"),
