@@ -18,7 +18,7 @@ CASE = Case(
         Expect("load-fail", runtime="caffe2", opset=">=11", torch="<1.6", match="Resize",
                reason="Caffe2's ONNX backend cannot translate Resize (opset 11); torch 1.4 and 1.5's graphs have no "
                       "initializer to fail on first (S4)"),
-        Expect("load-fail", runtime="caffe2", opset=">=11", torch=">=1.9,<1.13", match="Resize",
+        Expect("load-fail", runtime="caffe2", opset=">=11", torch=">=1.10,<1.11", match="Resize",
                reason="Caffe2's ONNX backend cannot translate Resize (opset 11)"),
         Expect("pass", variant="nearest", runtime="caffe2", opset="<11", torch=">=1.5,<1.6",
                reason="torch 1.5's opset 9 graph computes Upsample's scales from Shape and Constant nodes, with no "

@@ -19,7 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from matrix.envs.lock import lock
-    for entry in lock(load_lineup(args.lineup), args.env, args.lineup, models=args.models):
+    try:
+        entries = lock(load_lineup(args.lineup), args.env, args.lineup, models=args.models)
+    except RuntimeError as exc:  # uv's refusal: the lineup file is left as it was
+        common.eprint(f"error: {exc}")
+        return 2
+    for entry in entries:
         models = f", {len(entry.model_pins)} model pins" if entry.model_requires else ""
         print(f"{entry.id:<14} {len(entry.pins)} pins{models}{'  (' + entry.model_note + ')' if entry.model_note else ''}")
     return 0
