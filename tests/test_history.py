@@ -2,6 +2,7 @@
 every-minor-release promise."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -95,3 +96,36 @@ def test_dynamo_entries_before_torch_2_4_stay_below_python_3_12():
     for entry in load_lineup():
         if "dynamo" in entry.tags and _minor(entry) < (2, 4):
             assert tuple(int(p) for p in entry.python.split(".")) < (3, 12), entry.id
+
+
+def test_own_uv_cache_gives_each_environment_a_cache_removed_after_its_run(tmp_path, monkeypatch):
+    """--own-uv-cache: each build downloads into .envs/.uv-cache/<id> (UV_CACHE_DIR), gone once the entry ran, and
+    the caller's UV_CACHE_DIR is back afterwards; a failing task still has its cache removed."""
+    import matrix.paths
+    from matrix.envs.keep import run_in_turn
+    monkeypatch.setattr(matrix.paths, "ENVS_DIR", tmp_path)
+    monkeypatch.setenv("UV_CACHE_DIR", "/the/callers/cache")
+    seen = []
+
+    class Task:
+        def __init__(self, env_id):
+            self.env_id = env_id
+
+    def run_all(tasks, slots):
+        cache = os.environ["UV_CACHE_DIR"]
+        seen.append(cache)
+        (tmp_path / tasks[0].env_id / "bin").mkdir(parents=True)  # what ensure_env would have built
+        os.makedirs(cache)
+        open(os.path.join(cache, "torch.whl"), "w").write("wheel")
+        if tasks[0].env_id == "torch-2.11.0":
+            raise RuntimeError("the build failed")
+
+    lineup = [_entry("torch-2.10.0"), _entry("torch-2.11.0")]
+    run_in_turn([Task("torch-2.10.0")], None, 0, lineup, run_all, lambda line: None, own_cache=True)
+    try:
+        run_in_turn([Task("torch-2.11.0")], None, 0, lineup, run_all, lambda line: None, own_cache=True)
+    except RuntimeError:
+        pass
+    assert seen == [str(tmp_path / ".uv-cache" / "torch-2.10.0"), str(tmp_path / ".uv-cache" / "torch-2.11.0")]
+    assert not any((tmp_path / ".uv-cache").iterdir()) and not (tmp_path / "torch-2.10.0").exists()
+    assert os.environ["UV_CACHE_DIR"] == "/the/callers/cache"

@@ -43,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "the rest: after a harness fix that changes how those cases run, not what they are")
     parser.add_argument("--keep-envs", type=_at_least_0, metavar="N", help="bounded disk: the --env entries in turn, keeping "
                         "at most N of the environments this run built (never quick ones or ones already there)")
+    parser.add_argument("--own-uv-cache", action="store_true", help="with --keep-envs: each environment downloads into "
+                        "a uv cache of its own, removed after its run (the disk taken is one environment's; nothing cached)")
     parser.add_argument("--verbose", action="store_true",
                         help="one line per cell instead of the live display (the default when not in a terminal)")
     parser.add_argument("--allow-regressions", action="store_true", help="exit 0 even when a cell regressed")
@@ -101,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
             run_all(tasks, slots)
         else:
             from matrix.envs.keep import run_in_turn
-            run_in_turn(tasks, slots, args.keep_envs, common.lineup_entries(args, None), run_all, console.note)
+            run_in_turn(tasks, slots, args.keep_envs, common.lineup_entries(args, None), run_all, console.note,
+                        own_cache=args.own_uv_cache)
         outcomes = [task.result for task in tasks if task.result is not None]
         for outcome in outcomes:
             console.end(outcome)

@@ -10,6 +10,7 @@ cache is left alone (it is what makes a rebuild cheap); bound it with uv's own `
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 from typing import Callable, Iterable
@@ -70,13 +71,32 @@ class KeepPolicy:
 
 
 def run_in_turn(tasks: list, slots: object, keep: int, entries: Iterable[Entry], run_all: Callable,
-                log: Callable[[str], None]) -> None:
-    """The environments' tasks one at a time, so at most ``keep`` (+ the one running) of those built lie on disk."""
+                log: Callable[[str], None], own_cache: bool = False) -> None:
+    """The environments' tasks one at a time, so at most ``keep`` (+ the one running) of those built lie on disk.
+    ``own_cache``: each downloads into a uv cache of its own (``UV_CACHE_DIR`` for its build), removed after its
+    run; a kept environment keeps its files (they are hard links), so the bound is the environments alone."""
     from matrix.paths import ENVS_DIR
     policy = KeepPolicy.start(keep, ENVS_DIR, entries)
+    before = os.environ.get("UV_CACHE_DIR")
     for task in tasks:
-        run_all([task], slots)
+        cache = ENVS_DIR / ".uv-cache" / task.env_id
+        if own_cache:
+            os.environ["UV_CACHE_DIR"] = str(cache)
+        try:
+            run_all([task], slots)
+        finally:
+            if own_cache:
+                _restore("UV_CACHE_DIR", before)
+                log(f"[{task.env_id}] its uv cache removed (--own-uv-cache): {_size(cache) / 2**30:.1f} GiB")
+                shutil.rmtree(cache, ignore_errors=True)
         policy.done(task.env_id, log=log)
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _size(folder: Path) -> int:
