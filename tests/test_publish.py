@@ -338,3 +338,35 @@ def test_published_results_stay_within_their_size_bounds():
     per_env = max(sum(p.stat().st_size for p in run.path.glob(f"{env_id}.*")) for run, env_id in published)
     one_more = sum(1 for e in load_lineup() if e.runs_op_corpus) * per_env
     assert total + one_more < RESULTS_BOUND, f"results/ is {total} bytes, a republish of the op corpus adds {one_more}"
+
+
+def test_compact_history_keeps_what_changed_and_never_the_newest_run(tmp_path):
+    """publish --compact-history: a superseded run keeps only the rows a newer run does not repeat (same status and
+    error for the cell); the newest run and so every current view are as they were; the drop is recorded."""
+    from matrix.results.compact import compact_history
+    from matrix.results.publish import write_rows
+    from matrix.results.store import RunDir, read_json, write_json
+    from matrix.wire import Row
+    results = tmp_path / "results"
+
+    def run(run_id, created, statuses):
+        folder = RunDir(results, run_id)
+        folder.path.mkdir(parents=True)
+        write_json(folder.meta_file, {"run_id": run_id, "created": created, "selection": {}})
+        rows = [Row(run_id=run_id, env_id="e", cell=cell, case=cell, variant="default", exporter="torchscript",
+                    runtime="onnxruntime", status=status, error=None if status == "pass" else "why").to_dict()
+                for cell, status in statuses.items()]
+        write_rows(folder.path / "e", rows)
+        write_json(folder.path / "e.published.json", {"run_id": run_id})
+
+    run("old", "2026-01-01T00:00:00+00:00", {"a": "pass", "b": "pass", "c": "diverge"})
+    run("new", "2026-02-01T00:00:00+00:00", {"a": "pass", "b": "export-fail", "c": "diverge"})
+    before = current_view(Results(results).rows())[["cell", "status", "run_id"]].to_dict("records")
+    done = compact_history(results)
+    assert [(d.run_id, d.before, d.after) for d in done] == [("old", 3, 1)]
+    old = Results(results).rows()
+    assert sorted(old[old["run_id"] == "old"]["cell"]) == ["b"]  # b changed in the newer run; a and c repeat
+    assert sorted(old[old["run_id"] == "new"]["cell"]) == ["a", "b", "c"]
+    assert current_view(Results(results).rows())[["cell", "status", "run_id"]].to_dict("records") == before
+    assert read_json(results / "runs" / "old" / "e.published.json")["compacted"]["e"]["rows_after"] == 1
+    assert compact_history(results) == []  # nothing more to drop

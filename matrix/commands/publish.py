@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave the exported files out (the operator corpus: a reproduction rebuilds them)")
     parser.add_argument("--repack", action="store_true",
                         help="publish nothing: rewrite --to's rows still in JSON Lines (.jsonl.gz) as Parquet")
+    parser.add_argument("--compact-history", action="store_true",
+                        help="publish nothing: keep only what changed in --to's superseded runs (the rows a newer run "
+                        "repeats go; the newest run of each environment is never touched)")
     common.add_lineup(parser)
 
 
@@ -31,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     source, target = args.source.resolve(), args.target.resolve()
     if args.repack:
         return _repack(target)
+    if args.compact_history:
+        return _compact(target)
     envs = args.env or environments(source)
     if not envs:
         raise ResultsError(f"nothing to publish: no finished run under {source / 'runs'}")
@@ -54,6 +59,16 @@ def publish_op_registries(source: Path, target: Path, envs: list[str] | None) ->
     from matrix.results.registry import publish_registry, registry_path
     for env_id in publish_registry(source, target, envs):
         print(f"{env_id:<14} registry facts: {registry_path(target, env_id)}")
+
+
+def _compact(target: Path) -> int:
+    from matrix.results.compact import compact_history
+    from matrix.results.publish import references
+    from matrix.results.readme import write_readme
+    for item in compact_history(target):
+        print(f"{item.run_id} {item.stem}: {item.before} rows, {item.after} kept (the rest repeated by a newer run)")
+    write_readme(target, references(target))
+    return 0
 
 
 def _repack(target: Path) -> int:
