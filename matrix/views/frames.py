@@ -31,7 +31,8 @@ def current_view(frame: pd.DataFrame, hashes: dict[str, str] | None = None) -> p
     lists its rows oldest first), then the row that finished last: never the text of a run id.
 
     ``stale`` marks a row whose case source (``case_hash``) is not the case's current one
-    (``hashes``, from the case files on disk): it answers a case that no longer exists as it was.
+    (``hashes``, from the case files on disk): it answers a case that no longer exists as it was. Such a row is
+    left out where a newer run of its environment exists (that run saw the case as it is and made no such cell).
     """
     frame = frame.copy()
     for column in NUMERIC:
@@ -48,6 +49,10 @@ def current_view(frame: pd.DataFrame, hashes: dict[str, str] | None = None) -> p
     frame["runtime_env"] = frame["runtime_env"].fillna("")  # "" = the exporting environment's own runtime
     current = frame["case"].map(hashes or {})
     frame["stale"] = current.notna() & frame["case_hash"].notna() & (current != frame["case_hash"])
+    # a stale row of an older run than its environment's newest is superseded, not pending: that run saw the case
+    # as it is now and did not make the cell (a column it now skips, a variant gone), so the row answers nothing
+    newest = frame.groupby("env_id")[RUN_ORDER].transform("max")
+    frame = frame[~(frame["stale"] & (frame[RUN_ORDER] < newest))]
     return frame.reset_index(drop=True)
 
 
