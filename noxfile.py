@@ -178,6 +178,19 @@ def models(session: nox.Session) -> None:
     session.run(sys.executable, "-m", "matrix", "run", *envs, *MODELS_ARGS, *session.posargs, external=True)
 
 
+# Two of the model corpus in the quick lineup: the TransformerEncoder whose TorchScript export needs opset 13 from
+# torch 2.x (aten::unflatten) and a multi-layer bidirectional LSTM, both exporters, judged against results/models
+MODELS_QUICK = r"^(transformer_encoder|lstm)/"
+
+
+@nox.session(venv_backend="none", tags=["quick"])
+def models_quick(session: nox.Session) -> None:
+    """A fixed pair of the model corpus in the quick lineup's environments, judged against results/models."""
+    envs = [arg for e in LINEUP if "quick" in e.tags for arg in ("--env", e.id)]
+    args = [*MODELS_ARGS, "--cases", MODELS_QUICK]
+    session.run(sys.executable, "-m", "matrix", "run", *envs, *args, *session.posargs, external=True)
+
+
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
 def compare(session: nox.Session) -> None:
     """Regressions between two runs: nox -s compare -- BASE NEW (non-zero exit on one)."""

@@ -198,3 +198,15 @@ def test_model_cases_on_torch_2_13_catch_a_baked_sequence_length(worker_python, 
         row = by[("embedding", exporter)]
         assert row["status"] == "pass" and row["extra_shapes"][-1] == "input shapes 0x6", row["error"]
         assert row["onnx_bytes"] > 1000 and row["node_count"] > 0 and row["export_peak_mb"] is not None
+
+
+def test_the_quick_lineup_runs_a_fixed_pair_of_the_model_corpus():
+    """`nox -t quick` (the README's main command) has models_quick, and its subset names two model cases that exist."""
+    import re
+    repo = REPO
+    listed = subprocess.run([sys.executable, "-m", "nox", "-t", "quick", "-l", "--json"], cwd=repo, capture_output=True,
+                            text=True, check=True)
+    assert "models_quick" in {s["session"] for s in json.loads(listed.stdout)}
+    pattern = re.search(r'MODELS_QUICK = r"([^"]+)"', (repo / "noxfile.py").read_text()).group(1)
+    cases = [p.stem for p in (repo / "cases" / "models").glob("[!_]*.py")]
+    assert sorted(c for c in cases if re.search(pattern, c + "/default")) == ["lstm", "transformer_encoder"]
