@@ -160,8 +160,13 @@ OPS_QUICK = r"^(roll|tril|einsum|cumsum|add|nonzero)\."
 @nox.session(venv_backend="none", tags=["quick"])
 def ops_quick(session: nox.Session) -> None:
     """A fixed handful of the operator corpus in the quick lineup's environments, judged against results/ops."""
+    _quick_subset(session, OPS_ARGS, OPS_QUICK)
+
+
+def _quick_subset(session: nox.Session, corpus_args: list[str], cases: str) -> None:
+    """``cases`` of a corpus in the quick lineup's environments."""
     envs = [arg for e in LINEUP if "quick" in e.tags for arg in ("--env", e.id)]
-    args = [*OPS_ARGS, "--cases", OPS_QUICK]
+    args = [*corpus_args, "--cases", cases]
     session.run(sys.executable, "-m", "matrix", "run", *envs, *args, *session.posargs, external=True)
 
 
@@ -186,9 +191,7 @@ MODELS_QUICK = r"^(transformer_encoder|lstm)/"
 @nox.session(venv_backend="none", tags=["quick"])
 def models_quick(session: nox.Session) -> None:
     """A fixed pair of the model corpus in the quick lineup's environments, judged against results/models."""
-    envs = [arg for e in LINEUP if "quick" in e.tags for arg in ("--env", e.id)]
-    args = [*MODELS_ARGS, "--cases", MODELS_QUICK]
-    session.run(sys.executable, "-m", "matrix", "run", *envs, *args, *session.posargs, external=True)
+    _quick_subset(session, MODELS_ARGS, MODELS_QUICK)
 
 
 @nox.session(venv_backend=VENV_BACKEND, reuse_venv=True, default=False)
