@@ -370,3 +370,22 @@ def test_compact_history_keeps_what_changed_and_never_the_newest_run(tmp_path):
     assert current_view(Results(results).rows())[["cell", "status", "run_id"]].to_dict("records") == before
     assert read_json(results / "runs" / "old" / "e.published.json")["compacted"]["e"]["rows_after"] == 1
     assert compact_history(results) == []  # nothing more to drop
+
+
+def test_a_cell_the_newest_run_no_longer_makes_leaves_the_current_view():
+    """An older run's row of a case the environment's newest run ran in another version is superseded (a column the
+    new version skips); a case the newest run did not run at all keeps its older rows."""
+    base = {"env_id": "e", "variant": "default", "exporter": "dynamo", "runtime": "onnxruntime", "status": "pass",
+            "error": None, "finished_at": "t"}
+    frame = pd.DataFrame([
+        {**base, "run_id": "old", "run_order": 0, "cell": "x@9", "case": "x", "case_hash": "h1"},
+        {**base, "run_id": "old", "run_order": 0, "cell": "x@18", "case": "x", "case_hash": "h1"},
+        {**base, "run_id": "old", "run_order": 0, "cell": "y@18", "case": "y", "case_hash": "k1"},
+        {**base, "run_id": "new", "run_order": 1, "cell": "x@18", "case": "x", "case_hash": "h2"},
+    ])
+    from matrix.wire import Row
+    for column in Row.__dataclass_fields__:  # every field a row has, as the readers give them
+        if column not in frame:
+            frame[column] = None
+    view = current_view(frame)
+    assert sorted(zip(view["cell"], view["run_id"])) == [("x@18", "new"), ("y@18", "old")]

@@ -385,7 +385,7 @@ def test_the_published_site_in_a_browser_counts_files_as_compare_does(published_
             assert shown and {env: (cells, passed) for env, cells, passed in shown} == {
                 env: (c["cells"], c["passed"]) for env, c in expected.items()}
             since = page.locator("div.since", has=page.locator('a[href="case/list_variable_length.html#since"]'))
-            assert "naive: torchscript: from torch 1.10.2, opset ≥ 11 · never with dynamo" in since.inner_text()
+            assert "naive: torchscript: from torch 1.9.1, opset ≥ 11 · never with dynamo" in since.inner_text()
             assert since.is_visible(), "in the sticky pitfall column: seen on load, whichever releases are in view"
             # any two releases from the picker; the diff counts files (dynamo's three requests are one cell)
             page.select_option('#pair select[name="before"]', "torch-2.4.1")

@@ -207,9 +207,11 @@ def test_a_release_that_cannot_resolve_is_not_written_and_says_why(tmp_path, cap
 
 @pytest.mark.slow  # builds torch 2.15.0's environment (from uv's cache where it has the wheels) and runs cases
 def test_an_entry_removed_from_the_lineup_is_discovered_written_run_and_diffed(tmp_path):
-    """torch-2.13.0 and torch-2.15.0 left out: the newest is torch-2.9.1 (Python 3.13), and the index has 2.15.0."""
+    """Every entry after torch-2.9.1 left out (the anchors 2.13.0 and 2.15.0, the minors between): the newest is
+    torch-2.9.1 (Python 3.13), and the index has 2.15.0."""
     lineup = tmp_path / "lineup.toml"
-    lineup.write_text(_without("torch-2.13.0", "torch-2.15.0"), encoding="utf-8")
+    lineup.write_text(_without("torch-2.10.0", "torch-2.11.0", "torch-2.12.1", "torch-2.13.0", "torch-2.14.1",
+                               "torch-2.15.0"), encoding="utf-8")
     index = fake_index(tmp_path / "index", {
         "torch": {"2.9.1": [wheel("2.9.1")], "2.15.0": [wheel("2.15.0")]},
         "onnxruntime": {"1.23.2": [wheel("1.23.2")], "1.32.0": [wheel("1.32.0")]},
@@ -249,3 +251,15 @@ def test_a_companion_pinned_only_as_a_dependency_is_required_at_its_new_version(
                                    load_lineup())
     assert not reason and entry.id == "torch-2.15.0-onnxscript-0.8.0" and "onnxscript==0.8.0" in entry.requires
     assert asked == [entry.requires] and "latest" not in entry.tags and entry.gpu_runtime == ""
+
+
+def test_a_new_release_is_no_gap_filler_and_runs_the_op_corpus():
+    """A torch release found after a gap filler (tag minor) takes its era tags, not 'minor'."""
+    from matrix.envs.lineup import Entry
+    from matrix.run.watch import resolved_entry
+    base = Entry(id="torch-2.14.1", python="3.13", pins=("torch==2.14.1",), requires=("torch==2.14.1",),
+                 tags=("dynamo", "minor"))
+    entry, why = resolved_entry(base, "torch", "2.15.0", lambda probe: list(probe.requires), [base])
+    assert why == "" and entry.tags == ("dynamo",) and entry.runs_op_corpus
+    companion, _ = resolved_entry(base, "onnxruntime", "1.99.0", lambda probe: list(probe.requires), [base])
+    assert companion.tags == ("dynamo",)

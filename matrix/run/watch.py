@@ -33,7 +33,7 @@ from typing import Callable
 from packaging.version import Version
 
 from matrix.envs.index import Release, project_json, releases_of
-from matrix.envs.lineup import Entry, LineupError, load_lineup
+from matrix.envs.lineup import MINOR_TAG, Entry, LineupError, load_lineup
 
 WATCHED = ("torch", "onnxruntime", "onnx", "onnxscript")
 ERA = ("onnx", "onnxruntime", "onnxscript", "onnx-ir", "numpy", "protobuf")  # floated with a new torch
@@ -168,7 +168,10 @@ def _uv_reason(text: str) -> str:
 
 
 def _tags(base: Entry, torch: bool) -> tuple[str, ...]:
-    return base.tags if torch else tuple(t for t in base.tags if t != LATEST_TAG)
+    """The base's tags, less ``minor`` (a new release is no gap filler: it runs the op corpus) and, for a companion
+    entry beside the same torch, less ``latest``."""
+    dropped = {MINOR_TAG} if torch else {MINOR_TAG, LATEST_TAG}
+    return tuple(t for t in base.tags if t not in dropped)
 
 
 def _note(base: Entry, package: str, version: str, requires: tuple[str, ...], floated: tuple[str, ...]) -> str:

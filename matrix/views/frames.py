@@ -31,8 +31,8 @@ def current_view(frame: pd.DataFrame, hashes: dict[str, str] | None = None) -> p
     lists its rows oldest first), then the row that finished last: never the text of a run id.
 
     ``stale`` marks a row whose case source (``case_hash``) is not the case's current one
-    (``hashes``, from the case files on disk): it answers a case that no longer exists as it was. Such a row is
-    left out where a newer run of its environment exists (that run saw the case as it is and made no such cell).
+    (``hashes``, from the case files on disk): it answers a case that no longer exists as it was. A row of an older
+    run whose case the environment's newest run ran in another version is left out (that run made no such cell).
     """
     frame = frame.copy()
     for column in NUMERIC:
@@ -49,11 +49,14 @@ def current_view(frame: pd.DataFrame, hashes: dict[str, str] | None = None) -> p
     frame["runtime_env"] = frame["runtime_env"].fillna("")  # "" = the exporting environment's own runtime
     current = frame["case"].map(hashes or {})
     frame["stale"] = current.notna() & frame["case_hash"].notna() & (current != frame["case_hash"])
-    # a stale row of an older run than its environment's newest is superseded, not pending: that run saw the case
-    # as it is now and did not make the cell (a column it now skips, a variant gone), so the row answers nothing
+    # a row of an older run than its environment's newest, of a case that run ran in another version, is superseded:
+    # that run saw the case as it is and did not make the cell (a column it now skips, a variant gone)
     newest = frame.groupby("env_id")[RUN_ORDER].transform("max")
-    frame = frame[~(frame["stale"] & (frame[RUN_ORDER] < newest))]
-    return frame.reset_index(drop=True)
+    latest = frame[frame[RUN_ORDER] == newest].drop_duplicates(["env_id", "case"]).set_index(["env_id", "case"])
+    ran_as = pd.Series(list(zip(frame["env_id"], frame["case"])), index=frame.index).map(latest["case_hash"])
+    superseded = (frame[RUN_ORDER] < newest) & ran_as.notna() & frame["case_hash"].notna() & (
+        ran_as != frame["case_hash"])
+    return frame[~superseded].reset_index(drop=True)
 
 
 def newest_run(view: pd.DataFrame) -> str:
