@@ -129,3 +129,10 @@ def test_own_uv_cache_gives_each_environment_a_cache_removed_after_its_run(tmp_p
     assert seen == [str(tmp_path / ".uv-cache" / "torch-2.10.0"), str(tmp_path / ".uv-cache" / "torch-2.11.0")]
     assert not any((tmp_path / ".uv-cache").iterdir()) and not (tmp_path / "torch-2.10.0").exists()
     assert os.environ["UV_CACHE_DIR"] == "/the/callers/cache"
+
+
+def test_own_uv_cache_without_keep_envs_is_refused_in_one_line():
+    done = subprocess.run([sys.executable, "-m", "matrix", "run", "--env", "torch-2.15.0", "--own-uv-cache"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--own-uv-cache goes with --keep-envs N" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

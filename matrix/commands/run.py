@@ -9,7 +9,7 @@ from pathlib import Path
 from matrix.adapters import EXPORTERS, RUNTIMES
 from matrix.commands import common
 from matrix.run.console import outcome_status
-from matrix.run.plan import SelectionError, case_folders, compile_cases, parse_selection
+from matrix.run.plan import SelectionError, case_folders, compile_cases, environments, parse_selection
 
 NAME = "run"
 HELP = "run the matrix in one environment, then render the report"
@@ -66,9 +66,7 @@ def run(args: argparse.Namespace) -> int:
     case_dirs = case_folders(args.cases_dir)
     memory = default_memory_limit_mb() if args.memory_limit_mb is None else args.memory_limit_mb
     out = args.out.resolve()
-    envs = list(dict.fromkeys(args.env or []))
-    if len(envs) > 1 and args.run_id is None and args.env_id:
-        raise SelectionError("--env-id names the environment of --python; it cannot go with several --env")
+    envs = environments(args)
     slots = Slots(args.jobs or default_jobs())
     console = make_console(args.verbose)
 

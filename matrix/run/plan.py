@@ -133,3 +133,13 @@ def case_folders(given: list[Path] | None) -> list[Path]:
         if not folder.is_dir():
             raise SelectionError(f"--cases-dir {folder} is not a folder")
     return folders
+
+
+def environments(args: Any) -> list[str]:
+    """A run command's --env ids, once each, with the options that depend on them checked."""
+    envs = list(dict.fromkeys(args.env or []))
+    if args.own_uv_cache and args.keep_envs is None:
+        raise SelectionError("--own-uv-cache goes with --keep-envs N (environments built and removed in turn)")
+    if len(envs) > 1 and args.run_id is None and args.env_id:
+        raise SelectionError("--env-id names the environment of --python; it cannot go with several --env")
+    return envs

@@ -52,7 +52,8 @@ def current_view(frame: pd.DataFrame, hashes: dict[str, str] | None = None) -> p
     # a row of an older run than its environment's newest, of a case that run ran in another version, is superseded:
     # that run saw the case as it is and did not make the cell (a column it now skips, a variant gone)
     newest = frame.groupby("env_id")[RUN_ORDER].transform("max")
-    latest = frame[frame[RUN_ORDER] == newest].drop_duplicates(["env_id", "case"]).set_index(["env_id", "case"])
+    own = (frame[RUN_ORDER] == newest) & (frame["runtime_env"] == "")  # a replay row carries its file's case version
+    latest = frame[own].drop_duplicates(["env_id", "case"]).set_index(["env_id", "case"])
     ran_as = pd.Series(list(zip(frame["env_id"], frame["case"])), index=frame.index).map(latest["case_hash"])
     superseded = (frame[RUN_ORDER] < newest) & ran_as.notna() & frame["case_hash"].notna() & (
         ran_as != frame["case_hash"])
