@@ -101,6 +101,9 @@ def test_one_case_module_per_architecture_and_a_cache_variant_per_decoder():
         text = (HF / f"{arch}.py").read_text()
         assert f'case_of("{arch}")' in text
         assert ("def build_kv_cache" in text) == (family == "decoder"), arch
+        # every architecture runs at another batch and length; a generation step at another batch and cache length
+        assert f'\ndef shapes():\n    return other_shapes("{arch}")' in text, arch
+        assert (f'\ndef shapes_kv_cache():\n    return cache_shapes("{arch}")' in text) == (family == "decoder"), arch
     assert (HF / "_requires.txt").read_text().strip() == "transformers"
 
 
@@ -260,6 +263,12 @@ def test_two_tiny_models_run_for_real_in_torch_2_13(tmp_path):
     assert set(rows["status"]) == {"pass"}, rows[["case", "variant", "exporter", "status", "error"]].to_string()
     assert {v.get("transformers") for v in rows["runtime_versions"]} == {"5.24.0"}
     assert rows["state_changed"].isna().all(), rows["state_changed"].dropna().tolist()
+    # exported with the declared axes kept symbolic, and run at another batch and length (cache length for the step)
+    assert rows["dynamic_kept"].all(), rows[["cell", "dynamic_baked"]].to_string()
+    step = rows[rows["variant"] == "kv_cache"]
+    assert all(any("x9x" in shape for shape in shapes) for shapes in step["extra_shapes"]), step["extra_shapes"].tolist()
+    plain = rows[rows["variant"] == "default"]
+    assert all(len(shapes) == 2 for shapes in plain["extra_shapes"]), plain["extra_shapes"].tolist()
 
 
 def test_transformers_cells_are_judged_against_their_own_published_rows():

@@ -56,6 +56,56 @@ def test_bad_declarations_are_refused_when_the_case_loads(fields, message):
         case(**fields)
 
 
+def test_a_variant_declares_its_own_axes_and_a_derived_length():
+    """A decoder's generation step takes other inputs than its plain forward: its variant says its own axes, one of
+    them one longer than another ('past+1': the mask covers the cache and the new token)."""
+    step = {"dynamic": {"input_ids": {0: "batch"}, "mask": {0: "batch", 1: "past+1"}, "key": {0: "batch", 2: "past"}},
+            "dynamic_outputs": {0: {0: "batch"}}}
+    declared = case(dynamic={0: {0: "batch", 1: "seq"}}, variant_dynamic={"kv_cache": step})
+    assert declared.declared("kv_cache") == (step["dynamic"], step["dynamic_outputs"])
+    assert declared.declared("default") == ({0: {0: "batch", 1: "seq"}}, None)
+    assert case(variant_dynamic={"kv_cache": step}).option_grid() == [{"dynamic_axes": True}]
+    assert json.dumps(declared.to_dict(), sort_keys=True)
+    with pytest.raises(CaseError, match="names 'kv_cache', not a variant of the module"):
+        declared.check_names(["default"], NAMES["exporters"], NAMES["runtimes"], NAMES["providers"])
+    declared.check_names(["default", "kv_cache"], NAMES["exporters"], NAMES["runtimes"], NAMES["providers"])
+
+
+@pytest.mark.parametrize("variant_dynamic, message", [
+    ([], "Case.variant_dynamic must be a non-empty dict"),
+    ({"kv_cache": {}}, r"Case.variant_dynamic\['kv_cache'\] must be a variant's name with a non-empty dict"),
+    ({"kv_cache": {"dynamics": {0: {0: "b"}}}}, "unknown key"),
+    ({"kv_cache": {"dynamic": {0: {0: "past+0"}}}}, "must be an identifier like 'batch' or 'seq', or one plus"),
+    ({"kv_cache": {"dynamic_outputs": {"x": {0: "b"}}}}, "must be an output's position"),
+])
+def test_bad_variant_declarations_are_refused(variant_dynamic, message):
+    with pytest.raises(CaseError, match=message):
+        case(variant_dynamic=variant_dynamic)
+
+
+def test_a_derived_axis_is_a_dim_plus_a_number_for_dynamo_and_a_name_for_torchscript():
+    plan = dynamic_plan({0: {0: "batch", 1: "past+1"}, 1: {0: "batch", 2: "past"}}, None, [2, 4], ["mask", "key"], [2])
+    named = dict(IO, inputs=["input_0", "input_1"], dynamic_axes=plan["axes"], dynamic_shapes=plan["shapes"])
+    caps = {"api": "export(dynamo=True)", "export_parameters": ["model", "args", "dynamic_shapes"], "save_parameters": []}
+    source = Dynamo().source(18, {"dynamic_axes": True}, named, caps, scripted=False)
+    compile(source, "<export>", "exec")
+    # the base is defined before the dim derived from it, whichever input names it first
+    assert source.index("dim_past = torch.export.Dim('past')") < source.index("dim_past_plus_1 = dim_past + 1")
+    assert "dynamic_shapes=({0: dim_batch, 1: dim_past_plus_1}, {0: dim_batch, 2: dim_past})" in _kwargs_of(source)
+    script = _kwargs_of(TorchScript().source(17, {"dynamic_axes": True}, named, {"parameters": ["dynamic_axes"]}, False))
+    assert "'input_0': {0: 'batch', 1: 'past+1'}" in script
+
+
+def test_a_variant_runs_its_own_other_shapes():
+    from types import SimpleNamespace
+
+    from matrix.worker.pipeline import variant_shapes
+    module = SimpleNamespace(shapes=lambda: "plain", shapes_kv_cache=lambda: "step")
+    assert variant_shapes(module, "kv_cache")() == "step" and variant_shapes(module, "default")() == "plain"
+    assert variant_shapes(SimpleNamespace(shapes=lambda: "plain"), "scripted")() == "plain"
+    assert variant_shapes(SimpleNamespace(shapes=None), "default") is None
+
+
 def test_a_bad_declaration_names_the_case_file(tmp_path):
     folder = tmp_path / "dynamic_cases_bad"
     folder.mkdir()

@@ -125,17 +125,45 @@ ARCHS = {
 }
 # the two towers of CLIP-like models, each tiny
 TOWERS = {"text_config": dict(TEXT, max_position_embeddings=16, **TOKENS), "vision_config": dict(VIT)}
-BATCH, SEQ, PROMPT = 2, 8, 6
+BATCH, SEQ, PROMPT, TARGET = 2, 8, 6, 4
+LAYERS = 2  # every config above: a generation step's cache is a key and a value per layer
+# The other input sets every cell runs after the export's (shapes()): another batch, then another length
+# (sequence, target, samples, prompt), as a deployed model meets them
+OTHER = ({"batch": 3}, {"seq": 13, "target": 7, "samples": 1600, "prompt": 9})
+
+# Dynamic axes as users declare them, per input kind: (forward's parameters with their axes, the output's axes)
+TOKENS_AXES = {0: "batch", 1: "seq"}
+DYNAMIC = {
+    "text": ({"input_ids": TOKENS_AXES, "attention_mask": TOKENS_AXES}, {0: TOKENS_AXES}),
+    "seq2seq": ({"input_ids": TOKENS_AXES, "attention_mask": TOKENS_AXES,
+                 "decoder_input_ids": {0: "batch", 1: "target"}}, {0: {0: "batch", 1: "target"}}),
+    # Whisper takes exactly 2 x max_source_positions mel frames: only the batch and the decoder's length vary
+    "speech2seq": ({"input_features": {0: "batch"}, "decoder_input_ids": {0: "batch", 1: "target"}},
+                   {0: {0: "batch", 1: "target"}}),
+    "image": ({"pixel_values": {0: "batch"}}, {0: {0: "batch"}}),
+    "audio": ({"input_values": {0: "batch", 1: "samples"}}, {0: {0: "batch", 1: "frames"}}),
+    "text+image": ({"input_ids": TOKENS_AXES, "pixel_values": {0: "batch"}, "attention_mask": TOKENS_AXES},
+                   {0: {0: "batch", 1: "batch"}}),
+}
+# a generation step: one new token (static: torch.export specialises a size of 1), the cache's length dynamic,
+# the mask one longer (optimum names it past_sequence_length + 1)
+CACHE_AXES = {0: "batch", 2: "past"}
+KV_CACHE = {"dynamic": dict({"input_ids": {0: "batch"}, "attention_mask": {0: "batch", 1: "past+1"}},
+                            **{"%s_%d" % (part, layer): CACHE_AXES for layer in range(LAYERS)
+                               for part in ("key", "value")}),
+            "dynamic_outputs": {i: {0: "batch"} if i == 0 else {0: "batch", 2: "past+1"} for i in range(1 + 2 * LAYERS)}}
 
 
 def case_of(arch: str) -> Case:
-    family, title, _, model, since, _, _, output = ARCHS[arch]
+    family, title, _, model, since, _, kind, output = ARCHS[arch]
+    dynamic, dynamic_outputs = DYNAMIC[kind]
     return Case(title="%s (%s)" % (title, model), corpus="models",
-                pitfall="Does a tiny %s (transformers %s, random weights) export, run and agree with eager PyTorch "
-                        "(its %s)?" % (model, family, output),
+                pitfall="Does a tiny %s (transformers %s, random weights) export with dynamic axes, run at another "
+                        "batch and length and agree with eager PyTorch (its %s)?" % (model, family, output),
                 links=["https://huggingface.co/docs/transformers/model_doc/%s" % arch.replace("_", "-")],
                 op={"family": family, "architecture": title, "model_class": model, "source": "transformers",
-                    "since": since}, atol=1e-4, rtol=1e-3)
+                    "since": since}, atol=1e-4, rtol=1e-3, dynamic=dynamic, dynamic_outputs=dynamic_outputs,
+                variant_dynamic={"kv_cache": KV_CACHE} if family == "decoder" else None)
 
 
 def _site() -> Dict[str, Any]:
@@ -169,55 +197,107 @@ def _config(transformers: Any, arch: str) -> Any:
     return getattr(transformers, config_class)(**kwargs)
 
 
-def _inputs(kind: str, config: Any) -> List[Any]:
+def _inputs(kind: str, config: Any, batch: int = BATCH, seq: int = SEQ, target: int = TARGET,
+            samples: int = 1024, **_: Any) -> List[Any]:
     import torch
-    ids = lambda length: torch.randint(3, 100, (BATCH, length), dtype=torch.long)
-    ones = lambda length: torch.ones(BATCH, length, dtype=torch.long)
-    pixels = torch.randn(BATCH, 3, 32, 32)
+    ids = lambda length: torch.randint(3, 100, (batch, length), dtype=torch.long)
+    ones = lambda length: torch.ones(batch, length, dtype=torch.long)
+    pixels = torch.randn(batch, 3, 32, 32)
     if kind == "text":
-        return [ids(SEQ), ones(SEQ)]
+        return [ids(seq), ones(seq)]
     if kind == "seq2seq":
-        return [ids(SEQ), ones(SEQ), ids(4)]
+        return [ids(seq), ones(seq), ids(target)]
     if kind == "speech2seq":
-        return [torch.randn(BATCH, config.num_mel_bins, 2 * config.max_source_positions), ids(4)]
+        return [torch.randn(batch, config.num_mel_bins, 2 * config.max_source_positions), ids(target)]
     if kind == "image":
         return [pixels]
     if kind == "audio":
-        return [torch.randn(BATCH, 1024)]
-    return [ids(SEQ), pixels, ones(SEQ)]  # text+image
+        return [torch.randn(batch, samples)]
+    return [ids(seq), pixels, ones(seq)]  # text+image
 
 
-NAMES = {"text": ("input_ids", "attention_mask"), "seq2seq": ("input_ids", "attention_mask", "decoder_input_ids"),
-         "speech2seq": ("input_features", "decoder_input_ids"), "image": ("pixel_values",), "audio": ("input_values",),
-         "text+image": ("input_ids", "pixel_values", "attention_mask")}
-
-
-def _module_class():
+def _module_classes():
     import torch
 
     class Plain(torch.nn.Module):
-        """The model's forward by keyword, its output as the one tensor users read (no ModelOutput)."""
+        """The model's forward by keyword, its output as the one tensor users read (no ModelOutput). Each kind
+        names its inputs as forward's parameters: torch.export matches dynamic_shapes to them, not to *args."""
 
-        def __init__(self, model: Any, names: Tuple[str, ...], output: str) -> None:
+        def __init__(self, model: Any, output: str) -> None:
             super(Plain, self).__init__()
-            self.model, self.names, self.output = model, names, output
+            self.model, self.output = model, output
 
-        def forward(self, *tensors: Any) -> Any:
-            out = self.model(return_dict=True, **dict(zip(self.names, tensors)))
-            return getattr(out, self.output)
+        def run(self, **inputs: Any) -> Any:
+            return getattr(self.model(return_dict=True, **inputs), self.output)
 
-    return Plain
+    class Text(Plain):
+        def forward(self, input_ids, attention_mask):
+            return self.run(input_ids=input_ids, attention_mask=attention_mask)
+
+    class Seq2Seq(Plain):
+        def forward(self, input_ids, attention_mask, decoder_input_ids):
+            return self.run(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids)
+
+    class Speech2Seq(Plain):
+        def forward(self, input_features, decoder_input_ids):
+            return self.run(input_features=input_features, decoder_input_ids=decoder_input_ids)
+
+    class Image(Plain):
+        def forward(self, pixel_values):
+            return self.run(pixel_values=pixel_values)
+
+    class Audio(Plain):
+        def forward(self, input_values):
+            return self.run(input_values=input_values)
+
+    class TextImage(Plain):
+        def forward(self, input_ids, pixel_values, attention_mask):
+            return self.run(input_ids=input_ids, pixel_values=pixel_values, attention_mask=attention_mask)
+
+    return {"text": Text, "seq2seq": Seq2Seq, "speech2seq": Speech2Seq, "image": Image, "audio": Audio,
+            "text+image": TextImage}
+
+
+def _model(arch: str) -> Tuple[Any, Any, Any]:
+    """(transformers, config, the model in eval mode) for ``ARCHS[arch]``, random weights."""
+    _, _, _, model_class, since, _, _, _ = ARCHS[arch]
+    transformers = _transformers(model_class, since)
+    config = _config(transformers, arch)
+    return transformers, config, getattr(transformers, model_class)(config).eval()
 
 
 def tiny_model(arch: str, kv_cache: bool = False) -> Tuple[Any, List[Any]]:
     """(module returning plain tensors, its example inputs) for ``ARCHS[arch]``, random weights, eval mode."""
-    family, _, _, model_class, since, _, kind, output = ARCHS[arch]
-    transformers = _transformers(model_class, since)
-    config = _config(transformers, arch)
-    model = getattr(transformers, model_class)(config).eval()
+    kind, output = ARCHS[arch][6], ARCHS[arch][7]
+    transformers, config, model = _model(arch)
     if kv_cache:
         return _with_cache(transformers, model)
-    return _module_class()(model, NAMES[kind], output).eval(), _inputs(kind, config)
+    return _module_classes()[kind](model, output).eval(), _inputs(kind, config)
+
+
+def other_shapes(arch: str) -> List[List[Any]]:
+    """The case's other input sets (its module's shapes()): another batch, then another length."""
+    transformers = _transformers(ARCHS[arch][3], ARCHS[arch][4])
+    config = _config(transformers, arch)
+    found, seen = [], [_shapes(_inputs(ARCHS[arch][6], config))]
+    for other in OTHER:  # an image's input has no length: its second set would be the example's shapes again
+        inputs = _inputs(ARCHS[arch][6], config, **other)
+        if _shapes(inputs) not in seen:
+            found.append(inputs)
+            seen.append(_shapes(inputs))
+    return found
+
+
+def _shapes(inputs: List[Any]) -> List[Tuple[int, ...]]:
+    return [tuple(t.shape) for t in inputs]
+
+
+def cache_shapes(arch: str) -> List[List[Any]]:
+    """A generation step's other input sets (shapes_kv_cache()): another batch, then a longer prompt's cache.
+    The cache comes from running a model of the same config on that prompt: any cache of the right shape is
+    a valid input, and eager PyTorch is compared with the file on it."""
+    _, _, model = _model(arch)
+    return [_step_inputs(model, other.get("batch", BATCH), other.get("prompt", PROMPT)) for other in OTHER]
 
 
 def _cache_keyword(model: Any) -> str:
@@ -238,25 +318,39 @@ def _flatten(cache: Any) -> List[Any]:
     raise CaseSkip("this transformers returns a cache of type %s, which the case cannot flatten" % type(cache).__name__)
 
 
+def _step_inputs(model: Any, batch: int, prompt: int) -> List[Any]:
+    """A generation step's inputs: one new token, the mask over the prompt and it, the prompt's cache."""
+    import torch
+    ids = torch.randint(3, 100, (batch, prompt), dtype=torch.long)
+    with torch.no_grad():
+        first = model(input_ids=ids, use_cache=True, return_dict=True)
+    past = _flatten(getattr(first, "past_key_values", None) or getattr(first, "cache", None))
+    if len(past) != 2 * LAYERS:
+        raise ValueError("the prompt's cache is %d tensors, not a key and a value for each of %d layers"
+                         % (len(past), LAYERS))
+    token = torch.randint(3, 100, (batch, 1), dtype=torch.long)
+    return [token, torch.ones(batch, prompt + 1, dtype=torch.long)] + past
+
+
 def _with_cache(transformers: Any, model: Any) -> Tuple[Any, List[Any]]:
     """A generation step: the prompt's cache (computed here in eager) fed back as tensors with one new token."""
     import torch
     keyword = _cache_keyword(model)
-    prompt = torch.randint(3, 100, (BATCH, PROMPT), dtype=torch.long)
-    with torch.no_grad():
-        first = model(input_ids=prompt, use_cache=True, return_dict=True)
-    past = _flatten(getattr(first, "past_key_values", None) or getattr(first, "cache", None))
+    inputs = _step_inputs(model, BATCH, PROMPT)
     # a model that takes cache objects gets a DynamicCache, one that does not (before 4.36; GPT-2 and kin until
     # later, ``_supports_cache_class = False``) tuples; releases where every model takes them dropped the flag
     objects = hasattr(transformers, "DynamicCache") and getattr(model, "_supports_cache_class", True)
 
     class Step(torch.nn.Module):
+        """Each cache tensor a parameter of its own (as optimum's past_key_values.N.key inputs): torch.export
+        matches dynamic_shapes to named parameters, not to *args."""
+
         def __init__(self) -> None:
             super(Step, self).__init__()
             self.model = model
 
-        def forward(self, input_ids: Any, attention_mask: Any, *past: Any) -> Any:
-            pairs = [(past[i], past[i + 1]) for i in range(0, len(past), 2)]
+        def forward(self, input_ids, attention_mask, key_0, value_0, key_1, value_1):
+            pairs = [(key_0, value_0), (key_1, value_1)]
             if objects:
                 cache = transformers.DynamicCache()
                 for layer, (key, value) in enumerate(pairs):
@@ -268,6 +362,4 @@ def _with_cache(transformers: Any, model: Any) -> Tuple[Any, List[Any]]:
             present = getattr(out, "past_key_values", None) or getattr(out, "cache", None)
             return tuple([out.logits] + _flatten(present))
 
-    token = torch.randint(3, 100, (BATCH, 1), dtype=torch.long)
-    mask = torch.ones(BATCH, PROMPT + 1, dtype=torch.long)
-    return Step().eval(), [token, mask] + past
+    return Step().eval(), inputs

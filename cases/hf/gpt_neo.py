@@ -1,5 +1,5 @@
 """GPT-Neo: GPTNeoForCausalLM from a tiny GPTNeoConfig (2 layers, random weights, built offline), its logits."""
-from ._hf import case_of, tiny_model
+from ._hf import cache_shapes, case_of, other_shapes, tiny_model
 
 CASE = case_of("gpt_neo")
 
@@ -11,3 +11,11 @@ def build():
 def build_kv_cache():
     """One generation step: the prompt's past_key_values fed back as tensors, use_cache=True."""
     return tiny_model("gpt_neo", kv_cache=True)
+
+
+def shapes():
+    return other_shapes("gpt_neo")
+
+
+def shapes_kv_cache():
+    return cache_shapes("gpt_neo")

@@ -133,10 +133,23 @@ def _dims(shapes: List[Any]) -> Tuple[List[str], Any]:
             for name in spec.values():
                 if name not in names:
                     names.append(name)
-            return {axis: Code("dim_" + name) for axis, name in spec.items()}
+            return {axis: Code("dim_" + _identifier(name)) for axis, name in spec.items()}
         return None
     spec = tuple(code(item) for item in shapes)
-    return ["    dim_%s = torch.export.Dim(%r)" % (name, name) for name in names], spec
+    lines, defined = [], set()
+    for name in sorted(names, key=lambda n: "+" in n):  # a derived dim ("past+1") after its base
+        base, _, more = name.partition("+")
+        if base not in defined:
+            lines.append("    dim_%s = torch.export.Dim(%r)" % (base, base))
+            defined.add(base)
+        if more:
+            lines.append("    dim_%s = dim_%s + %s" % (_identifier(name), base, more))
+    return lines, spec
+
+
+def _identifier(name: str) -> str:
+    """An axis name as a Python identifier: 'past+1' is dim_past_plus_1."""
+    return name.replace("+", "_plus_")
 
 
 class Exporter(object):

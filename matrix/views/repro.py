@@ -103,7 +103,8 @@ def stage(name):
 def export():
     """build -> export -> check: writes model.onnx and the inputs/eager outputs beside it (data.npz)."""
     with stage("build"):
-        shapes = getattr(case, "shapes", None)  # the case's other input sets: a baked shape fails here as in the row
+        # the variant's other input sets (shapes_kv_cache for build_kv_cache, else shapes): a baked shape fails here
+        shapes = getattr(case, "shapes" + BUILDER[len("build"):], None) or getattr(case, "shapes", None)
         built = stages.build(getattr(case, BUILDER), BATCHABLE, "%s: %s()" % (case.__name__, BUILDER),
                              shapes=shapes if callable(shapes) else None)
     with stage("export"):

@@ -248,8 +248,9 @@ def _axes(owner: str, value: Any) -> Dict[int, str]:
     for axis, name in value.items():
         if not isinstance(axis, int) or isinstance(axis, bool) or axis < 0:
             raise CaseError("%s: axis %r must be an int >= 0 (a dimension of the tensor)" % (owner, axis))
-        if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-            raise CaseError("%s: axis %d's name %r must be an identifier like 'batch' or 'seq'" % (owner, axis, name))
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\+[1-9][0-9]*)?$", name):
+            raise CaseError("%s: axis %d's name %r must be an identifier like 'batch' or 'seq', or one plus a "
+                            "number like 'past+1'" % (owner, axis, name))
     return dict(value)
 
 
@@ -292,6 +293,29 @@ def check_dynamic_outputs(dynamic_outputs: Any) -> Optional[Dict[int, Dict[int, 
     return checked
 
 
+def check_variant_dynamic(variant_dynamic: Any) -> Optional[Dict[str, Dict[str, Any]]]:
+    """Case.variant_dynamic: {variant: {"dynamic": ..., "dynamic_outputs": ...}}, each checked as the case's."""
+    if variant_dynamic is None:
+        return None
+    if not isinstance(variant_dynamic, dict) or not variant_dynamic:
+        raise CaseError("Case.variant_dynamic must be a non-empty dict {variant: {'dynamic': ..., "
+                        "'dynamic_outputs': ...}}, got %r" % (variant_dynamic,))
+    checked = {}
+    for variant, declared in variant_dynamic.items():
+        where = "Case.variant_dynamic[%r]" % (variant,)
+        if not isinstance(variant, str) or not isinstance(declared, dict) or not declared:
+            raise CaseError("%s must be a variant's name with a non-empty dict, got %r" % (where, declared))
+        unknown = sorted(set(declared) - {"dynamic", "dynamic_outputs"})
+        if unknown:
+            raise CaseError("%s: unknown key(s) %s (dynamic, dynamic_outputs)" % (where, ", ".join(map(repr, unknown))))
+        try:
+            checked[variant] = {"dynamic": check_dynamic(declared.get("dynamic")),
+                                "dynamic_outputs": check_dynamic_outputs(declared.get("dynamic_outputs"))}
+        except CaseError as exc:
+            raise CaseError("%s: %s" % (where, exc))
+    return checked
+
+
 class Case(object):
     """A case's metadata. ``options`` sweeps export options: {"dynamic_axes": [False, True]}.
 
@@ -302,8 +326,11 @@ class Case(object):
     for the dynamo exporter where torch.onnx.export takes them (2.5 on; 2.1 - 2.4: dynamic_shapes=True).
     Axes of one name are one symbol. ``dynamic_outputs={0: {0: "batch"}}`` does the same for the (flattened)
     outputs, for TorchScript (dynamo derives its outputs' shapes). Rows say whether the exported file kept
-    every declared axis symbolic (``dynamic_kept``, ``dynamic_baked``). A case module may define
-    ``shapes()``: a list of other input sets (each like build()'s inputs: another batch size, sequence length,
+    every declared axis symbolic (``dynamic_kept``, ``dynamic_baked``). A variant whose inputs differ (a decoder's
+    ``build_kv_cache``) declares its own: ``variant_dynamic={"kv_cache": {"dynamic": ..., "dynamic_outputs": ...}}``.
+    An axis named ``"past+1"`` is one more than the axis ``"past"`` (a derived ``torch.export.Dim``: the attention
+    mask of a generation step is the cache and the new token). A case module may define
+    ``shapes()`` (and ``shapes_<variant>()`` for a variant's own): a list of other input sets (each like build()'s inputs: another batch size, sequence length,
     list length, an empty tensor), which every cell runs after the export shape and compares with eager: a
     file that fails or gives other numbers at one of them is ``batch-fail`` (``extra_shapes`` lists those that
     agreed). The example inputs' dynamic axes should not be 1 (torch.export specialises sizes 0 and 1).
@@ -315,7 +342,8 @@ class Case(object):
     """
 
     FIELDS = ("title", "pitfall", "seed", "links", "atol", "rtol", "batchable", "options", "timeout", "expect",
-              "naive", "fixed", "holds_when", "compare_values", "corpus", "op", "dynamic", "dynamic_outputs")
+              "naive", "fixed", "holds_when", "compare_values", "corpus", "op", "dynamic", "dynamic_outputs",
+              "variant_dynamic")
     CORPORA = ("pitfalls", "ops", "models", "check")  # check: a user's model (matrix check), no expectations
 
     def __init__(self, title: Optional[str] = None, pitfall: Optional[str] = None, seed: Sequence[str] = (),
@@ -325,7 +353,7 @@ class Case(object):
                  fixed: Optional[Dict[str, Any]] = None, holds_when: str = "naive-fails", compare_values: bool = True,
                  corpus: str = "pitfalls", op: Optional[Dict[str, Any]] = None,
                  dynamic: Optional[Dict[Any, Any]] = None, dynamic_outputs: Optional[Dict[int, Dict[int, str]]] = None,
-                 **unknown: Any) -> None:
+                 variant_dynamic: Optional[Dict[str, Dict[str, Any]]] = None, **unknown: Any) -> None:
         _unknown("Case", unknown, self.FIELDS)
         _check_type("Case", "title", title, (str,), optional=False)
         _check_type("Case", "pitfall", pitfall, (str,), optional=False)
@@ -376,6 +404,14 @@ class Case(object):
         self.compare_values, self.corpus, self.op = compare_values, corpus, op
         self.dynamic = check_dynamic(dynamic)
         self.dynamic_outputs = check_dynamic_outputs(dynamic_outputs)
+        self.variant_dynamic = check_variant_dynamic(variant_dynamic)
+
+    def declared(self, variant: str) -> Tuple[Optional[Dict[Any, Any]], Optional[Dict[int, Dict[int, str]]]]:
+        """(dynamic, dynamic_outputs) of one variant: its own declaration, else the case's."""
+        own = (self.variant_dynamic or {}).get(variant)
+        if own is not None:
+            return own.get("dynamic"), own.get("dynamic_outputs")
+        return self.dynamic, self.dynamic_outputs
 
     def option_grid(self) -> List[Dict[str, Any]]:
         """Every combination of the swept options (one empty dict when nothing is swept)."""
@@ -384,7 +420,7 @@ class Case(object):
             values = self.options.get(key)
             if values:
                 grid = [dict(g, **{key: v}) for g in grid for v in values]
-        if (self.batchable or self.dynamic) and not self.options.get("dynamic_axes"):
+        if (self.batchable or self.dynamic or self.variant_dynamic) and not self.options.get("dynamic_axes"):
             # a batchable case is meant to run at a second batch size: mark dim 0 dynamic; a case that declares its
             # dynamic axes is exported with them (options={"dynamic_axes": [False, True]} sweeps both)
             grid = [dict(g, dynamic_axes=True) for g in grid]
@@ -394,6 +430,10 @@ class Case(object):
                     providers: Sequence[str]) -> None:
         """Names in expectations that match nothing are typos: an Expect that can never apply."""
         known = {"variant": variants, "exporter": exporters, "runtime": runtimes, "provider": providers}
+        for variant in sorted(self.variant_dynamic or {}):
+            if variant not in variants:
+                raise CaseError("Case.variant_dynamic names %r, not a variant of the module (%s): a build_%s() is "
+                                "missing" % (variant, ", ".join(variants), variant))
         for index, expect in enumerate(self.expect):
             for name, values in known.items():
                 value = getattr(expect, name)
@@ -406,6 +446,7 @@ class Case(object):
         # JSON keys are text, and a dict of int and str keys cannot be dumped sorted: positions as "0", "1", ...
         data["dynamic"] = _text_keys(self.dynamic)
         data["dynamic_outputs"] = _text_keys(self.dynamic_outputs)
+        data["variant_dynamic"] = _text_keys(self.variant_dynamic)
         return data
 
 

@@ -153,6 +153,15 @@ def io_names(built: Built) -> Dict[str, Any]:
     return names
 
 
+def variant_shapes(module: Any, variant: str) -> Optional[Callable[[], Any]]:
+    """A variant's other input sets: the module's ``shapes_<variant>()``, else its ``shapes()``."""
+    for name in ("shapes_" + variant, "shapes"):
+        found = getattr(module, name, None)
+        if callable(found):
+            return found
+    return None
+
+
 class Pipeline(object):
     def __init__(self, cases: Dict[str, LoadedCase], caps: Dict[str, Any], versions: Dict[str, Any],
                  exports_dir: str, on_stage: Callable[[str], None], time_budget_s: float = 1.0,
@@ -369,11 +378,11 @@ class Pipeline(object):
         if cached is not None:
             return cached
         try:
-            shapes = getattr(loaded.module, "shapes", None)
+            shapes = variant_shapes(loaded.module, variant)
             built = build(loaded.builders[variant], loaded.case.batchable, "%s: build_%s()" % (loaded.path, variant),
-                          shapes=shapes if callable(shapes) else None)
-            if loaded.case.dynamic or loaded.case.dynamic_outputs:
-                built.dynamic = self._plan(loaded, built)
+                          shapes=shapes)
+            if any(loaded.case.declared(variant)):
+                built.dynamic = self._plan(loaded, built, variant)
         except CaseSkip as exc:  # the release lacks what the case calls (an operator added later): not a failure
             failed = StageFailed(Status.SKIP, type(exc).__name__, str(exc))
             self.built[key] = failed
@@ -386,11 +395,11 @@ class Pipeline(object):
         return built
 
     @staticmethod
-    def _plan(loaded: LoadedCase, built: Built) -> Dict[str, Any]:
-        """The case's declared dynamic axes for its built inputs; a declaration that does not fit them is the
+    def _plan(loaded: LoadedCase, built: Built, variant: str) -> Dict[str, Any]:
+        """The variant's declared dynamic axes for its built inputs; a declaration that does not fit them is the
         case's bug (build-fail), named with its file."""
         try:
-            return dynamic_plan(loaded.case.dynamic, loaded.case.dynamic_outputs,
+            return dynamic_plan(*loaded.case.declared(variant),
                                 [input_layout(item) for item in built.inputs], forward_names(built.module),
                                 [a.ndim for a in built.outputs])
         except ValueError as exc:
