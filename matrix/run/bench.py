@@ -17,6 +17,8 @@ Each figure is given as a ratio to a one-process loop doing the same work, worke
 5. The quick lineup serially and with --jobs 2 (faster on 2 cores, the same statuses).
 6. The operator corpus of one environment with --jobs 2 (bench_ops.py; goal: under 20 minutes, TorchScript
    op cells at 20 a second or more), with the share of the workers' time in export, load, run and the host.
+7. The model corpus of one environment with --jobs 2 (bench_models.py; goal: under 15 minutes, no export over
+   60 s), both exporters on onnxruntime's CPU, judged against results/models and results/hf.
 Also where the worker's start goes, as the worker itself reports it.
 """
 from __future__ import annotations
@@ -34,6 +36,8 @@ from matrix.paths import CASES_DIR, REPO_ROOT
 from matrix.results.read import Results
 from matrix.results.rows import iter_rows
 from matrix.run.bench_host import host_cost
+from matrix.run.bench_models import model_corpus
+from matrix.run.bench_models import summary as models_summary
 from matrix.run.bench_ops import op_corpus
 from matrix.run.bench_ops import summary as ops_summary
 from matrix.run.bench_peer import PEER_EXPORTERS, has_peer, peer_evaluation, write_cases
@@ -90,7 +94,7 @@ def statuses(out: Path) -> dict[tuple[str, str], str]:
 
 
 def bench(python: str, lineup: bool, peer_python: str | None = None, host_cells: int = 0,
-          ops_env: str | None = None) -> dict:
+          ops_env: str | None = None, models_env: str | None = None) -> dict:
     report: dict = {"python": python}
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -135,6 +139,8 @@ def bench(python: str, lineup: bool, peer_python: str | None = None, host_cells:
                                       "speedup": round(serial_s / parallel_s, 2), "same_statuses": same}
         if ops_env:
             report["ops"] = op_corpus(ops_env, 2, scratch)
+        if models_env:
+            report["models"] = model_corpus(models_env, 2, scratch)
     return report
 
 
@@ -220,7 +226,26 @@ def summary(result: dict) -> list[str]:
                      f"{result['quick_lineup']['same_statuses']}")
     if "ops" in result:
         lines.append(ops_summary(result["ops"]))
+    if "models" in result:
+        lines.append(models_summary(result["models"]))
     return lines
+
+
+def only(parser: argparse.ArgumentParser, args: argparse.Namespace, ops_env: str | None, models_env: str | None) -> int:
+    """--only-ops / --only-models: one corpus timed, nothing else."""
+    env = ops_env if args.only_ops else models_env
+    if not env:
+        parser.error("--only-ops needs an --ops-env" if args.only_ops else "--only-models needs a --models-env")
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.only_ops:
+            result = {"ops": op_corpus(env, 2, Path(scratch))}
+            line = ops_summary(result["ops"])
+        else:
+            result = {"models": model_corpus(env, 2, Path(scratch))}
+            line = models_summary(result["models"])
+    print(json.dumps(result, indent=1))
+    print(line)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,18 +258,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ops-env", default="torch-2.13.0", help="the lineup entry whose operator corpus is timed "
                         "(about 20 minutes; 'none': left out)")
     parser.add_argument("--only-ops", action="store_true", help="time the operator corpus only")
+    parser.add_argument("--models-env", default="torch-2.13.0", help="the lineup entry whose model corpus is timed "
+                        "(about 15 minutes; 'none': left out)")
+    parser.add_argument("--only-models", action="store_true", help="time the model corpus only")
     args = parser.parse_args(argv)
     peer_python = args.peer_python or (args.python if has_peer(args.python) else None)
     ops_env = None if args.ops_env == "none" else args.ops_env
-    if args.only_ops:
-        if not ops_env:
-            parser.error("--only-ops needs an --ops-env")
-        with tempfile.TemporaryDirectory() as scratch:
-            result = {"ops": op_corpus(ops_env, 2, Path(scratch))}
-        print(json.dumps(result, indent=1))
-        print(ops_summary(result["ops"]))
-        return 0
-    result = bench(args.python, not args.skip_lineup, peer_python, args.host_cells, ops_env)
+    models_env = None if args.models_env == "none" else args.models_env
+    if args.only_ops or args.only_models:
+        return only(parser, args, ops_env, models_env)
+    result = bench(args.python, not args.skip_lineup, peer_python, args.host_cells, ops_env, models_env)
     print(json.dumps(result, indent=1))
     print("\n".join(summary(result)))
     return 0
