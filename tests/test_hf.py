@@ -152,6 +152,10 @@ def make_model_results(out: Path) -> Path:
                 _row(run, env, "llama", "kv_cache", "torchscript", 17, "pass"),
                 _row(run, env, "bert", "default", "torchscript", 17, "skip", error="transformers 4.0 has no BertModel")]
         if env == "torch-2.13.0":
+            rows[0].update(stage_s={"export": 4.25}, export_peak_mb=310.4, onnx_bytes=3 * 2 ** 20, node_count=812,
+                           dynamic_kept=True, extra_shapes=["input shapes 3x1", "input shapes 2x1"], latency_ms=0.9,
+                           eager_ms=1.8, max_abs_err=2.5e-07)
+            rows[1].update(dynamic_kept=False, dynamic_baked=["input_0[1]"], stage_s={"build": 0.1})
             rows += [_row(run, env, "bert", "default", "dynamo", 18, "melted", error="a status from the future"),
                      _row(run, env, "bert", "default", "torchscript", 18, None),
                      {"env_id": env, "status": "pass"}]
@@ -188,6 +192,13 @@ def test_the_page_says_since_when_llama_with_a_cache_exports_and_agrees(tmp_path
     errors = pages["llama"]["errors"]
     assert {e["status"] for e in errors} == {"export-fail", "diverge"}
     assert all(e["folder"] == "hf" for e in errors)
+    # what a deployer asks, from the newest release that wrote each file; a row lacking a figure shows a dash
+    costs = {(c["variant"], c["exporter"]): c for c in pages["llama"]["costs"]}
+    step = costs[("kv_cache", "dynamo")]
+    assert step["env_id"] == "torch-2.13.0" and step["export_s"] == "4.2" and step["file_mb"] == "3.00"
+    assert (step["dynamic"], step["shapes"], step["vs_eager"], step["nodes"]) == ("kept", "2", "0.50", "812")
+    plain = costs[("default", "dynamo")]
+    assert plain["dynamic"] == "baked: input_0[1]" and plain["export_s"] == "–" and plain["latency"] == "–"
 
 
 def test_the_page_renders_escaped_with_downloads_and_links(tmp_path):
@@ -201,6 +212,7 @@ def test_the_page_renders_escaped_with_downloads_and_links(tmp_path):
     assert {"dynamo exports since", "dynamo agrees since"} <= set(data["columns"])
     llama = (tmp_path / "site" / "models" / "llama.html").read_text()
     assert "python3 -m matrix repro" in llama and "--out results/hf" in llama
+    assert 'id="costs"' in llama and "<td>kept</td>" in llama
     assert '<a href="models.html">models</a>' in (tmp_path / "site" / "index.html").read_text()  # the nav link
 
 

@@ -25,9 +25,12 @@ from matrix.views.site.operators import _unmeasured_before
 from matrix.views.site.render import Pages, clean
 
 FOLDERS = ("models", "hf")  # under the results folder: whichever holds model rows
+# what a deployer asks of a file besides pass/fail, as the rows have it (the model page's "What it costs")
+COSTS = ("stage_s", "export_peak_mb", "onnx_bytes", "node_count", "dynamic_kept", "dynamic_baked", "extra_shapes",
+         "latency_ms", "eager_ms", "max_abs_err")
 FIELDS = ("env_id", "run_id", "cell", "case", "variant", "exporter", "opset_requested", "opset_actual", "runtime",
           "provider", "runtime_env", "status", "stage", "error", "torch", "finished_at", "export_sha256",
-          "runtime_versions")
+          "runtime_versions", *COSTS)
 # a file was written: every status past the export stage (what "exports since" counts)
 EXPORTED = ("pass", "diverge", "batch-fail", "load-fail", "run-fail")
 NO_SINCE = {"exports": None, "agrees": None}  # nothing ran there: the page says "·" and "never"
@@ -198,8 +201,59 @@ def _page(case: str, entry: dict[str, Any], by: dict, envs: list[str], exporters
                                             "status_text": g["status"], "cell": g["cell"],
                                             "error": clean(g.get("error")) or "", "folder": g["folder"]})
     return {"case": case, "facts": model_facts(entry), "meta": entry.get("meta") or {}, "envs": envs,
+            "costs": _costs(case, by, envs),
             "variants": [{"name": v, "anchor": paths.slug(v)} for v in variants], "lines": lines, "errors": list(errors.values())[:300],
             "source": entry.get("source") or "", "support": entry.get("support_sources") or {}}
+
+
+def _number(value: Any, digits: int = 1) -> str:
+    """A figure a row may lack or hold oddly: its text, or "–"."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    return f"{number:.{digits}f}" if pd.notna(number) else "–"
+
+
+def _dynamic(row: dict[str, Any]) -> str:
+    kept = row.get("dynamic_kept")  # a bool, numpy's, None or NaN where the frame had none
+    if isinstance(kept, (bool, int)) or type(kept).__name__ == "bool_":
+        if kept:
+            return "kept"
+        baked = row.get("dynamic_baked")
+        return "baked: " + (", ".join(map(str, baked)) if isinstance(baked, (list, tuple)) else clean(baked) or "?")
+    return "–"
+
+
+def _costs(case: str, by: dict, envs: list[str]) -> list[dict[str, str]]:
+    """Per variant, exporter and runtime, its newest release's files (each opset that wrote one): export time and
+    peak memory, size, nodes, whether the declared axes stayed symbolic, the other input sets that agreed, the
+    latency against eager PyTorch's and the divergence."""
+    newest: dict[tuple, str] = {}
+    for (c, variant, exporter, runtime, env), group in by.items():
+        if c == case and env in envs and any(g["status"] in EXPORTED for g in group):
+            key = (variant, exporter, runtime)
+            if key not in newest or envs.index(env) > envs.index(newest[key]):
+                newest[key] = env
+    found = []
+    for (variant, exporter, runtime), env in sorted(newest.items(), key=lambda kv: (kv[0][0] != "default", kv[0])):
+        for g in sorted(by[(case, variant, exporter, runtime, env)], key=lambda g: clean(g["opset"])):
+            if g["status"] not in EXPORTED:
+                continue
+            stages = g.get("stage_s") if isinstance(g.get("stage_s"), dict) else {}
+            shapes = g.get("extra_shapes")
+            size = g.get("onnx_bytes")
+            ratio = (g["latency_ms"] / g["eager_ms"] if isinstance(g.get("latency_ms"), (int, float)) and
+                     isinstance(g.get("eager_ms"), (int, float)) and g["eager_ms"] > 0 else None)
+            found.append({"variant": variant, "env_id": env, "exporter": exporter, "runtime": runtime,
+                          "opset": clean(g["opset"]), "status": _kind(g["status"]), "status_text": g["status"],
+                          "export_s": _number(stages.get("export")), "peak_mb": _number(g.get("export_peak_mb"), 0),
+                          "file_mb": _number(size / 2 ** 20 if isinstance(size, (int, float)) else None, 2),
+                          "nodes": _number(g.get("node_count"), 0), "dynamic": _dynamic(g),
+                          "shapes": str(len(shapes)) if isinstance(shapes, (list, tuple)) else "–",
+                          "latency": _number(g.get("latency_ms"), 2), "vs_eager": _number(ratio, 2),
+                          "max_abs_err": _number(g.get("max_abs_err"), 7) if g.get("max_abs_err") is not None else "–"})
+    return found
 
 
 def write_models(source: Path, releases: list[str], pages: Pages, downloads: tables.Downloads,
