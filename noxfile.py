@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # nox does not put the
 
 from matrix.envs.build import pip_find_links  # noqa: E402
 from matrix.envs.lineup import LineupError, find_entry, load_lineup  # noqa: E402
+from matrix.run.corpora import HF, MODELS, OPS, hf_opsets  # noqa: E402
 
 # a bare `nox` runs the affordable entries (a few GB); `nox -s matrix` the whole lineup (tens of GB)
 nox.options.tags = ["quick"]
@@ -133,8 +134,7 @@ def bench(session: nox.Session) -> None:
 
 # The operator corpus: every frozen OpInfo sample at every opset the exporter accepts, on onnxruntime and the
 # reference evaluator, judged against results/ops (a cell that passed there and fails now is a regression)
-OPS_ARGS = ["--cases-dir", "cases/ops", "--opsets", "all", "--runtimes", "ort-cpu,reference", "--time-budget", "0.01",
-            "--out", "reports/ops", "--no-report"]
+OPS_ARGS = [*OPS, "--out", "reports/ops", "--no-report"]
 
 
 @nox.session(venv_backend="none", default=False)
@@ -171,16 +171,27 @@ def _quick_subset(session: nox.Session, corpus_args: list[str], cases: str) -> N
 
 
 # The model corpus: torch's own architectures with their declared dynamic axes and other input sets, both exporters
-# at the opsets most deployed (11, 17, 18), on onnxruntime's CPU, judged against results/models
-MODELS_ARGS = ["--cases-dir", "cases/models", "--opsets", "11,17,18", "--runtimes", "ort-cpu", "--time-budget", "0.2",
-               "--out", "reports/models", "--no-report"]
+# at the opsets most deployed (11, 17, 18), on onnxruntime's CPU, judged against results/models; then the
+# transformers architectures, each release at the opsets its exporters write (corpora.hf_opsets), against results/hf
+MODELS_ARGS = [*MODELS, "--out", "reports/models", "--no-report"]
+HF_ARGS = [*HF, "--out", "reports/hf", "--no-report"]
 
 
 @nox.session(venv_backend="none", default=False)
 def models(session: nox.Session) -> None:
-    """The model corpus (cases/models) in every lineup entry, or those given: nox -s models -- --env torch-2.13.0."""
-    envs = [] if "--env" in session.posargs else [arg for e in LINEUP for arg in ("--env", e.id)]
+    """The model corpus (cases/models, then cases/hf) in every lineup entry, or those given: nox -s models --
+    --env torch-2.13.0."""
+    chosen = [session.posargs[i + 1] for i, arg in enumerate(session.posargs[:-1]) if arg == "--env"]
+    entries = [e for e in LINEUP if not chosen or e.id in chosen]
+    envs = [] if chosen else [arg for e in entries for arg in ("--env", e.id)]
     session.run(sys.executable, "-m", "matrix", "run", *envs, *MODELS_ARGS, *session.posargs, external=True)
+    by_opsets: dict[str, list[str]] = {}
+    for entry in entries:
+        by_opsets.setdefault(hf_opsets(entry.torch), []).append(entry.id)
+    others = [arg for i, arg in enumerate(session.posargs) if arg != "--env" and (i == 0 or session.posargs[i - 1] != "--env")]
+    for opsets, ids in by_opsets.items():
+        session.run(sys.executable, "-m", "matrix", "run", *[a for i in ids for a in ("--env", i)], *HF_ARGS,
+                    "--opsets", opsets, *others, external=True)
 
 
 # Two of the model corpus in the quick lineup: the TransformerEncoder whose TorchScript export needs opset 13 from

@@ -289,3 +289,15 @@ def test_transformers_cells_are_judged_against_their_own_published_rows():
     published = Reference()._load("models", "torch-2.13.0", False)
     cases = {cell.split("/")[0] for cell in published}
     assert {"llama", "transformer_encoder"} <= cases, sorted(cases)[:10]
+
+
+def test_each_release_runs_the_transformers_corpus_at_the_opsets_its_exporters_write():
+    from matrix.run.corpora import hf_opsets
+    assert [hf_opsets(t) for t in ("1.4.0", "1.12.1", "1.13.1", "2.0.1", "2.1.2", "2.3.1", "2.4.1", "2.13.0+cpu")] == \
+        ["11", "11", "17", "17", "17,18", "17,18", "18", "18"]
+
+
+def test_nox_models_runs_both_model_corpora():
+    text = (REPO / "noxfile.py").read_text()
+    session = text[text.index("def models(session"):text.index("# Two of the model corpus in the quick lineup")]
+    assert "MODELS_ARGS" in session and "HF_ARGS" in session and "hf_opsets(entry.torch)" in session

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from matrix.paths import REPO_ROOT
 from matrix.results.rows import iter_rows
+from matrix.run.corpora import OPS
 
-OPS = ["--cases-dir", "cases/ops", "--opsets", "all", "--runtimes", "ort-cpu,reference", "--time-budget", "0.01"]
 # the stages reported on their own; the rest (build, compare, batch, time, place) are summed as "other"
 NAMED_STAGES = ("export", "load", "run")
 

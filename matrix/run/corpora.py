@@ -1,0 +1,30 @@
+"""The run arguments of each corpus, in one place: ``nox -s ops``/``models`` run them across the lineup, the bench
+times them in one environment, and the published results were made with them.
+
+The transformers corpus is run per release at the opsets its exporters write and users deploy, so that every
+release is measured without asking an exporter for an opset it cannot write: TorchScript's maximum is 11 up to
+torch 1.12's era of deployment here (torch 1.4 writes at most 11), 17 from 1.13; dynamo_export (2.1-2.3) writes 18
+only; from torch 2.4 both exporters write 18 (``hf_opsets``). The newest entries were also published at 17.
+"""
+from __future__ import annotations
+
+from packaging.version import Version
+
+# every frozen OpInfo sample at every opset each exporter writes natively, on onnxruntime and the reference evaluator
+OPS = ["--cases-dir", "cases/ops", "--opsets", "all", "--runtimes", "ort-cpu,reference", "--time-budget", "0.01"]
+# torch's own architectures, with their declared dynamic axes and other input sets, at the opsets most deployed
+MODELS = ["--cases-dir", "cases/models", "--opsets", "11,17,18", "--runtimes", "ort-cpu", "--time-budget", "0.2"]
+# transformers from tiny configs; --opsets per release (hf_opsets)
+HF = ["--cases-dir", "cases/hf", "--runtimes", "ort-cpu", "--time-budget", "0.2"]
+
+
+def hf_opsets(torch: str) -> str:
+    """The opsets the transformers corpus runs at in a release of torch (``--opsets`` text)."""
+    version = Version(torch.split("+")[0])
+    if version < Version("1.13"):
+        return "11"
+    if version < Version("2.1"):
+        return "17"
+    if version < Version("2.4"):
+        return "17,18"  # TorchScript writes 17 at most, dynamo_export 18 only
+    return "18"
