@@ -30,9 +30,9 @@ def test_keep_0_removes_each_new_environment_once_it_has_run(tmp_path):
     policy = KeepPolicy.start(0, tmp_path, lineup)
     assert policy.before == {"torch-1.4.0", "torch-2.9.1"}
     for env_id in ("torch-2.10.0", "torch-2.11.0"):
-        _fake_envs(tmp_path, env_id)  # what ensure_env would have built
+        _fake_envs(tmp_path, env_id, f"{env_id}+models")  # what ensure_env and the model corpus would have built
         assert policy.done(env_id, log=lambda line: None) == [env_id]
-        assert not (tmp_path / env_id).exists()
+        assert not (tmp_path / env_id).exists() and not (tmp_path / f"{env_id}+models").exists()
     # the ones already there stay, and so does the quick one
     assert policy.done("torch-2.9.1", log=lambda line: None) == []
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["torch-1.4.0", "torch-2.9.1"]

@@ -61,9 +61,11 @@ class KeepPolicy:
         """``env_id`` has run: remove what the bound says, and say how much disk came back."""
         removed = []
         for gone in self.to_remove(env_id):
-            folder = self.envs_dir / gone
-            size = _size(folder)
-            shutil.rmtree(folder, ignore_errors=True)
+            # the model packages beside it (<id>+models) go with it: they are of no use without it
+            folders = [self.envs_dir / gone, self.envs_dir / f"{gone}+models"]
+            size = sum(_size(folder) for folder in folders)
+            for folder in folders:
+                shutil.rmtree(folder, ignore_errors=True)
             (self.envs_dir / f".{gone}.lock").unlink(missing_ok=True)
             log(f"[{gone}] environment removed (--keep-envs {self.keep}): {size / 2**30:.1f} GiB of links and files")
             removed.append(gone)
