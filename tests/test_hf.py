@@ -51,10 +51,28 @@ def test_every_entry_has_a_transformers_pin_or_says_why_not():
     for entry in load_lineup():
         assert entry.model_requires == ("transformers[torch]",), entry.id
         pinned = [p for p in entry.model_pins if p.startswith("transformers==")]
-        said = entry.model_note.startswith("no transformers release works beside torch") or (
-            "minor" in entry.tags and entry.model_note.startswith("not locked yet"))  # gap fillers: anchors only
+        said = entry.model_note.startswith("no transformers release works beside torch")
         assert pinned or said, entry.id
     assert "transformers==4.22.2" in find_entry(load_lineup(), "torch-1.4.0").model_pins
+
+
+def test_results_hold_the_transformers_corpus_of_every_entry_at_its_opsets():
+    """What `nox -s models` runs is published: every entry with a transformers pin has current rows of every
+    architecture at each opset hf_opsets names, made with its declared dynamic axes."""
+    from matrix.run.corpora import hf_opsets
+    from matrix.views.site.models import model_view
+    view, catalogue, _ = model_view(REPO / "results")
+    hf = view[view["case"].map(lambda c: (catalogue.get(c, {}).get("file") or "").startswith("hf/"))]
+    archs = {p.stem for p in HF.glob("*.py") if not p.name.startswith("_")}
+    for entry in load_lineup():
+        if not any(p.startswith("transformers==") for p in entry.model_pins):
+            continue
+        rows = hf[hf["env_id"] == entry.id]
+        for opset in hf_opsets(entry.torch).split(","):
+            at = rows[rows["opset_requested"] == int(opset)]
+            shown = {case.split("+")[0] for case in at["case"]}  # "resnet+hf": torch's own ResNet is "resnet" too
+            assert shown == archs, (entry.id, opset, sorted(archs - shown)[:5])
+            assert at["cell"].str.contains("dynamic_axes=True").all(), (entry.id, opset)
 
 
 def test_only_case_folders_that_ask_see_the_model_packages(tmp_path):
@@ -284,11 +302,26 @@ def test_two_tiny_models_run_for_real_in_torch_2_13(tmp_path):
 
 
 def test_transformers_cells_are_judged_against_their_own_published_rows():
-    """cases/hf are models published into results/hf: the reference of the models corpus reads both folders."""
-    from matrix.run.reference import Reference
-    published = Reference()._load("models", "torch-2.13.0", False)
-    cases = {cell.split("/")[0] for cell in published}
-    assert {"llama", "transformer_encoder"} <= cases, sorted(cases)[:10]
+    """cases/hf are models published into results/hf: a case of that folder is judged by results/hf alone, one of
+    cases/models by results/models alone. Both folders have a "resnet" (torch's and transformers'), whose cells
+    have the same ids at the same opsets: each must be judged by its own folder's row."""
+    from matrix.run.reference import Reference, published_in
+    reference = Reference()
+    assert published_in("models", {"file": "hf/resnet.py"}) == "hf"
+    assert published_in("models", {"file": "models/resnet.py"}) is None and published_in("ops", {"file": "hf/x.py"}) is None
+    hf = reference._load("models", "torch-2.13.0", False, "hf")
+    torch_own = reference._load("models", "torch-2.13.0", False)
+    assert "llama" in {c.split("/")[0] for c in hf} and "transformer_encoder" not in {c.split("/")[0] for c in hf}
+    assert "transformer_encoder" in {c.split("/")[0] for c in torch_own} and "llama" not in {c.split("/")[0] for c in torch_own}
+    shared = sorted(c for c in set(hf) & set(torch_own))
+    assert shared and all(c.startswith("resnet/") for c in shared), shared[:5]
+    # torch 2.6's dynamo: transformers' ResNet passes at opset 18 where torch's is a batch-fail
+    hf, torch_own = (reference._load("models", "torch-2.6.0", False, also) for also in ("hf", None))
+    cell = "resnet/default/dynamo/opset18/dynamic_axes=True/onnxruntime/CPUExecutionProvider"
+    assert hf[cell]["status"] != torch_own[cell]["status"]
+    row, meta = {"env_id": "torch-2.6.0", "cell": cell, "status": "pass"}, {"meta": {"corpus": "models"}}
+    assert reference.judge(row, {**meta, "file": "hf/resnet.py"})["expected_status"] == hf[cell]["status"]
+    assert reference.judge(row, {**meta, "file": "models/resnet.py"})["expected_status"] == torch_own[cell]["status"]
 
 
 def test_each_release_runs_the_transformers_corpus_at_the_opsets_its_exporters_write():
@@ -301,3 +334,21 @@ def test_nox_models_runs_both_model_corpora():
     text = (REPO / "noxfile.py").read_text()
     session = text[text.index("def models(session"):text.index("# Two of the model corpus in the quick lineup")]
     assert "MODELS_ARGS" in session and "HF_ARGS" in session and "hf_opsets(entry.torch)" in session
+
+
+def test_a_case_id_in_both_model_folders_is_two_models(tmp_path):
+    """torch's ResNet (results/models) and transformers' (results/hf) are both "resnet": two rows, two pages."""
+    results = tmp_path / "results"
+    for folder, status in (("models", "batch-fail"), ("hf", "pass")):
+        run = RunDir(results / folder, "20261201T000000Z-0001")
+        run.path.mkdir(parents=True)
+        write_json(run.path / "run.json", {"run_id": run.run_id, "created": "2026-12-01T00:00:00+00:00"})
+        append_row(run.rows_file("torch-2.6.0"), _row(run, "torch-2.6.0", "resnet", "default", "dynamo", 18, status),
+                   sync=False)
+        write_json(run.catalogue_file("torch-2.6.0"), {"env_id": "torch-2.6.0", "cases": [
+            dict(_case("resnet", "ResNet", "vision"), file=f"{folder}/resnet.py", variants=["default"])]})
+    view, catalogue, _ = model_view(results)
+    assert dict(zip(view["case"], view["status"])) == {"resnet": "batch-fail", "resnet+hf": "pass"}
+    assert catalogue["resnet+hf"]["file"] == "hf/resnet.py" and catalogue["resnet"]["file"] == "models/resnet.py"
+    _, pages = models_context(results, RELEASES)
+    assert set(pages) == {"resnet", "resnet+hf"}

@@ -25,8 +25,17 @@ def reference_folder(corpus: str | None) -> Path | None:
 
 
 # More published folders that hold a corpus's rows: the transformers cases (cases/hf) are models, published on
-# their own into results/hf (each folder is one publish per environment; their cell ids never overlap)
+# their own into results/hf. A case is judged by the folder of its own case folder's name only: the two folders'
+# case ids may meet (torch's ResNet in cases/models and transformers' in cases/hf are both "resnet", at the same
+# opsets and options), and a cell of one must never be judged by the other's row
 ALSO_PUBLISHED_IN = {"models": ("hf",)}
+
+
+def published_in(corpus: str | None, case: dict[str, Any]) -> str | None:
+    """The folder of ALSO_PUBLISHED_IN a case's rows are published in (its case folder's name), or None: the
+    corpus's own folder."""
+    folder = str(case.get("file") or "").replace("\\", "/").split("/")[0]
+    return folder if folder in ALSO_PUBLISHED_IN.get(str(corpus), ()) else None
 
 
 class Reference:
@@ -35,17 +44,19 @@ class Reference:
 
     def __init__(self, folders: dict[str, Path | None] | None = None) -> None:
         self.folders = folders or {}
-        self.cells: dict[tuple[str, str, bool], dict[str, dict[str, Any]]] = {}
+        self.cells: dict[tuple, dict[str, dict[str, Any]]] = {}
 
-    def _load(self, corpus: str, env_id: str, replay: bool) -> dict[str, dict[str, Any]]:
-        key = (corpus, env_id, replay)
+    def _load(self, corpus: str, env_id: str, replay: bool, also: str | None = None) -> dict[str, dict[str, Any]]:
+        """The published cells of ``corpus`` in ``env_id``: from its folder, or with ``also`` (a name of
+        ALSO_PUBLISHED_IN) from that folder alone."""
+        key = (corpus, env_id, replay, also)
         if key not in self.cells:
-            folder = self.folders.get(corpus, reference_folder(corpus))
-            also = [] if corpus in self.folders else [RESULTS_DIR / name for name in ALSO_PUBLISHED_IN.get(corpus, ())]
+            if also is not None and corpus not in self.folders:
+                where: Path | None = RESULTS_DIR / also
+            else:
+                where = self.folders.get(corpus, reference_folder(corpus))
             found: dict[str, dict[str, Any]] = {}
-            for where in ([folder] if folder is not None else []) + also:
-                if not (where / "runs").is_dir():
-                    continue
+            if where is not None and (where / "runs").is_dir():
                 for run in list_runs(where):
                     # only what judging needs: tens of thousands of op rows are hundreds of MB whole
                     for row in iter_rows(readable_rows(run.rows_file(env_id, replay)), fields=JUDGED):
@@ -60,5 +71,5 @@ class Reference:
         corpus, expects = meta.get("corpus"), meta.get("expect") or []
         if expects or reference_folder(corpus) is None:
             return judge(row, expects)
-        published = self._load(corpus, str(row.get("env_id")), bool(row.get("runtime_env")))
+        published = self._load(corpus, str(row.get("env_id")), bool(row.get("runtime_env")), published_in(corpus, case))
         return judge_by_reference(row, published.get(row.get("cell")))

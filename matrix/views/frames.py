@@ -49,15 +49,20 @@ def current_view(frame: pd.DataFrame, hashes: dict[str, str] | None = None) -> p
     frame["runtime_env"] = frame["runtime_env"].fillna("")  # "" = the exporting environment's own runtime
     current = frame["case"].map(hashes or {})
     frame["stale"] = current.notna() & frame["case_hash"].notna() & (current != frame["case_hash"])
-    # a row of an older run than its environment's newest, of a case that run ran in another version, is superseded:
-    # that run saw the case as it is and did not make the cell (a column it now skips, a variant gone)
-    newest = frame.groupby("env_id")[RUN_ORDER].transform("max")
-    own = (frame[RUN_ORDER] == newest) & (frame["runtime_env"] == "")  # a replay row carries its file's case version
-    latest = frame[own].drop_duplicates(["env_id", "case"]).set_index(["env_id", "case"])
-    ran_as = pd.Series(list(zip(frame["env_id"], frame["case"])), index=frame.index).map(latest["case_hash"])
-    superseded = (frame[RUN_ORDER] < newest) & ran_as.notna() & frame["case_hash"].notna() & (
-        ran_as != frame["case_hash"])
-    return frame[~superseded].reset_index(drop=True)
+    return frame[~superseded(frame)].reset_index(drop=True)
+
+
+def superseded(frame: pd.DataFrame, by: tuple[str, ...] = ("env_id",)) -> pd.Series:
+    """Rows of an older run than their environment's newest (per ``by``), of a case that run ran in another version:
+    that run saw the case as it is and did not make the cell (a column it now skips, a variant gone, options that
+    changed its cell ids). ``runtime_env`` "" marks an environment's own rows (a replay row carries its file's case
+    version)."""
+    keys = [*by, "case"]
+    newest = frame.groupby(list(by))[RUN_ORDER].transform("max")
+    own = (frame[RUN_ORDER] == newest) & (frame["runtime_env"] == "")
+    latest = frame[own].drop_duplicates(keys).set_index(keys)["case_hash"]
+    ran_as = pd.Series(list(zip(*(frame[k] for k in keys))), index=frame.index).map(latest)
+    return (frame[RUN_ORDER] < newest) & ran_as.notna() & frame["case_hash"].notna() & (ran_as != frame["case_hash"])
 
 
 def newest_run(view: pd.DataFrame) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from matrix.results.read import Results
 from matrix.results.rows import iter_rows
-from matrix.views.frames import RUN_ORDER
+from matrix.views.frames import RUN_ORDER, superseded
 from matrix.views.labels import PASS, SKIP, STATUS_ORDER, error_headline, error_signature, rank, runtime_label
 from matrix.views.opsets import cells
 from matrix.views.since import supported_since
@@ -29,7 +29,7 @@ FOLDERS = ("models", "hf")  # under the results folder: whichever holds model ro
 COSTS = ("stage_s", "export_peak_mb", "onnx_bytes", "node_count", "dynamic_kept", "dynamic_baked", "extra_shapes",
          "latency_ms", "eager_ms", "max_abs_err")
 FIELDS = ("env_id", "run_id", "cell", "case", "variant", "exporter", "opset_requested", "opset_actual", "runtime",
-          "provider", "runtime_env", "status", "stage", "error", "torch", "finished_at", "export_sha256",
+          "provider", "runtime_env", "status", "stage", "error", "torch", "finished_at", "export_sha256", "case_hash",
           "runtime_versions", *COSTS)
 # a file was written: every status past the export stage (what "exports since" counts)
 EXPORTED = ("pass", "diverge", "batch-fail", "load-fail", "run-fail")
@@ -77,15 +77,24 @@ def model_view(source: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]], l
     for name in FOLDERS:
         if (source / name / "runs").is_dir():
             found, cases = _records(source / name, problems)
+            # a case id both folders have (torch's ResNet and transformers' are both "resnet") is two models: the
+            # later folder's is shown as "resnet+hf", with a page of its own
+            renamed = {case: f"{case}+{name}" for case in set(cases) & set(catalogue)}
+            for record in found:
+                record["case"] = renamed.get(record["case"], record["case"])
             records += found
-            catalogue.update(cases)
+            catalogue.update({renamed.get(case, case): entry for case, entry in cases.items()})
     frame = pd.DataFrame.from_records(records, columns=[*FIELDS, RUN_ORDER, "folder"])
     if frame.empty:
         return frame.assign(opset=None, runtime_name=None), catalogue, problems
     frame["status"] = [s if isinstance(s, str) and s else "unknown" for s in frame["status"]]
     frame["variant"] = frame["variant"].fillna("default")
     frame = frame.sort_values([RUN_ORDER, "finished_at"], na_position="first", kind="stable")
-    view = cells(frame.drop_duplicates(["env_id", "cell"], keep="last"))
+    frame["runtime_env"] = frame["runtime_env"].fillna("")
+    # a case rerun in a new version (its dynamic axes declared) leaves its old cells: they are not the case now
+    frame = frame[~superseded(frame, by=("folder", "env_id"))]
+    # by case: the two folders may share a cell id (both have a "resnet")
+    view = cells(frame.drop_duplicates(["env_id", "case", "cell"], keep="last"), by=("case",))
     view["runtime_name"] = [runtime_label(r, p) for r, p in zip(view["runtime"], view["provider"])]
     return view[view["runtime_env"] == ""], catalogue, problems
 
