@@ -27,11 +27,18 @@ from matrix.paths import ENVS_DIR
 
 NEEDS = "_requires.txt"  # in a case folder: its cases import the model packages
 MARKER = ".matrix-models.json"
-# what a release must do beside the entry's torch to count as supporting it: import, see torch, build a model
+# what a release must do beside the entry's torch to count as supporting it: import, see torch, build a model and run
+# it, and run a decoder where the release has LLaMA (its code path calls what an encoder's does not: transformers 5.0
+# builds and runs BERT beside torch 2.2 but its decoders call torch.is_autocast_enabled(device), added in 2.4)
 PROBE = ("import transformers, torch; from transformers import PreTrainedModel, BertConfig, BertModel\n"
          "assert transformers.is_torch_available(), 'transformers does not see torch ' + torch.__version__\n"
+         "ids = torch.ones(1, 4, dtype=torch.long)\n"
          "BertModel(BertConfig(num_hidden_layers=1, hidden_size=8, num_attention_heads=2, intermediate_size=8,"
-         " vocab_size=20))\nprint(transformers.__version__)")
+         " vocab_size=20)).eval()(ids)\n"
+         "if hasattr(transformers, 'LlamaForCausalLM'):\n"
+         "    transformers.LlamaForCausalLM(transformers.LlamaConfig(vocab_size=20, hidden_size=8, intermediate_size=8,"
+         " num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1)).eval()(ids)\n"
+         "print(transformers.__version__)")
 TRIES = 8  # releases stepped down from the resolver's answer before an entry is said to have none
 
 
