@@ -215,6 +215,7 @@ def test_the_page_says_since_when_llama_with_a_cache_exports_and_agrees(tmp_path
     step = costs[("kv_cache", "dynamo")]
     assert step["env_id"] == "torch-2.13.0" and step["export_s"] == "4.2" and step["file_mb"] == "3.00"
     assert (step["dynamic"], step["shapes"], step["vs_eager"], step["nodes"]) == ("kept", "2", "0.50", "812")
+    assert step["max_abs_err"] == "2.5e-07"
     plain = costs[("default", "dynamo")]
     assert plain["dynamic"] == "baked: input_0[1]" and plain["export_s"] == "–" and plain["latency"] == "–"
 

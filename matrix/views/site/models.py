@@ -224,6 +224,12 @@ def _number(value: Any, digits: int = 1) -> str:
     return f"{number:.{digits}f}" if pd.notna(number) else "–"
 
 
+def _scientific(value: Any) -> str:
+    """A divergence as it reads across magnitudes (2.5e-07, 3.1e+02), or "–"."""
+    text = _number(value)
+    return text if text == "–" else f"{float(value):.1e}"
+
+
 def _dynamic(row: dict[str, Any]) -> str:
     kept = row.get("dynamic_kept")  # a bool, numpy's, None or NaN where the frame had none
     if isinstance(kept, (bool, int)) or type(kept).__name__ == "bool_":
@@ -261,7 +267,7 @@ def _costs(case: str, by: dict, envs: list[str]) -> list[dict[str, str]]:
                           "nodes": _number(g.get("node_count"), 0), "dynamic": _dynamic(g),
                           "shapes": str(len(shapes)) if isinstance(shapes, (list, tuple)) else "–",
                           "latency": _number(g.get("latency_ms"), 2), "vs_eager": _number(ratio, 2),
-                          "max_abs_err": _number(g.get("max_abs_err"), 7) if g.get("max_abs_err") is not None else "–"})
+                          "max_abs_err": _scientific(g.get("max_abs_err"))})
     return found
 
 
