@@ -181,17 +181,29 @@ HF_ARGS = [*HF, "--out", "reports/hf", "--no-report"]
 def models(session: nox.Session) -> None:
     """The model corpus (cases/models, then cases/hf) in every lineup entry, or those given: nox -s models --
     --env torch-2.13.0."""
-    chosen = [session.posargs[i + 1] for i, arg in enumerate(session.posargs[:-1]) if arg == "--env"]
+    chosen, others = _env_args(session.posargs)
     entries = [e for e in LINEUP if not chosen or e.id in chosen]
-    envs = [] if chosen else [arg for e in entries for arg in ("--env", e.id)]
-    session.run(sys.executable, "-m", "matrix", "run", *envs, *MODELS_ARGS, *session.posargs, external=True)
+    envs = [arg for env_id in (chosen or [e.id for e in entries]) for arg in ("--env", env_id)]  # a typo: run says so
+    session.run(sys.executable, "-m", "matrix", "run", *envs, *MODELS_ARGS, *others, external=True)
     by_opsets: dict[str, list[str]] = {}
     for entry in entries:
         by_opsets.setdefault(hf_opsets(entry.torch), []).append(entry.id)
-    others = [arg for i, arg in enumerate(session.posargs) if arg != "--env" and (i == 0 or session.posargs[i - 1] != "--env")]
     for opsets, ids in by_opsets.items():
         session.run(sys.executable, "-m", "matrix", "run", *[a for i in ids for a in ("--env", i)], *HF_ARGS,
                     "--opsets", opsets, *others, external=True)
+
+
+def _env_args(posargs: list[str]) -> tuple[list[str], list[str]]:
+    """(the ids given as --env ID or --env=ID, the other arguments)."""
+    chosen, others, args = [], [], iter(posargs)
+    for arg in args:
+        if arg == "--env":
+            chosen.append(next(args, ""))
+        elif arg.startswith("--env="):
+            chosen.append(arg.split("=", 1)[1])
+        else:
+            others.append(arg)
+    return chosen, others
 
 
 # Two of the model corpus in the quick lineup: the TransformerEncoder whose TorchScript export needs opset 13 from

@@ -1,10 +1,10 @@
 """The run arguments of each corpus, in one place: ``nox -s ops``/``models`` run them across the lineup, the bench
 times them in one environment, and the published results were made with them.
 
-The transformers corpus is run per release at the opsets its exporters write and users deploy, so that every
-release is measured without asking an exporter for an opset it cannot write: TorchScript's maximum is 11 up to
-torch 1.12's era of deployment here (torch 1.4 writes at most 11), 17 from 1.13; dynamo_export (2.1-2.3) writes 18
-only; from torch 2.4 both exporters write 18 (``hf_opsets``). The newest entries were also published at 17.
+The transformers corpus runs each release at the opsets its exporters write, so that no release is asked for an opset
+it cannot write (``hf_opsets``): opset 11 before torch 1.13 (torch 1.4's TorchScript writes at most 11), 17 for 1.13
+and 2.0, 17 and 18 for 2.1-2.3 (TorchScript writes 17 at most, dynamo_export 18 only), 18 from 2.4. The newest
+entries were also published at 17.
 """
 from __future__ import annotations
 
