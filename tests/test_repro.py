@@ -274,3 +274,17 @@ def test_install_commands_say_which_python_and_take_cpu_wheels_for_cpu_cells():
     assert CPU_INDEX not in _install_commands(old, None, ".venv")[1]  # torch 1.4 bundles CUDA; PyPI has its wheel
     done = subprocess.run(["sh", "-n", "-c", venv], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr  # the line parses as shell
+
+
+def test_a_model_case_installs_its_packages_and_torchvision_beside_a_cpu_torch_takes_its_cpu_build():
+    from matrix.views.repro import CPU_INDEX, _install_commands
+    entry = find_entry(LINEUP, "torch-2.5.1")
+    vision = [p for p in entry.vision_pins if p.startswith("torchvision==")]
+    assert vision, "torch-2.5.1 has a torchvision pin"
+    assert not any(vision[0] in line for line in _install_commands(entry, None, ".venv"))  # not a torchvision case
+    lines = _install_commands(entry, None, ".venv", packages=frozenset({"torchvision"}))
+    (line,) = [line for line in lines if vision[0] in line]
+    assert f"--extra-index-url {CPU_INDEX}" in line  # PyPI's torchvision is CUDA's: nms does not load beside +cpu
+    assert not any("transformers==" in line for line in lines)
+    assert any("transformers==" in line for line in _install_commands(entry, None, ".venv",
+                                                                        packages=frozenset({"transformers"})))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from matrix.envs.lineup import Entry
+from matrix.envs.models import GROUPS
 
 
 def present_envs(envs_dir: Path) -> frozenset[str]:
@@ -61,8 +62,8 @@ class KeepPolicy:
         """``env_id`` has run: remove what the bound says, and say how much disk came back."""
         removed = []
         for gone in self.to_remove(env_id):
-            # the model packages beside it (<id>+models) go with it: they are of no use without it
-            folders = [self.envs_dir / gone, self.envs_dir / f"{gone}+models"]
+            # the model packages beside it (<id>+models, <id>+vision) go with it: they are of no use without it
+            folders = [self.envs_dir / gone] + [self.envs_dir / f"{gone}{g.suffix}" for g in GROUPS.values()]
             size = sum(_size(folder) for folder in folders)
             for folder in folders:
                 shutil.rmtree(folder, ignore_errors=True)

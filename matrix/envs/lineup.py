@@ -15,6 +15,9 @@ _PYTHON = re.compile(r"^3\.\d+$")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][0-9A-Za-z.!+-]*)$")
 
 
+# the corpora's packages beside an environment, each as <field>_requires, <field>_pins and <field>_note
+# (matrix/envs/models.py): transformers for cases/hf, torchvision for cases/vision
+PACKAGE_FIELDS = {"model": "transformers", "vision": "torchvision"}
 MINOR_TAG = "minor"  # an entry that fills the history between the anchors: no operator corpus (Entry.runs_op_corpus)
 
 
@@ -39,6 +42,14 @@ class Entry:
     model_requires: tuple[str, ...] = ()
     model_pins: tuple[str, ...] = ()
     model_note: str = ""  # why model_pins is empty where model_requires is not (no release supports this torch)
+    # the same for the torchvision corpus (cases/vision): torchvision's one release built for this torch
+    vision_requires: tuple[str, ...] = ()
+    vision_pins: tuple[str, ...] = ()
+    vision_note: str = ""
+
+    def packages(self, field: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+        """(requires, pins, note) of one corpus's packages beside the environment (``field``: PACKAGE_FIELDS)."""
+        return getattr(self, f"{field}_requires"), getattr(self, f"{field}_pins"), getattr(self, f"{field}_note")
 
     def for_gpu(self) -> "Entry":
         """This entry with its GPU runtime installed instead of onnxruntime: its own environment and id
@@ -117,31 +128,37 @@ def parse_entry(raw: object, where: str) -> Entry:
             raise LineupError(f"{where}: gpu_runtime {gpu_runtime!r} must be a pin like 'onnxruntime-gpu==1.31.1'")
         if not any(_normalise(_PIN.match(p).group(1)) == "onnxruntime" for p in pins):
             raise LineupError(f"{where}: gpu_runtime replaces onnxruntime, but the pins have none")
-    model_requires, model_pins = _model_fields(raw, pins, where)
+    packages = {}
+    for field in PACKAGE_FIELDS:
+        requires_of, pins_of = _model_fields(raw, pins, where, field)
+        packages.update({f"{field}_requires": requires_of, f"{field}_pins": pins_of,
+                         f"{field}_note": raw.get(f"{field}_note", "")})
     return Entry(id=env_id, python=python, pins=pins, requires=requires, tags=tuple(tags),
                  find_links=raw.get("find_links", False), note=raw.get("note", ""), gpu_runtime=gpu_runtime or "",
-                 model_requires=model_requires, model_pins=model_pins, model_note=raw.get("model_note", ""))
+                 **packages)
 
 
 _REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?\s*([<>=!~]=?[0-9][0-9A-Za-z.*,<>=!~ ]*)?$")
 
 
-def _model_fields(raw: dict, pins: tuple[str, ...], where: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """model_requires (requirements: ``transformers[torch]``, ``transformers<5``) and model_pins (their lock,
+def _model_fields(raw: dict, pins: tuple[str, ...], where: str,
+                  field: str = "model") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """<field>_requires (requirements: ``transformers[torch]``, ``transformers<5``) and <field>_pins (their lock,
     ``name==version``, none of them a package ``pins`` already has: they install beside it, never over it)."""
-    requires = raw.get("model_requires", [])
+    requires = raw.get(f"{field}_requires", [])
     if not isinstance(requires, list) or not all(isinstance(r, str) and _REQUIREMENT.match(r.strip()) for r in requires):
-        raise LineupError(f"{where}: model_requires must be a list of requirements like 'transformers[torch]', "
+        raise LineupError(f"{where}: {field}_requires must be a list of requirements like 'transformers[torch]', "
                           f"got {requires!r}")
-    model_pins = _pin_list(raw["model_pins"], "model_pins", where) if raw.get("model_pins") else ()
+    locked = raw.get(f"{field}_pins")
+    model_pins = _pin_list(locked, f"{field}_pins", where) if locked else ()
     if model_pins and not requires:
-        raise LineupError(f"{where}: model_pins without model_requires: say what they were locked from")
+        raise LineupError(f"{where}: {field}_pins without {field}_requires: say what they were locked from")
     own = {_normalise(_PIN.match(p).group(1)) for p in pins}
     twice = sorted(n for n in (_normalise(_PIN.match(p).group(1)) for p in model_pins) if n in own)
     if twice:
-        raise LineupError(f"{where}: model_pins: {', '.join(twice)} already pinned in pins")
-    if not isinstance(raw.get("model_note", ""), str):
-        raise LineupError(f"{where}: model_note must be a string")
+        raise LineupError(f"{where}: {field}_pins: {', '.join(twice)} already pinned in pins")
+    if not isinstance(raw.get(f"{field}_note", ""), str):
+        raise LineupError(f"{where}: {field}_note must be a string")
     return tuple(r.strip() for r in requires), model_pins
 
 

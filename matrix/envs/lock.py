@@ -15,7 +15,7 @@ from pathlib import Path
 
 from matrix.envs.build import pip_find_links
 from matrix.envs.interpreters import find_python
-from matrix.envs.lineup import Entry
+from matrix.envs.lineup import PACKAGE_FIELDS, Entry
 from matrix.envs.uvtool import which_uv
 
 HEADER = """\
@@ -36,6 +36,8 @@ HEADER = """\
 # model_pins  into the newest release that imports beside this torch, less what pins has; installed beside the
 #             environment (<id>+models), seen only by case folders with _requires.txt: not part of its identity
 # model_note  why model_pins is empty (no release works beside this torch)
+# vision_requires, vision_pins, vision_note  the same for the torchvision corpus (cases/vision, <id>+vision):
+#             torchvision's release built for this torch, `python -m matrix lock --models torchvision`
 """
 
 
@@ -73,27 +75,29 @@ def render_lineup(entries: list[Entry]) -> str:
             block.append(f'gpu_runtime = "{entry.gpu_runtime}"')
         block.append("requires = " + _toml_list(list(entry.requires)))
         block.append("pins = " + _toml_list(list(entry.pins)))
-        if entry.model_requires:
-            block.append("model_requires = " + _toml_list(list(entry.model_requires)))
-        if entry.model_pins:
-            block.append("model_pins = " + _toml_list(list(entry.model_pins)))
-        if entry.model_note:
-            block.append("model_note = " + json.dumps(entry.model_note))
+        for field in PACKAGE_FIELDS:
+            requires, pins, note = entry.packages(field)
+            if requires:
+                block.append(f"{field}_requires = " + _toml_list(list(requires)))
+            if pins:
+                block.append(f"{field}_pins = " + _toml_list(list(pins)))
+            if note:
+                block.append(f"{field}_note = " + json.dumps(note))
         blocks.append("\n".join(block))
     return "\n\n".join(blocks) + "\n"
 
 
-def lock(entries: list[Entry], only: str | None, path: Path, models: bool = False) -> list[Entry]:
-    """Re-resolve ``pins`` (or with ``models`` the model pins alone, which leaves every environment's
-    identity as it is: the model lock needs the entry's environment built, to try each release in it)."""
+def lock(entries: list[Entry], only: str | None, path: Path, models: bool | list[str] = False) -> list[Entry]:
+    """Re-resolve ``pins`` (or with ``models`` the corpora's packages alone, all of them or the groups named,
+    which leaves every environment's identity as it is: the model lock needs the entry's environment built, to
+    try each release in it)."""
     import dataclasses
     updated = []
     for entry in entries:
-        if (only is None or entry.id == only) and models and entry.model_requires:
+        if (only is None or entry.id == only) and models:
             from matrix.envs.build import ensure_env
-            from matrix.envs.models import resolve_models
-            pins, note = resolve_models(entry, ensure_env(entry))
-            entry = dataclasses.replace(entry, model_pins=tuple(pins), model_note=note)
+            from matrix.envs.models import lock_groups
+            entry = dataclasses.replace(entry, **lock_groups(entry, ensure_env, None if models is True else models))
         elif (only is None or entry.id == only) and not models:
             entry = dataclasses.replace(entry, pins=tuple(resolve(entry)))
         updated.append(entry)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from matrix.adapters import is_device
-from matrix.envs.lineup import Entry
+from matrix.envs.lineup import PACKAGE_FIELDS, Entry
 from matrix.paths import WORKER_DIR
 from matrix.wire import STAGE_FAILURE
 
@@ -174,7 +174,7 @@ def _release(version: str) -> tuple[int, ...]:
 
 
 def _install_commands(entry: Entry | None, python: str | None, venv: str, cpu: bool = True,
-                      models: bool = False) -> list[str]:
+                      packages: frozenset[str] = frozenset()) -> list[str]:
     if entry is None:
         return [f"# the environment's pins are not in this lineup: install torch, onnx and the runtime at "
                 f"the versions above into {venv}"]
@@ -193,8 +193,10 @@ def _install_commands(entry: Entry | None, python: str | None, venv: str, cpu: b
                          f"{len(dropped)} CUDA wheels (nvidia-*, cuda-*, triton)")
     lines = [f"uv venv --python {entry.python} {venv} || {{ {need}; false; }}",
              f"uv pip install --python {venv}/bin/python {index}{' '.join(shlex.quote(p) for p in pins)}", *notes]
-    if models and entry.model_pins:  # a transformers case: the entry's model pins, as the worker had them
-        lines.append(f"uv pip install --python {venv}/bin/python {' '.join(shlex.quote(p) for p in entry.model_pins)}")
+    for field, package in PACKAGE_FIELDS.items():  # a transformers or torchvision case: its pins, as the worker had them
+        extra = entry.packages(field)[1]
+        if package in packages and extra:  # from torch's index too: PyPI's torchvision does not load beside a CPU torch
+            lines.append(f"uv pip install --python {venv}/bin/python {index}{' '.join(shlex.quote(p) for p in extra)}")
     if entry.find_links:
         lines.append(f"# (torch {entry.torch}: this lineup entry took a CPU build from a local wheel folder; "
                      "PyPI's build of the same release works too)")
@@ -237,10 +239,11 @@ def build_script(row: dict[str, Any], case: dict[str, Any], exporting: Entry | N
     replayed = bool(row.get("runtime_env"))
     on_cpu = not is_device(row.get("runtime"), row.get("provider"))  # a GPU cell needs PyPI's CUDA build
     runtime_call = row.get("runtime_call") or ""
-    models = bool((row.get("runtime_versions") or {}).get("transformers"))
+    found = row.get("runtime_versions") if isinstance(row.get("runtime_versions"), dict) else {}
+    models = frozenset(package for package in PACKAGE_FIELDS.values() if found.get(package))
     if replayed:
         usage_lines = (["Export with the environment that made the file, run with the one that ran it:"]
-                       + [f"    {c}" for c in _install_commands(exporting, row.get("python"), ".export-env", models=models)]
+                       + [f"    {c}" for c in _install_commands(exporting, row.get("python"), ".export-env", packages=models)]
                        + [f"    {c}" for c in _install_commands(running, None, ".runtime-env", on_cpu)]
                        + ["    .export-env/bin/python repro.py export", "    .runtime-env/bin/python repro.py run"])
         where = f"exported in {row.get('env_id')}, run by {row.get('runtime')} in {row.get('runtime_env')}"
