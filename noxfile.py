@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # nox does not put the
 
 from matrix.envs.build import pip_find_links  # noqa: E402
 from matrix.envs.lineup import LineupError, find_entry, load_lineup  # noqa: E402
-from matrix.run.corpora import HF, MODELS, OPS, hf_opsets  # noqa: E402
+from matrix.run.corpora import HF, MODELS, OPS, VISION, hf_opsets  # noqa: E402
 
 # a bare `nox` runs the affordable entries (a few GB); `nox -s matrix` the whole lineup (tens of GB)
 nox.options.tags = ["quick"]
@@ -172,15 +172,17 @@ def _quick_subset(session: nox.Session, corpus_args: list[str], cases: str) -> N
 
 # The model corpus: torch's own architectures with their declared dynamic axes and other input sets, both exporters
 # at the opsets most deployed (11, 17, 18), on onnxruntime's CPU, judged against results/models; then the
-# transformers architectures, each release at the opsets its exporters write (corpora.hf_opsets), against results/hf
+# transformers architectures, each release at the opsets its exporters write (corpora.hf_opsets), against results/hf;
+# then torchvision's models at the same opsets, against results/vision
 MODELS_ARGS = [*MODELS, "--out", "reports/models", "--no-report"]
 HF_ARGS = [*HF, "--out", "reports/hf", "--no-report"]
+VISION_ARGS = [*VISION, "--out", "reports/vision", "--no-report"]
 
 
 @nox.session(venv_backend="none", default=False)
 def models(session: nox.Session) -> None:
-    """The model corpus (cases/models, then cases/hf) in every lineup entry, or those given: nox -s models --
-    --env torch-2.13.0."""
+    """The model corpus (cases/models, then cases/hf, then cases/vision) in every lineup entry, or those given:
+    nox -s models -- --env torch-2.13.0."""
     chosen, others = _env_args(session.posargs)
     entries = [e for e in LINEUP if not chosen or e.id in chosen]
     envs = [arg for env_id in (chosen or [e.id for e in entries]) for arg in ("--env", env_id)]  # a typo: run says so
@@ -188,9 +190,10 @@ def models(session: nox.Session) -> None:
     by_opsets: dict[str, list[str]] = {}
     for entry in entries:
         by_opsets.setdefault(hf_opsets(entry.torch), []).append(entry.id)
-    for opsets, ids in by_opsets.items():
-        session.run(sys.executable, "-m", "matrix", "run", *[a for i in ids for a in ("--env", i)], *HF_ARGS,
-                    "--opsets", opsets, *others, external=True)
+    for corpus in (HF_ARGS, VISION_ARGS):
+        for opsets, ids in by_opsets.items():
+            session.run(sys.executable, "-m", "matrix", "run", *[a for i in ids for a in ("--env", i)], *corpus,
+                        "--opsets", opsets, *others, external=True)
 
 
 def _env_args(posargs: list[str]) -> tuple[list[str], list[str]]:

@@ -4,7 +4,7 @@ times them in one environment, and the published results were made with them.
 The transformers corpus runs each release at the opsets its exporters write, so that no release is asked for an opset
 it cannot write (``hf_opsets``): opset 11 before torch 1.13 (torch 1.4's TorchScript writes at most 11), 17 for 1.13
 and 2.0, 17 and 18 for 2.1-2.3 (TorchScript writes 17 at most, dynamo_export 18 only), 18 from 2.4. The newest
-entries were also published at 17.
+entries were also published at 17. torchvision's models run at the same opsets (``hf_opsets``).
 """
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ OPS = ["--cases-dir", "cases/ops", "--opsets", "all", "--runtimes", "ort-cpu,ref
 MODELS = ["--cases-dir", "cases/models", "--opsets", "11,17,18", "--runtimes", "ort-cpu", "--time-budget", "0.2"]
 # transformers from tiny configs; --opsets per release (hf_opsets)
 HF = ["--cases-dir", "cases/hf", "--runtimes", "ort-cpu", "--time-budget", "0.2"]
+# torchvision's models (weights=None); --opsets per release, as the transformers corpus (hf_opsets)
+VISION = ["--cases-dir", "cases/vision", "--runtimes", "ort-cpu", "--time-budget", "0.2"]
 
 
 def hf_opsets(torch: str) -> str:

@@ -24,11 +24,11 @@ def reference_folder(corpus: str | None) -> Path | None:
     return None if corpus in (None, "pitfalls") else RESULTS_DIR / corpus  # "check" (a user's model): none there
 
 
-# More published folders that hold a corpus's rows: the transformers cases (cases/hf) are models, published on
-# their own into results/hf. A case is judged by the folder of its own case folder's name only: the two folders'
+# More published folders that hold a corpus's rows: the transformers cases (cases/hf) and torchvision's (cases/vision)
+# are models, published on their own into results/hf and results/vision. A case is judged by the folder of its own case folder's name only: the two folders'
 # case ids may meet (torch's ResNet in cases/models and transformers' in cases/hf are both "resnet", at the same
 # opsets and options), and a cell of one must never be judged by the other's row
-ALSO_PUBLISHED_IN = {"models": ("hf",)}
+ALSO_PUBLISHED_IN = {"models": ("hf", "vision")}
 
 
 def published_in(corpus: str | None, case: dict[str, Any]) -> str | None:

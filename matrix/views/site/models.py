@@ -2,7 +2,8 @@
 column per release and exporter, and since when each exports and since when the runtime agrees with eager
 PyTorch) and ``models/<case>.html`` (every variant, exporter, runtime and opset of one architecture, each
 failure with its error and its reproduction), from the model rows published in ``results/models`` (torch's own
-architectures) and ``results/hf`` (transformers from tiny configs), whichever exist.
+architectures), ``results/hf`` (transformers from tiny configs) and ``results/vision`` (torchvision's models),
+whichever exist.
 
 Rows are read field by field and anything a row lacks or says oddly is kept as it is: an unknown status is a
 cell of its own colour (``unknown``), a row without a case or an environment is left out and counted.
@@ -24,7 +25,7 @@ from matrix.views.site import paths, tables
 from matrix.views.site.operators import _unmeasured_before
 from matrix.views.site.render import Pages, clean
 
-FOLDERS = ("models", "hf")  # under the results folder: whichever holds model rows
+FOLDERS = ("models", "hf", "vision")  # under the results folder: whichever holds model rows
 # what a deployer asks of a file besides pass/fail, as the rows have it (the model page's "What it costs")
 COSTS = ("stage_s", "export_peak_mb", "onnx_bytes", "node_count", "dynamic_kept", "dynamic_baked", "extra_shapes",
          "latency_ms", "eager_ms", "max_abs_err")
@@ -33,8 +34,9 @@ FIELDS = ("env_id", "run_id", "cell", "case", "variant", "exporter", "opset_requ
           "runtime_versions", *COSTS)
 # a file was written: every status past the export stage (what "exports since" counts)
 EXPORTED = ("pass", "diverge", "batch-fail", "load-fail", "run-fail")
+PACKAGES = ("transformers", "torchvision")  # the model corpora's packages each release's header names
 NO_SINCE = {"exports": None, "agrees": None}  # nothing ran there: the page says "·" and "never"
-FAMILIES = ("encoder", "decoder", "encoder-decoder", "vision", "audio", "multimodal")
+FAMILIES = ("encoder", "decoder", "encoder-decoder", "vision", "segmentation", "detection", "audio", "multimodal")
 
 
 def model_facts(case: Any) -> dict[str, str] | None:
@@ -143,13 +145,15 @@ def _sinces(view: pd.DataFrame, envs: list[str], releases: list[str]) -> dict[tu
     return found
 
 
-def _transformers(view: pd.DataFrame, envs: list[str]) -> dict[str, str]:
-    """Each release's transformers, as its rows recorded it (runtime_versions), where any did."""
-    found = {}
+def _packages(view: pd.DataFrame, envs: list[str]) -> dict[str, list[str]]:
+    """Each release's model packages (transformers, torchvision), as its rows recorded them (runtime_versions)."""
+    found: dict[str, dict[str, str]] = {}
     for env, versions in zip(view["env_id"], view["runtime_versions"]):
-        if isinstance(versions, dict) and isinstance(versions.get("transformers"), str):
-            found[env] = versions["transformers"]
-    return {e: found[e] for e in envs if e in found}
+        if isinstance(versions, dict):
+            for package in PACKAGES:
+                if isinstance(versions.get(package), str):
+                    found.setdefault(env, {})[package] = versions[package]
+    return {e: [f"{p} {found[e][p]}" for p in PACKAGES if p in found[e]] for e in envs if e in found}
 
 
 def _row_key(facts: dict[str, str], variant: str) -> tuple:
@@ -184,7 +188,7 @@ def models_context(source: Path, releases: list[str]) -> tuple[dict[str, Any], d
                           "cells": [_cell(by.get((case, variant, x, runtime, e), []), case, variant)
                                     for e in envs for x in exporters]})
         tables_.append({"runtime": runtime, "lines": lines, "slug": paths.slug(runtime)})
-    index = {"tables": tables_, "envs": envs, "exporters": exporters, "transformers": _transformers(view, envs),
+    index = {"tables": tables_, "envs": envs, "exporters": exporters, "packages": _packages(view, envs),
              "problems": problems, "count": len({c for c, _ in rows})}
     return index, {case: _page(case, catalogue[case], by, envs, exporters, runtimes, sinces) for case in
                    sorted({c for c, _ in rows})}
