@@ -143,14 +143,25 @@ def test_gpu_variant_swaps_only_the_runtime():
 GPU_ENTRIES = [e for e in load_lineup() if e.gpu_runtime]
 
 
+def _resolve_gpu_pins(entry) -> subprocess.CompletedProcess:
+    return subprocess.run(["uv", "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python-version",
+                           entry.python, "--python-platform", "x86_64-manylinux_2_28", "-"],
+                          input="\n".join(entry.for_gpu().pins) + "\n", capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def gpu_resolutions() -> dict:
+    """Every GPU variant's resolution, asked of uv at once (each waits on the index, not on a core)."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=max(1, len(GPU_ENTRIES))) as pool:
+        return dict(zip([e.id for e in GPU_ENTRIES], pool.map(_resolve_gpu_pins, GPU_ENTRIES)))
+
+
 @pytest.mark.skipif(shutil.which("uv") is None, reason="resolving needs uv")
 @pytest.mark.parametrize("entry", GPU_ENTRIES, ids=[e.id for e in GPU_ENTRIES])
-def test_gpu_variant_resolves(entry):
+def test_gpu_variant_resolves(entry, gpu_resolutions):
     """What --gpu installs exists for the entry's Python on Linux x86-64, at exactly the pinned versions."""
-    gpu = entry.for_gpu()
-    out = subprocess.run(["uv", "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python-version",
-                          entry.python, "--python-platform", "x86_64-manylinux_2_28", "-"],
-                         input="\n".join(gpu.pins) + "\n", capture_output=True, text=True, timeout=300)
+    gpu, out = entry.for_gpu(), gpu_resolutions[entry.id]
     assert out.returncode == 0, out.stderr
     resolved = {line.strip() for line in out.stdout.splitlines() if line.strip() and not line.startswith("#")}
     assert entry.gpu_runtime in resolved

@@ -34,7 +34,7 @@ def test_bad_vision_fields_are_named(extra, needle):
 def test_every_entry_has_a_torchvision_pin_or_says_why_not():
     entries = load_lineup()
     for entry in entries:
-        assert entry.vision_requires == ("torchvision",), entry.id
+        assert entry.vision_requires[0] == "torchvision", entry.id  # torch 1.8.1 adds pillow<10 (see its pins)
         pinned = [p for p in entry.vision_pins if p.startswith("torchvision==")]
         assert pinned or entry.vision_note.startswith("no torchvision release works beside torch"), entry.id
         assert not (pinned and entry.vision_note), entry.id

@@ -109,5 +109,8 @@ def lock(entries: list[Entry], only: str | None, path: Path, models: bool | list
         in_file = []
     rank = {env_id: i for i, env_id in enumerate(in_file)}
     updated.sort(key=lambda e: rank.get(e.id, len(rank)))
-    path.write_text(render_lineup(updated), encoding="utf-8")
+    # whole or not at all: a run reading the lineup while a lock rewrites it never sees half a file
+    scratch = path.with_name(f".{path.name}.tmp")
+    scratch.write_text(render_lineup(updated), encoding="utf-8")
+    scratch.replace(path)
     return updated
