@@ -157,8 +157,9 @@ def resolve_models(entry: Entry, python: Path, log: Callable[[str], None] = prin
             # below a release that failed the probe, the resolver's reason (no wheel for this Python) is noise
             failures.append("no older release resolves beside it" if failures else f"no release resolves ({exc})")
             break
-        # the install set is the release's own needs: the [torch] extra only chose it (accelerate is not needed)
-        pins = _beyond(_compile(interpreter, [chosen], list(entry.pins), links), entry)
+        # the install set is the release's own needs and the entry's other requirements (torch 1.8.1's numpy 1.20 has
+        # a numpy.typing without NDArray, which pillow 10 reads): the [torch] extra only chose it (no accelerate)
+        pins = _beyond(_compile(interpreter, [chosen, *requirements[1:]], list(entry.pins), links), entry)
         with tempfile.TemporaryDirectory(prefix=f"{entry.id}{group.suffix}-") as scratch:
             _install(entry, pins, Path(scratch), python)
             ok, said = probe(python, Path(scratch), group)
