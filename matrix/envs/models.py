@@ -44,7 +44,7 @@ PROBE = ("import transformers, torch; from transformers import PreTrainedModel, 
          "    transformers.LlamaForCausalLM(transformers.LlamaConfig(vocab_size=20, hidden_size=8, intermediate_size=8,"
          " num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1)).eval()(ids)\n"
          "print(transformers.__version__)")
-# torchvision's: its C++ operators load beside this torch (nms is the first a detection model calls) and a model runs
+# torchvision's: its C++ operators (nms among them) load beside this torch and a model runs
 VISION_PROBE = ("import torch, torchvision\n"
                 "torchvision.models.resnet18(num_classes=4).eval()(torch.ones(1, 3, 32, 32))\n"
                 "torchvision.ops.nms(torch.tensor([[0., 0., 4., 4.], [1., 1., 5., 5.]]), torch.tensor([.9, .8]), .5)\n"

@@ -25,8 +25,8 @@ def reference_folder(corpus: str | None) -> Path | None:
 
 
 # More published folders that hold a corpus's rows: the transformers cases (cases/hf) and torchvision's (cases/vision)
-# are models, published on their own into results/hf and results/vision. A case is judged by the folder of its own case folder's name only: the two folders'
-# case ids may meet (torch's ResNet in cases/models and transformers' in cases/hf are both "resnet", at the same
+# are models, published on their own into results/hf and results/vision. A case is judged by the folder of its own
+# case folder's name only: the folders' case ids may meet (torch's ResNet in cases/models and transformers' in cases/hf are both "resnet", at the same
 # opsets and options), and a cell of one must never be judged by the other's row
 ALSO_PUBLISHED_IN = {"models": ("hf", "vision")}
 

@@ -5,7 +5,7 @@ bars start a monitor thread: done inside a case, the slate would see the case ch
 would restart the worker after every model case. So the worker imports them and builds one tiny model once, before the slate, and only
 when a case folder asks for them (its ``_requires.txt``: cases/hf/); every other corpus's worker never imports
 transformers. torchvision registers its operators and their ONNX symbolics (nms, roi_align) when imported: done in a
-case, the slate would take those symbolics back after it and the next detection model would export without them.
+case, the slate would take those symbolics back after it and every later case would export without them.
 The release found is recorded beside the other versions: ``versions`` (the hello frame) and the
 ``runtime_versions`` dict of every row. Python 3.7 syntax.
 """

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from matrix.envs.lineup import PACKAGE_FIELDS
 from matrix.results.read import Results
 from matrix.results.rows import iter_rows
 from matrix.views.frames import RUN_ORDER, superseded
@@ -34,9 +35,9 @@ FIELDS = ("env_id", "run_id", "cell", "case", "variant", "exporter", "opset_requ
           "runtime_versions", *COSTS)
 # a file was written: every status past the export stage (what "exports since" counts)
 EXPORTED = ("pass", "diverge", "batch-fail", "load-fail", "run-fail")
-PACKAGES = ("transformers", "torchvision")  # the model corpora's packages each release's header names
+PACKAGES = tuple(PACKAGE_FIELDS.values())  # the model corpora's packages each release's header names
 NO_SINCE = {"exports": None, "agrees": None}  # nothing ran there: the page says "·" and "never"
-FAMILIES = ("encoder", "decoder", "encoder-decoder", "vision", "segmentation", "detection", "audio", "multimodal")
+FAMILIES = ("encoder", "decoder", "encoder-decoder", "vision", "segmentation", "audio", "multimodal")
 
 
 def model_facts(case: Any) -> dict[str, str] | None:
